@@ -105,7 +105,12 @@ random_b64url() { # $1 = number of random bytes
 
 # --- processes ---------------------------------------------------------------------------------
 
-pid_alive() { [[ "$1" =~ ^[0-9]+$ ]] && kill -0 "$1" 2>/dev/null; }
+pid_alive() { # a zombie (exited, not yet reaped by its parent) counts as dead
+    [[ "$1" =~ ^[0-9]+$ ]] && kill -0 "$1" 2>/dev/null || return 1
+    local stat
+    stat="$(cat "/proc/$1/stat" 2>/dev/null || true)"
+    [[ "${stat##*) }" != Z* ]]
+}
 
 # pid_matches PID STRING: the live process's command line contains STRING (guards against pid reuse).
 pid_matches() {
@@ -452,9 +457,12 @@ pg_running_pid() { # prints the postmaster pid if our cluster runs; removes a st
 # fixed with chmod o+x; anything outside is reported.
 ensure_pg_traversable() {
     is_root || return 0
-    local d="$PG_DATA"
+    local d="$PG_DATA" dirs=()
     while [[ "$d" != / ]]; do
         d="$(dirname "$d")"
+        dirs=("$d" "${dirs[@]}")
+    done
+    for d in "${dirs[@]}"; do # from / downwards: the first refusal names the culprit
         if ! runuser -u postgres -- test -x "$d" 2>/dev/null; then
             if [[ "$d" == "$DEVSTACK_ROOT" || "$d" == "$DEVSTACK_ROOT"/* ]]; then
                 chmod o+x "$d"

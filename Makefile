@@ -1,0 +1,41 @@
+# The platform's entry points. `make run` and `make test` work from a fresh clone.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+run: ## set up and run the whole platform in the foreground (Ctrl-C stops the services)
+	@scripts/platform.sh run
+
+up: ## the same in the background; waits until every service is healthy
+	@scripts/platform.sh up
+
+down: ## stop the services, Kafka and PostgreSQL
+	@scripts/platform.sh down
+
+status: ## one line per component
+	@scripts/platform.sh status
+
+venv: ## create .venv/ with every package installed editable
+	@scripts/bootstrap.sh
+
+test: ## unit + integration tests against a private real Kafka and PostgreSQL
+	@scripts/test.sh
+
+unit: venv ## unit tests of the pure code only (no servers)
+	@.venv/bin/python -m pytest tests/unit
+
+lint: venv ## ruff and mypy --strict
+	@.venv/bin/ruff check .
+	@.venv/bin/ruff format --check .
+	@.venv/bin/mypy
+
+format: venv ## apply ruff's formatting and safe fixes
+	@.venv/bin/ruff check --fix .
+	@.venv/bin/ruff format .
+
+clean: down ## stop everything and delete .devstack/ data (keeps nothing)
+	rm -rf .devstack .venv
+
+.PHONY: help run up down status venv test unit lint format clean

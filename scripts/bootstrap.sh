@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Create .venv/ and install the four packages editable plus the dev tools, pinned by constraints.txt.
+# Skips the work when nothing that decides the install has changed since the last run.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PYTHON="${PYTHON:-python3}"
+
+"$PYTHON" - <<'PY' || { echo "bootstrap: Python 3.11 or newer is required (found $("$PYTHON" --version 2>&1))" >&2; exit 1; }
+import sys
+sys.exit(0 if sys.version_info >= (3, 11) else 1)
+PY
+
+stamp_inputs=(constraints.txt requirements-dev.txt shared/pyproject.toml services/*/pyproject.toml)
+stamp="$(cat "${stamp_inputs[@]}" | sha256sum | cut -d' ' -f1)"
+if [[ -x .venv/bin/python && -f .venv/.bootstrap-stamp && "$(cat .venv/.bootstrap-stamp)" == "$stamp" ]]; then
+    exit 0
+fi
+[[ -x .venv/bin/python ]] || "$PYTHON" -m venv .venv
+echo "bootstrap: installing Python packages into .venv/ (pinned by constraints.txt)" >&2
+.venv/bin/python -m pip install -q --upgrade pip >&2 || echo "bootstrap: pip upgrade skipped" >&2
+.venv/bin/python -m pip install -q -c constraints.txt -r requirements-dev.txt \
+    -e shared -e services/command-api -e services/projector -e services/escalator >&2 \
+    || { echo "bootstrap: pip install failed; is PyPI reachable?" >&2; exit 1; }
+echo "$stamp" > .venv/.bootstrap-stamp

@@ -1,0 +1,1 @@
+"""The command API: HTTP commands become events on the log; queries read the projections."""

@@ -1,0 +1,77 @@
+"""FastAPI dependencies: the container, the authenticated principal, request metadata."""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from command_api.auth import Principal, TokenRegistry
+from command_api.problems import Problem
+from command_api.readmodel import ReadModel
+from command_api.service import CommandService
+from incidents_shared.domain.enums import Role
+
+
+@dataclass
+class Container:
+    """Everything the routes need, built once by the app's lifespan."""
+
+    tokens: TokenRegistry
+    read_model: ReadModel
+    commands: CommandService
+
+
+def container(request: Request) -> Container:
+    built: Container = request.app.state.container
+    return built
+
+
+ContainerDep = Annotated[Container, Depends(container)]
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(401, "unauthorized", "Authentication required", detail,
+                   headers={"WWW-Authenticate": 'Bearer realm="incidents"'})
+
+
+def require(roles: frozenset[Role]) -> Callable[..., Awaitable[Principal]]:
+    """A dependency that authenticates the bearer token and checks the role."""
+
+    async def authenticate(
+        box: ContainerDep, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
+    ) -> Principal:
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise _unauthorized("send Authorization: Bearer <token>")
+        principal = box.tokens.authenticate(token.strip())
+        if principal is None:
+            raise _unauthorized("unknown token")
+        if principal.role not in roles:
+            raise Problem(403, "forbidden", "Your role may not do this",
+                          f"role {principal.role.value} may not call this endpoint")
+        return principal
+
+    return authenticate
+
+
+def correlation_id(request: Request) -> str:
+    value: str = request.state.correlation_id
+    return value
+
+
+CorrelationId = Annotated[str, Depends(correlation_id)]
+
+
+def parse_if_match(value: str | None) -> int | None:
+    if value is None:
+        return None
+    stripped = value.strip().removeprefix("W/").strip('"')
+    if not stripped.isdigit():
+        raise Problem(400, "bad-if-match", "If-Match must be an ETag this API gave out, e.g. \"3\"")
+    return int(stripped)
+
+
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+Prefer = Annotated[str | None, Header(alias="Prefer")]

@@ -1,0 +1,101 @@
+"""ASGI middleware: body size limit (413), correlation ids, one canonical log line and metrics per request."""
+
+import json
+import time
+import uuid
+
+import structlog
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = structlog.get_logger("command_api.access")
+REQUESTS = Counter("api_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram("api_request_seconds", "HTTP request latency", ["method", "route"])
+CORRELATION_HEADER = b"x-correlation-id"
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """Refuses bodies over `max_bytes`, by Content-Length or while a chunked body streams in."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await _too_large(send, self.max_bytes)
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except BodyTooLarge:
+            if not started:
+                await _too_large(send, self.max_bytes)
+
+
+async def _too_large(send: Send, max_bytes: int) -> None:
+    body = json.dumps({"type": "https://incidents.local/problems/too-large", "title": "Request body too large",
+                       "status": 413, "detail": f"the limit is {max_bytes} bytes"}).encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/problem+json"), (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestContext:
+    """Binds a correlation id for the request, echoes it, and logs one line with the outcome."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(CORRELATION_HEADER, b"").decode("latin-1")[:200]
+        correlation = incoming or str(uuid.uuid4())
+        scope.setdefault("state", {})["correlation_id"] = correlation
+        structlog.contextvars.bind_contextvars(correlation_id=correlation)
+        started = time.perf_counter()
+        status = 500
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append((CORRELATION_HEADER, correlation.encode("latin-1")))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", "unmatched")
+            REQUESTS.labels(scope["method"], route, str(status)).inc()
+            LATENCY.labels(scope["method"], route).observe(elapsed)
+            log.info("request", method=scope["method"], path=scope["path"], route=route, status=status,
+                     duration_ms=round(elapsed * 1000, 2))
+            structlog.contextvars.clear_contextvars()

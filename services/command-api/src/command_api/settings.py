@@ -1,0 +1,26 @@
+"""Command API settings (INCIDENTS_ prefix)."""
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from incidents_shared.settings import CommonSettings, Port
+
+
+class ApiSettings(CommonSettings):
+    api_port: Port = 8000
+    tokens_file: Path | None = None
+    token_hashes: str = ""  # "principal:role:sha256hex,..." for deployments that keep no plaintext tokens
+    verdict_timeout_s: Annotated[float, Field(gt=0, le=60)] = 5.0
+    append_timeout_s: Annotated[float, Field(gt=0, le=60)] = 5.0
+    max_body_bytes: Annotated[int, Field(ge=1_024, le=50_000_000)] = 1_000_000
+    retry_after_s: Annotated[int, Field(ge=1, le=3_600)] = 5
+
+    @model_validator(mode="after")
+    def _some_tokens(self) -> "ApiSettings":
+        if self.tokens_file is not None and not self.tokens_file.is_file():
+            raise ValueError(f"tokens_file {self.tokens_file} does not exist")
+        if self.tokens_file is None and not self.token_hashes:
+            raise ValueError("set INCIDENTS_TOKENS_FILE or INCIDENTS_TOKEN_HASHES: nobody could call the API")
+        return self

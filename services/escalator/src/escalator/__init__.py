@@ -1,0 +1,1 @@
+"""The escalator: SLA timers, the escalation matrix and notifications, driven by the incident log."""

@@ -1,0 +1,1 @@
+"""The projector: the incident log folded into PostgreSQL read models."""

@@ -1,0 +1,62 @@
+"""The projector's batch handler: load, judge, write with the offsets, send poison to the dead-letter topic."""
+
+import time
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaProducer
+from prometheus_client import Counter, Histogram
+
+from incidents_shared.consumer import Record
+from projector import store
+from projector.batch import decode_all, project
+
+log = structlog.get_logger(__name__)
+
+VERDICTS = Counter("projector_verdicts_total", "Events judged by the projector", ["verdict"])
+DEAD_LETTERS = Counter("projector_dead_letters_total", "Poison records sent to the dead-letter topic")
+BATCH_SECONDS = Histogram("projector_batch_seconds", "Time to judge and write one polled batch")
+BATCH_RECORDS = Histogram("projector_batch_records", "Records per polled batch",
+                          buckets=(1, 10, 50, 100, 500, 1000, 5000))
+
+
+class ProjectorHandler:
+    def __init__(
+        self, pool: "asyncpg.Pool[asyncpg.Record]", producer: AIOKafkaProducer, group: str, topic: str,
+        dlq_topic: str,
+    ) -> None:
+        self.pool = pool
+        self.producer = producer
+        self.group = group
+        self.topic = topic
+        self.dlq_topic = dlq_topic
+
+    async def load_offsets(self) -> dict[int, int]:
+        async with self.pool.acquire() as conn:
+            return await store.load_offsets(conn, self.group, self.topic)
+
+    async def handle(self, records: list[Record]) -> None:
+        started = time.perf_counter()
+        async with self.pool.acquire() as conn, conn.transaction():
+            batch = decode_all(records)
+            events = [d.event for d in batch if d.event is not None]
+            known = await store.load_known(
+                conn, {e.incident_id for e in events}, {e.event_id for e in events}, {d.key for d in batch}
+            )
+            outcome = project(batch, known)
+            for record, error in outcome.dead_letters:
+                await self._dead_letter(record, error)
+            await store.write(conn, outcome, self.group, self.topic)
+        for verdict in outcome.judged:
+            VERDICTS.labels(verdict.kind.value).inc()
+        BATCH_RECORDS.observe(len(records))
+        BATCH_SECONDS.observe(time.perf_counter() - started)
+
+    async def _dead_letter(self, record: Record, error: str) -> None:
+        headers = [("error", error[:1000].encode()), ("partition", str(record.partition).encode()),
+                   ("offset", str(record.offset).encode())]
+        key = record.key.encode() if record.key else None
+        await self.producer.send_and_wait(self.dlq_topic, record.value, key=key, headers=headers)
+        DEAD_LETTERS.inc()
+        log.warning("poison_event_parked", partition=record.partition, offset=record.offset, error=error,
+                    incident_key=record.key)

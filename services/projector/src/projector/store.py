@@ -1,0 +1,96 @@
+"""The projector's PostgreSQL side: load what a batch needs, write its outcome with the offsets, atomically."""
+
+from collections.abc import Iterable
+from uuid import UUID
+
+import asyncpg
+
+from incidents_shared.domain.state import Incident
+from incidents_shared.consumer import Record
+from projector.batch import Known, Outcome
+from projector.rows import INCIDENT_COLUMNS, event_row, incident_row, verdict_row
+
+VERDICT_CHANNEL = "incident_verdicts"
+Conn = asyncpg.Connection
+
+_UPSERT_INCIDENT = (
+    f"INSERT INTO incidents ({', '.join(INCIDENT_COLUMNS)}) "
+    f"VALUES ({', '.join(f'${i}' for i in range(1, len(INCIDENT_COLUMNS) + 1))}) "
+    "ON CONFLICT (incident_id) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in INCIDENT_COLUMNS[1:])
+)
+_INSERT_EVENT = (
+    'INSERT INTO incident_events (event_id, incident_id, version, revision, type, occurred_at, recorded_at,'
+    ' actor_id, event, prev_hash, hash, partition, "offset")'
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+)
+_INSERT_VERDICT = (
+    "INSERT INTO event_verdicts (event_id, incident_id, type, verdict, reason, version, revision, hash,"
+    ' request_hash, partition, "offset") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)'
+)
+
+
+async def load_offsets(conn: Conn, group: str, topic: str) -> dict[int, int]:
+    rows = await conn.fetch(
+        "SELECT partition, next_offset FROM consumer_offsets WHERE group_id = $1 AND topic = $2", group, topic
+    )
+    return {r["partition"]: r["next_offset"] for r in rows}
+
+
+async def load_known(conn: Conn, ids: set[UUID], event_ids: Iterable[UUID], keys: set[str]) -> Known:
+    states = await conn.fetch("SELECT state FROM incidents WHERE incident_id = ANY($1::uuid[])", list(ids))
+    seen = await conn.fetch("SELECT event_id FROM event_verdicts WHERE event_id = ANY($1::uuid[])",
+                            list(event_ids))
+    parked = await conn.fetch("SELECT incident_key FROM parked_incidents WHERE incident_key = ANY($1::text[])",
+                              list(keys))
+    return Known(
+        states={(s := Incident.model_validate(r["state"])).incident_id: s for r in states},
+        seen={r["event_id"] for r in seen},
+        parked={r["incident_key"] for r in parked},
+    )
+
+
+async def write(conn: Conn, outcome: Outcome, group: str, topic: str) -> None:
+    """Write a batch's outcome; the caller holds the transaction that also covers the offsets."""
+    if outcome.verdicts:
+        await conn.executemany(_INSERT_VERDICT, [verdict_row(*row) for row in outcome.verdicts])
+    if outcome.events:
+        await conn.executemany(_INSERT_EVENT, [event_row(*row) for row in outcome.events])
+    if outcome.states:
+        await conn.executemany(_UPSERT_INCIDENT, [incident_row(s) for s in outcome.states.values()])
+    await _write_parking(conn, outcome)
+    await conn.executemany(
+        "INSERT INTO consumer_offsets (group_id, topic, partition, next_offset) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset,"
+        " updated_at = now()",
+        [(group, topic, p, o) for p, o in outcome.next_offsets.items()],
+    )
+    if outcome.verdicts:
+        await conn.execute(
+            "SELECT pg_notify($1, id) FROM unnest($2::text[]) AS id",
+            VERDICT_CHANNEL, [str(v.event_id) for v in outcome.judged],
+        )
+
+
+def _key(record: Record) -> str:
+    return record.key or f"{record.partition}:{record.offset}"
+
+
+async def _write_parking(conn: Conn, outcome: Outcome) -> None:
+    if outcome.dead_letters:
+        await conn.executemany(
+            'INSERT INTO dead_letters (partition, "offset", incident_key, error, value) VALUES ($1, $2, $3, $4, $5)'
+            " ON CONFLICT DO NOTHING",
+            [(r.partition, r.offset, r.key, error, r.value) for r, error in outcome.dead_letters],
+        )
+        await conn.executemany(
+            'INSERT INTO parked_incidents (incident_key, reason, partition, "offset") VALUES ($1, $2, $3, $4)'
+            " ON CONFLICT DO NOTHING",
+            [(_key(r), error, r.partition, r.offset) for r, error in outcome.dead_letters],
+        )
+    if outcome.parked_events:
+        await conn.executemany(
+            'INSERT INTO parked_events (partition, "offset", incident_key, value) VALUES ($1, $2, $3, $4)'
+            " ON CONFLICT DO NOTHING",
+            [(r.partition, r.offset, _key(r), r.value) for r in outcome.parked_events],
+        )

@@ -1,0 +1,1 @@
+"""Shared code of the incident platform: the pure domain, settings, logging and log/database plumbing."""

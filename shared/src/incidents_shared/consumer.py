@@ -1,0 +1,108 @@
+"""The one consumer-loop shape every reader of the log uses.
+
+Offsets live in PostgreSQL, written in the same transaction as the handler's results; on assignment the
+consumer seeks to them. When PostgreSQL fails mid-batch, the loop backs off and re-seeks to the stored
+offsets, so nothing is skipped and nothing is applied twice.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+RETRY_BACKOFF_S = (0.2, 0.5, 1.0, 2.0, 5.0)
+STORE_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ConnectionError, asyncio.TimeoutError)
+
+
+@dataclass(frozen=True)
+class Record:
+    """One record of the log, as a handler sees it."""
+
+    partition: int
+    offset: int
+    key: str | None
+    value: bytes
+
+
+class BatchHandler(Protocol):
+    """What a log reader provides: its stored offsets and a transactional batch handler."""
+
+    async def load_offsets(self) -> dict[int, int]:
+        """next offset per partition, from the store the handler writes to."""
+
+    async def handle(self, records: list[Record]) -> None:
+        """Apply the records and store the offsets after them, in one transaction."""
+
+
+class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, loop: "ConsumerLoop") -> None:
+        self._loop = loop
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        log.info("partitions_revoked", partitions=sorted(tp.partition for tp in revoked))
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        await self._loop.seek_to_stored(assigned)
+        if self._loop.on_assigned is not None:
+            await self._loop.on_assigned(sorted(tp.partition for tp in assigned))
+
+
+class ConsumerLoop:
+    """Poll in batches, hand each poll to the handler, stop in `finally`."""
+
+    def __init__(
+        self, consumer: AIOKafkaConsumer, topic: str, handler: BatchHandler, *, max_records: int, poll_ms: int,
+        on_assigned: Callable[[list[int]], Awaitable[None]] | None = None,
+    ) -> None:
+        self.consumer = consumer
+        self.topic = topic
+        self.handler = handler
+        self.max_records = max_records
+        self.poll_ms = poll_ms
+        self.on_assigned = on_assigned
+
+    async def seek_to_stored(self, partitions: list[TopicPartition]) -> None:
+        offsets = await self._with_retry(self.handler.load_offsets)
+        for tp in partitions:
+            self.consumer.seek(tp, offsets.get(tp.partition, 0))
+        log.info("partitions_assigned", partitions={tp.partition: offsets.get(tp.partition, 0) for tp in partitions})
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self.consumer.subscribe([self.topic], listener=_SeekToStored(self))
+        await self.consumer.start()
+        try:
+            while not stop.is_set():
+                polled = await self.consumer.getmany(timeout_ms=self.poll_ms, max_records=self.max_records)
+                records = [
+                    Record(m.partition, m.offset, m.key.decode() if m.key else None, m.value or b"")
+                    for msgs in polled.values() for m in msgs
+                ]
+                if records:
+                    await self._handle(records)
+        finally:
+            await self.consumer.stop()
+
+    async def _handle(self, records: list[Record]) -> None:
+        try:
+            await self.handler.handle(records)
+        except STORE_ERRORS as exc:
+            log.warning("batch_failed_will_retry", error=repr(exc), records=len(records))
+            await self.seek_to_stored(list(self.consumer.assignment()))
+
+    async def _with_retry(self, action: Callable[[], Awaitable[T]]) -> T:
+        attempt = 0
+        while True:
+            try:
+                return await action()
+            except STORE_ERRORS as exc:
+                delay = RETRY_BACKOFF_S[min(attempt, len(RETRY_BACKOFF_S) - 1)]
+                log.warning("store_unavailable", error=repr(exc), retry_in_s=delay)
+                attempt += 1
+                await asyncio.sleep(delay)

@@ -1,0 +1,68 @@
+"""PostgreSQL plumbing: pools and versioned migrations applied in order, recorded, safe to run twice."""
+
+import asyncio
+import json
+from importlib import resources
+from typing import Any
+
+import asyncpg
+import structlog
+
+from incidents_shared.settings import CommonSettings
+
+log = structlog.get_logger(__name__)
+MIGRATION_LOCK = 0x1AC1DE  # advisory lock id: one migrator at a time
+
+Pool = asyncpg.Pool
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(settings: CommonSettings, **options: Any) -> "asyncpg.Pool[asyncpg.Record]":
+    """A pool whose jsonb columns read and write Python objects."""
+    deadline = asyncio.get_running_loop().time() + settings.startup_timeout_s
+    while True:
+        try:
+            pool = await asyncpg.create_pool(
+                settings.database_url, min_size=1, max_size=settings.db_pool_max, init=_init_connection,
+                **options,
+            )
+            assert pool is not None
+            return pool
+        except (OSError, asyncpg.PostgresError) as exc:
+            if asyncio.get_running_loop().time() > deadline:
+                raise ConnectionError(f"PostgreSQL unreachable: {exc!r}") from exc
+            log.warning("postgres_not_ready", error=repr(exc))
+            await asyncio.sleep(1.0)
+
+
+def migration_files() -> list[tuple[str, str]]:
+    """(version, sql) of every packaged migration, in order."""
+    folder = resources.files("incidents_shared") / "migrations"
+    files = sorted(f for f in folder.iterdir() if f.name.endswith(".sql"))
+    return [(f.name.removesuffix(".sql"), f.read_text()) for f in files]
+
+
+async def migrate(conn: asyncpg.Connection) -> list[str]:
+    """Apply the migrations not yet recorded, each in its own transaction. Returns the versions applied."""
+    await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+    try:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        applied = []
+        for version, sql in migration_files():
+            if version in done:
+                continue
+            async with conn.transaction():
+                await conn.execute(sql)
+                await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
+            log.info("migration_applied", version=version)
+            applied.append(version)
+        return applied
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)

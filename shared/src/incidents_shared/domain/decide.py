@@ -1,0 +1,189 @@
+"""`decide(state, command, meta) -> events`: what a command means, judged on the current state. Pure."""
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+from uuid import uuid5
+
+from incidents_shared.domain import commands as c
+from incidents_shared.domain import events as e
+from incidents_shared.domain import payloads as p
+from incidents_shared.domain.authorization import PRIORITY_OVERRIDE_ROLES, may_issue
+from incidents_shared.domain.enums import EscalationReason, Source
+from incidents_shared.domain.errors import (
+    Forbidden,
+    IncidentNotFound,
+    InvalidCommand,
+    InvalidTransition,
+    VersionConflict,
+)
+from incidents_shared.domain.fold import advance
+from incidents_shared.domain.preconditions import violation
+from incidents_shared.domain.priority import priority_for
+from incidents_shared.domain.state import Incident
+from incidents_shared.domain.taxonomy import DEFAULT_TAXONOMY, Taxonomy, taxonomy_problem
+
+C = TypeVar("C", bound=c.Command)
+Draft = tuple[type[e.EventBase], p.Payload]
+Decider = Callable[[Incident | None, Any, c.CommandMeta], list[Draft]]
+_DECIDERS: dict[type[c.Command], Decider] = {}
+
+
+def decides(cls: type[C]) -> Callable[[Callable[[Incident | None, C, c.CommandMeta], list[Draft]]], Decider]:
+    def register(fn: Callable[[Incident | None, C, c.CommandMeta], list[Draft]]) -> Decider:
+        _DECIDERS[cls] = fn
+        return fn
+
+    return register
+
+
+def decide(
+    state: Incident | None, command: c.Command, meta: c.CommandMeta, *, taxonomy: Taxonomy = DEFAULT_TAXONOMY
+) -> list[e.EventBase]:
+    """The events a command produces, or a DomainError saying why it cannot be done now."""
+    if not may_issue(meta.actor.role, type(command)):
+        raise Forbidden(f"role {meta.actor.role} may not {type(command).__name__}")
+    if state is None and not isinstance(command, c.LogIncident):
+        raise IncidentNotFound(f"incident {meta.incident_id} does not exist")
+    if state is not None and meta.expected_version is not None and meta.expected_version != state.revision:
+        raise VersionConflict(meta.expected_version, state.revision)
+    _check_taxonomy(command, taxonomy)
+    drafts = _DECIDERS[type(command)](state, command, meta)
+    events = [_build(cls, data, meta, index) for index, (cls, data) in enumerate(drafts)]
+    _check_preconditions(state, events)
+    return events
+
+
+def _check_taxonomy(command: c.Command, taxonomy: Taxonomy) -> None:
+    if isinstance(command, c.LogIncident | c.Categorize):
+        if (problem := taxonomy_problem(taxonomy, command.category, command.subcategory)) is not None:
+            raise InvalidCommand(problem)
+
+
+def _check_preconditions(state: Incident | None, events: list[e.EventBase]) -> None:
+    for event in events:
+        if (reason := violation(state, event)) is not None:
+            raise InvalidTransition(reason)
+        state = advance(state, event)
+
+
+def _build(cls: type[e.EventBase], data: p.Payload, meta: c.CommandMeta, index: int) -> e.EventBase:
+    return cls(
+        event_id=uuid5(meta.command_id, str(index)),
+        incident_id=meta.incident_id,
+        occurred_at=meta.now,
+        recorded_at=meta.now,
+        actor=meta.actor,
+        correlation_id=meta.correlation_id,
+        causation_id=meta.causation_id,
+        expected_version=meta.expected_version,
+        request_hash=meta.request_hash,
+        data=data,
+    )
+
+
+@decides(c.LogIncident)
+def _log(state: Incident | None, cmd: c.LogIncident, meta: c.CommandMeta) -> list[Draft]:
+    priority = priority_for(cmd.impact, cmd.urgency) if cmd.impact and cmd.urgency else None
+    data = p.LoggedData(
+        title=cmd.title, description=cmd.description, service=cmd.service, source=Source.API,
+        reporter=meta.actor.id, detected_at=cmd.detected_at or meta.now, labels=cmd.labels,
+        dedup_key=cmd.dedup_key, category=cmd.category, subcategory=cmd.subcategory, impact=cmd.impact,
+        urgency=cmd.urgency, priority=priority, runbook_url=cmd.runbook_url,
+    )
+    return [(e.IncidentLogged, data)]
+
+
+@decides(c.Categorize)
+def _categorize(state: Incident | None, cmd: c.Categorize, meta: c.CommandMeta) -> list[Draft]:
+    return [(e.IncidentCategorized, p.CategorizedData(category=cmd.category, subcategory=cmd.subcategory))]
+
+
+@decides(c.Prioritize)
+def _prioritize(state: Incident | None, cmd: c.Prioritize, meta: c.CommandMeta) -> list[Draft]:
+    if cmd.override_priority is None:
+        priority, overridden = priority_for(cmd.impact, cmd.urgency), False
+    elif meta.actor.role not in PRIORITY_OVERRIDE_ROLES:
+        raise Forbidden("overriding the priority matrix needs the manager role")
+    elif not cmd.reason:
+        raise InvalidCommand("a priority override needs a reason")
+    else:
+        priority, overridden = cmd.override_priority, True
+    data = p.PrioritizedData(impact=cmd.impact, urgency=cmd.urgency, priority=priority, overridden=overridden,
+                             reason=cmd.reason)
+    return [(e.IncidentPrioritized, data)]
+
+
+@decides(c.Assign)
+def _assign(state: Incident | None, cmd: c.Assign, meta: c.CommandMeta) -> list[Draft]:
+    return [(e.IncidentAssigned, p.AssignedData(team=cmd.team, assignee=cmd.assignee))]
+
+
+@decides(c.Acknowledge)
+def _acknowledge(state: Incident | None, cmd: c.Acknowledge, meta: c.CommandMeta) -> list[Draft]:
+    return [(e.IncidentAcknowledged, p.EmptyData(comment=cmd.comment))]
+
+
+@decides(c.StartInvestigation)
+def _investigate(state: Incident | None, cmd: c.StartInvestigation, meta: c.CommandMeta) -> list[Draft]:
+    return [(e.InvestigationStarted, p.EmptyData(comment=cmd.comment))]
+
+
+@decides(c.AddNote)
+def _note(state: Incident | None, cmd: c.AddNote, meta: c.CommandMeta) -> list[Draft]:
+    return [(e.NoteAdded, p.NoteAddedData(kind=cmd.kind, text=cmd.text))]
+
+
+@decides(c.PutOnHold)
+def _hold(state: Incident | None, cmd: c.PutOnHold, meta: c.CommandMeta) -> list[Draft]:
+    return [(e.PutOnHold, p.PutOnHoldData(reason=cmd.reason, comment=cmd.comment))]
+
+
+@decides(c.Resume)
+def _resume(state: Incident | None, cmd: c.Resume, meta: c.CommandMeta) -> list[Draft]:
+    return [(e.IncidentResumed, p.EmptyData(comment=cmd.comment))]
+
+
+@decides(c.Escalate)
+def _escalate(state: Incident | None, cmd: c.Escalate, meta: c.CommandMeta) -> list[Draft]:
+    assert state is not None
+    data = p.EscalatedData(
+        level=cmd.level or state.escalation_level + 1, target_team=cmd.target_team,
+        target_person=cmd.target_person, reason=EscalationReason.MANUAL, comment=cmd.comment,
+    )
+    return [(e.IncidentEscalated, data)]
+
+
+@decides(c.DeclareMajor)
+def _major(state: Incident | None, cmd: c.DeclareMajor, meta: c.CommandMeta) -> list[Draft]:
+    return [(e.MajorDeclared, p.MajorDeclaredData(reason=cmd.reason))]
+
+
+@decides(c.PostUpdate)
+def _update(state: Incident | None, cmd: c.PostUpdate, meta: c.CommandMeta) -> list[Draft]:
+    return [(e.StakeholderUpdatePosted, p.StakeholderUpdateData(audience=cmd.audience, message=cmd.message))]
+
+
+@decides(c.Link)
+def _link(state: Incident | None, cmd: c.Link, meta: c.CommandMeta) -> list[Draft]:
+    return [(e.IncidentLinked, p.LinkedData(other_incident_id=cmd.other_incident_id, relation=cmd.relation))]
+
+
+@decides(c.Resolve)
+def _resolve(state: Incident | None, cmd: c.Resolve, meta: c.CommandMeta) -> list[Draft]:
+    data = p.ResolvedData(resolution_code=cmd.resolution_code, root_cause=cmd.root_cause, summary=cmd.summary)
+    return [(e.IncidentResolved, data)]
+
+
+@decides(c.Reopen)
+def _reopen(state: Incident | None, cmd: c.Reopen, meta: c.CommandMeta) -> list[Draft]:
+    return [(e.IncidentReopened, p.ReopenedData(reason=cmd.reason))]
+
+
+@decides(c.Close)
+def _close(state: Incident | None, cmd: c.Close, meta: c.CommandMeta) -> list[Draft]:
+    return [(e.IncidentClosed, p.EmptyData(comment=cmd.comment))]
+
+
+@decides(c.CompleteReview)
+def _review(state: Incident | None, cmd: c.CompleteReview, meta: c.CommandMeta) -> list[Draft]:
+    return [(e.ReviewCompleted, p.ReviewCompletedData(summary=cmd.summary, action_items=cmd.action_items))]

@@ -1,0 +1,178 @@
+"""Typed payloads (`data`) of every event in the catalogue."""
+
+from datetime import date
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from incidents_shared.domain.enums import (
+    AlertStatus,
+    EscalationReason,
+    HoldReason,
+    Level,
+    LinkRelation,
+    NoteKind,
+    Priority,
+    ResolutionCode,
+    SlaTarget,
+    Source,
+)
+from incidents_shared.domain.priority import priority_for
+from incidents_shared.domain.timeutil import UtcDateTime
+
+Title = Annotated[str, Field(min_length=1, max_length=200)]
+Name = Annotated[str, Field(min_length=1, max_length=120)]
+Text = Annotated[str, Field(min_length=1, max_length=20_000)]
+ShortText = Annotated[str, Field(min_length=1, max_length=2_000)]
+Labels = Annotated[dict[Annotated[str, Field(max_length=120)], Annotated[str, Field(max_length=1_000)]],
+                   Field(max_length=64)]
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LoggedData(Payload):
+    title: Title
+    description: Annotated[str, Field(max_length=20_000)] = ""
+    service: Name
+    source: Source = Source.API
+    reporter: Name
+    detected_at: UtcDateTime
+    labels: Labels = Field(default_factory=dict)
+    dedup_key: Annotated[str, Field(min_length=1, max_length=300)] | None = None
+    category: Name | None = None
+    subcategory: Name | None = None
+    impact: Level | None = None
+    urgency: Level | None = None
+    priority: Priority | None = None
+    runbook_url: Annotated[str, Field(max_length=2_000)] | None = None
+
+    @model_validator(mode="after")
+    def _priority_follows_matrix(self) -> "LoggedData":
+        if (self.impact is None) != (self.urgency is None):
+            raise ValueError("impact and urgency are given together or not at all")
+        if self.impact is not None and self.urgency is not None:
+            if self.priority != priority_for(self.impact, self.urgency):
+                raise ValueError("priority must follow the impact x urgency matrix")
+        elif self.priority is not None:
+            raise ValueError("priority needs impact and urgency")
+        return self
+
+
+class CategorizedData(Payload):
+    category: Name
+    subcategory: Name | None = None
+
+
+class PrioritizedData(Payload):
+    impact: Level
+    urgency: Level
+    priority: Priority
+    overridden: bool = False
+    reason: ShortText | None = None
+
+    @model_validator(mode="after")
+    def _override_is_explained(self) -> "PrioritizedData":
+        if self.overridden and not self.reason:
+            raise ValueError("a priority override needs a reason")
+        if not self.overridden and self.priority != priority_for(self.impact, self.urgency):
+            raise ValueError("priority must follow the impact x urgency matrix unless overridden")
+        return self
+
+
+class AssignedData(Payload):
+    team: Name
+    assignee: Name | None = None
+
+
+class EmptyData(Payload):
+    comment: ShortText | None = None
+
+
+class NoteAddedData(Payload):
+    kind: NoteKind
+    text: Text
+
+
+class PutOnHoldData(Payload):
+    reason: HoldReason
+    comment: ShortText | None = None
+
+
+class MajorDeclaredData(Payload):
+    reason: ShortText
+
+
+class EscalatedData(Payload):
+    level: Annotated[int, Field(ge=1, le=20)]
+    target_team: Name
+    target_person: Name | None = None
+    reason: EscalationReason
+    comment: ShortText | None = None
+    policy_id: Name | None = None
+    policy_version: Annotated[int, Field(ge=1)] | None = None
+    step: Annotated[int, Field(ge=0)] | None = None
+
+
+class SlaTargetsSetData(Payload):
+    priority: Priority
+    ack_due_at: UtcDateTime
+    resolve_due_at: UtcDateTime
+    policy_id: Name
+    policy_version: Annotated[int, Field(ge=1)]
+
+
+class SlaBreachedData(Payload):
+    target: SlaTarget
+    due_at: UtcDateTime
+
+
+class StakeholderUpdateData(Payload):
+    audience: Name
+    message: Text
+
+
+class NotificationData(Payload):
+    channel: Name
+    target: Annotated[str, Field(min_length=1, max_length=2_000)]
+    attempt: Annotated[int, Field(ge=1)]
+    about_event_id: UUID
+    error: ShortText | None = None
+
+
+class AlertCorrelatedData(Payload):
+    source: Name
+    dedup_key: Annotated[str, Field(min_length=1, max_length=300)]
+    fingerprint: Annotated[str, Field(max_length=300)]
+    labels: Labels = Field(default_factory=dict)
+    count: Annotated[int, Field(ge=1)]
+    status: AlertStatus = AlertStatus.FIRING
+    last_seen_at: UtcDateTime
+
+
+class LinkedData(Payload):
+    other_incident_id: UUID
+    relation: LinkRelation
+
+
+class ResolvedData(Payload):
+    resolution_code: ResolutionCode
+    root_cause: Text | None = None
+    summary: Text
+
+
+class ReopenedData(Payload):
+    reason: ShortText
+
+
+class ActionItem(Payload):
+    title: Title
+    owner: Name
+    due: date
+
+
+class ReviewCompletedData(Payload):
+    summary: Text
+    action_items: Annotated[list[ActionItem], Field(max_length=100)] = Field(default_factory=list)

@@ -1,0 +1,94 @@
+"""The folded state of one incident."""
+
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from incidents_shared.domain.codec import GENESIS_HASH
+from incidents_shared.domain.enums import (
+    HoldReason,
+    Level,
+    LinkRelation,
+    Priority,
+    ResolutionCode,
+    SlaTarget,
+    Source,
+    Status,
+)
+from incidents_shared.domain.payloads import ActionItem
+from incidents_shared.domain.timeutil import UtcDateTime
+
+
+class Link(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    other_incident_id: UUID
+    relation: LinkRelation
+
+
+class Incident(BaseModel):
+    """An incident as the fold of its accepted events.
+
+    `version` is the stream position (accepted events, all of them; the hash chain follows it);
+    `revision` is what clients see in ETag/If-Match and moves only on events people cause.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    incident_id: UUID
+    version: int = 0
+    revision: int = 0
+    last_hash: str = GENESIS_HASH
+    status: Status = Status.NEW
+    title: str
+    description: str = ""
+    service: str
+    source: Source = Source.API
+    reporter: str
+    labels: dict[str, str] = Field(default_factory=dict)
+    dedup_key: str | None = None
+    runbook_url: str | None = None
+    category: str | None = None
+    subcategory: str | None = None
+    impact: Level | None = None
+    urgency: Level | None = None
+    priority: Priority | None = None
+    priority_overridden: bool = False
+    team: str | None = None
+    assignee: str | None = None
+    major: bool = False
+    escalation_level: int = 0
+    hold_reason: HoldReason | None = None
+    detected_at: UtcDateTime
+    logged_at: UtcDateTime
+    updated_at: UtcDateTime
+    acknowledged_at: UtcDateTime | None = None
+    investigating_at: UtcDateTime | None = None
+    on_hold_since: UtcDateTime | None = None
+    on_hold_total_seconds: float = 0.0
+    resolved_at: UtcDateTime | None = None
+    closed_at: UtcDateTime | None = None
+    resolution_code: ResolutionCode | None = None
+    root_cause: str | None = None
+    resolution_summary: str | None = None
+    reopen_count: int = 0
+    sla_policy_id: str | None = None
+    sla_policy_version: int | None = None
+    ack_due_at: UtcDateTime | None = None
+    resolve_due_at: UtcDateTime | None = None
+    breached: frozenset[SlaTarget] = frozenset()
+    alert_count: int = 0
+    last_alert_at: UtcDateTime | None = None
+    links: tuple[Link, ...] = ()
+    notes_count: int = 0
+    review_summary: str | None = None
+    action_items: tuple[ActionItem, ...] = ()
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in (Status.RESOLVED, Status.CLOSED)
+
+    def on_hold_until(self, now: datetime) -> timedelta:
+        """Total time spent on hold up to `now`, including a hold still running."""
+        running = (now - self.on_hold_since).total_seconds() if self.on_hold_since else 0.0
+        return timedelta(seconds=self.on_hold_total_seconds + running)

@@ -1,0 +1,45 @@
+"""Running a background worker beside its operations HTTP server, stopping both cleanly on SIGTERM."""
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Awaitable, Callable, Generator
+
+import structlog
+import uvicorn
+from fastapi import FastAPI
+
+log = structlog.get_logger(__name__)
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield  # signals are handled by run_with_ops, which stops the worker too
+
+
+async def run_with_ops(
+    name: str, app: FastAPI, host: str, port: int, worker: Callable[[asyncio.Event], Awaitable[None]]
+) -> None:
+    """Serve `app` and run `worker(stop)` until SIGTERM/SIGINT or until the worker fails."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    server = _Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off"))
+    http = asyncio.create_task(server.serve(), name=f"{name}-http")
+    work = asyncio.create_task(worker(stop), name=f"{name}-worker")
+    stopped = asyncio.create_task(stop.wait())
+    log.info("service_started", service=name, port=port)
+    try:
+        done, _ = await asyncio.wait({http, work, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        stop.set()
+        for task in done:
+            if task is not stopped and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+    finally:
+        stop.set()
+        server.should_exit = True
+        await asyncio.wait({http, work}, timeout=15)
+        stopped.cancel()
+        log.info("service_stopped", service=name)

@@ -1,0 +1,74 @@
+"""Settings shared by every service: pydantic-settings with the INCIDENTS_ prefix, validated at start-up."""
+
+import sys
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EVENTS_TOPIC = "incidents.events.v1"
+DLQ_TOPIC = "incidents.events.dlq.v1"
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class CommonSettings(BaseSettings):
+    """What every service needs: where the log and the database are, and how to log."""
+
+    model_config = SettingsConfigDict(env_prefix="INCIDENTS_", extra="ignore", frozen=True)
+
+    kafka_bootstrap: Annotated[str, Field(min_length=3)] = "127.0.0.1:19092"
+    database_url: Annotated[str, Field(min_length=10)] = "postgresql://incidents@127.0.0.1:15432/incidents"
+    topic_partitions: Annotated[int, Field(ge=1, le=1000)] = 12
+    topic_replication_factor: Annotated[int, Field(ge=1, le=10)] = 1
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["auto", "json", "console"] = "auto"
+    http_host: str = "127.0.0.1"
+    db_pool_max: Annotated[int, Field(ge=1, le=200)] = 10
+    startup_timeout_s: Annotated[float, Field(gt=0, le=600)] = 60.0
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str) -> str:
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL, e.g. postgresql://user@127.0.0.1:5432/incidents")
+        return value
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _host_ports(cls, value: str) -> str:
+        for server in value.split(","):
+            host, _, port = server.strip().rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"{server!r} is not host:port (comma-separated list expected)")
+        return value
+
+    @property
+    def events_topic(self) -> str:
+        return EVENTS_TOPIC
+
+    @property
+    def dlq_topic(self) -> str:
+        return DLQ_TOPIC
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def describe_errors(cls: type[BaseSettings], exc: ValidationError) -> str:
+    """One line per wrong value, naming the environment variable to fix."""
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    lines = [f"invalid configuration for {cls.__name__}:"]
+    for error in exc.errors():
+        name = (prefix + "_".join(str(part) for part in error["loc"])).upper()
+        lines.append(f"  {name}={error.get('input')!r}: {error['msg']}")
+    return "\n".join(lines)
+
+
+def load_settings(cls: type[S]) -> S:
+    """Build settings from the environment or exit with a clear message for every wrong value."""
+    try:
+        return cls()
+    except ValidationError as exc:
+        print(describe_errors(cls, exc), file=sys.stderr)
+        raise SystemExit(2) from exc

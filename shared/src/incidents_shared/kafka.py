@@ -60,20 +60,21 @@ async def ensure_topics(settings: CommonSettings) -> None:
         await admin.close()
 
 
-async def verify_log_topic(settings: CommonSettings) -> int:
+async def verify_log_topic(settings: CommonSettings, topic: str | None = None) -> int:
     """Refuse to run against a log topic that is missing or would delete events. Returns its partitions."""
+    topic = topic or settings.events_topic
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:
-        described = await admin.describe_topics([settings.events_topic])
+        described = await admin.describe_topics([topic])
         info = described[0]
         if info.get("error_code", 0) != 0 or not info.get("partitions"):
-            raise TopicMissing(f"topic {settings.events_topic} does not exist; run `incidents-admin init`")
-        resource = ConfigResource(ConfigResourceType.TOPIC, settings.events_topic)
+            raise TopicMissing(f"topic {topic} does not exist; run `incidents-admin init`")
+        resource = ConfigResource(ConfigResourceType.TOPIC, topic)
         response = await admin.describe_configs([resource])
         config = {entry[0]: entry[1] for entry in response[0].resources[0][4]}
         if problems := unsafe_settings(config):
-            raise UnsafeTopicConfig(f"refusing to start: topic {settings.events_topic}: " + "; ".join(problems))
+            raise UnsafeTopicConfig(f"refusing to start: topic {topic}: " + "; ".join(problems))
         return len(info["partitions"])
     finally:
         await admin.close()

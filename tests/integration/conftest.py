@@ -1,0 +1,57 @@
+"""Fixtures for tests against the real Kafka and PostgreSQL that `make test` starts."""
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from incidents_shared.settings import CommonSettings
+from tests.integration.services import PORTS, Service, require_env
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def settings() -> CommonSettings:
+    require_env("INCIDENTS_KAFKA_BOOTSTRAP")
+    require_env("INCIDENTS_DATABASE_URL")
+    return CommonSettings()
+
+
+@pytest.fixture(scope="session")
+def tokens() -> dict[str, str]:
+    loaded: dict[str, str] = json.loads(Path(require_env("INCIDENTS_TOKENS_FILE")).read_text())
+    return loaded
+
+
+@pytest.fixture(scope="session")
+def services(settings: CommonSettings) -> Iterator[dict[str, Service]]:
+    started = {name: Service(name, port) for name, port in PORTS.items()}
+    for name in ("projector", "escalator", "command-api"):
+        started[name].start()
+    yield started
+    codes = {name: service.stop() for name, service in started.items()}
+    assert all(code == 0 for code in codes.values()), f"services did not stop cleanly: {codes}"
+
+
+@pytest.fixture(scope="session")
+def api_url(services: dict[str, Service]) -> str:
+    return services["command-api"].url
+
+
+@pytest.fixture
+async def api(api_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+async def db(settings: CommonSettings) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        yield conn
+    finally:
+        await conn.close()

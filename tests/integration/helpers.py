@@ -1,0 +1,54 @@
+"""Small helpers shared by the integration tests."""
+
+import asyncio
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from incidents_shared.domain.codec import decode
+from incidents_shared.domain.events import EventBase
+from incidents_shared.kafka import verify_log_topic
+from incidents_shared.settings import CommonSettings
+
+
+def auth(tokens: dict[str, str], role: str, **headers: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens[role]}", **headers}
+
+
+async def log_incident(api: httpx.AsyncClient, tokens: dict[str, str], **fields: Any) -> dict[str, Any]:
+    body = {"title": "Checkout returns 502", "service": "checkout", "impact": "high", "urgency": "medium"}
+    response = await api.post("/v1/incidents", json={**body, **fields}, headers=auth(tokens, "reporter"))
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+async def events_in_log(settings: CommonSettings, incident_id: str) -> list[EventBase]:
+    """Every event of one incident as it stands in the Kafka topic, read independently of the projector."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        count = await verify_log_topic(settings)
+        partitions = [TopicPartition(settings.events_topic, p) for p in range(count)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        found: list[EventBase] = []
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                found.extend(decode(r.value) for r in records if r.key and r.key.decode() == incident_id)
+        return found
+    finally:
+        await consumer.stop()
+
+
+async def eventually(check: Any, timeout_s: float = 15.0) -> Any:
+    """Poll an async check until it returns a truthy value."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        result = await check()
+        if result or asyncio.get_running_loop().time() > deadline:
+            return result
+        await asyncio.sleep(0.1)

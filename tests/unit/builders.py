@@ -131,7 +131,7 @@ def envelope(**overrides: Any) -> dict[str, Any]:
 
 def event(cls: type[e.EventBase], data: p.Payload | None = None, **overrides: Any) -> e.EventBase:
     """An event of `cls` with `data` (default: its sample payload) and the test envelope."""
-    return cls(data=SAMPLE_DATA[cls] if data is None else data, **envelope(**overrides))
+    return cls.model_validate({**envelope(**overrides), "data": SAMPLE_DATA[cls] if data is None else data})
 
 
 def escalated(reason: EscalationReason, level: int, **overrides: Any) -> e.EventBase:
@@ -146,10 +146,19 @@ def breached(target: SlaTarget, **overrides: Any) -> e.EventBase:
 # A valid payload for every event class of the catalogue.
 SAMPLE_DATA: dict[type[e.EventBase], p.Payload] = {
     e.IncidentLogged: p.LoggedData(
-        title="Checkout fails", description="HTTP 502 from the payment gateway", service="checkout",
-        reporter="reporter-1", detected_at=at(-5), labels={"env": "prod", "region": "eu-west-1"},
-        dedup_key="checkout-502", category="software", subcategory="application", impact=Level.HIGH,
-        urgency=Level.MEDIUM, priority=Priority.P2, runbook_url="https://runbooks.example/checkout",
+        title="Checkout fails",
+        description="HTTP 502 from the payment gateway",
+        service="checkout",
+        reporter="reporter-1",
+        detected_at=at(-5),
+        labels={"env": "prod", "region": "eu-west-1"},
+        dedup_key="checkout-502",
+        category="software",
+        subcategory="application",
+        impact=Level.HIGH,
+        urgency=Level.MEDIUM,
+        priority=Priority.P2,
+        runbook_url="https://runbooks.example/checkout",
     ),
     e.IncidentCategorized: p.CategorizedData(category="network", subcategory="dns"),
     e.IncidentPrioritized: p.PrioritizedData(
@@ -163,8 +172,13 @@ SAMPLE_DATA: dict[type[e.EventBase], p.Payload] = {
     e.IncidentResumed: p.EmptyData(comment="vendor answered"),
     e.MajorDeclared: p.MajorDeclaredData(reason="all EU customers affected"),
     e.IncidentEscalated: p.EscalatedData(
-        level=2, target_team="sre", target_person="bob", reason=EscalationReason.RESOLVE_SLA,
-        policy_id="default", policy_version=3, step=1,
+        level=2,
+        target_team="sre",
+        target_person="bob",
+        reason=EscalationReason.RESOLVE_SLA,
+        policy_id="default",
+        policy_version=3,
+        step=1,
     ),
     e.SlaTargetsSet: p.SlaTargetsSetData(
         priority=Priority.P2, ack_due_at=at(15), resolve_due_at=at(240), policy_id="default", policy_version=3
@@ -175,12 +189,19 @@ SAMPLE_DATA: dict[type[e.EventBase], p.Payload] = {
         channel="slack", target="https://hooks.example/T1", attempt=1, about_event_id=uuid5(NAMESPACE, "about")
     ),
     e.NotificationFailed: p.NotificationData(
-        channel="webhook", target="https://hooks.example/T2", attempt=3, about_event_id=uuid5(NAMESPACE, "about"),
+        channel="webhook",
+        target="https://hooks.example/T2",
+        attempt=3,
+        about_event_id=uuid5(NAMESPACE, "about"),
         error="HTTP 503",
     ),
     e.AlertCorrelated: p.AlertCorrelatedData(
-        source="alertmanager", dedup_key="checkout-502", fingerprint="abc123", labels={"severity": "critical"},
-        count=4, last_seen_at=at(20),
+        source="alertmanager",
+        dedup_key="checkout-502",
+        fingerprint="abc123",
+        labels={"severity": "critical"},
+        count=4,
+        last_seen_at=at(20),
     ),
     e.IncidentLinked: p.LinkedData(other_incident_id=OTHER_INCIDENT_ID, relation=LinkRelation.CAUSED_BY),
     e.IncidentResolved: p.ResolvedData(

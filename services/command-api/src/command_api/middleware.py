@@ -14,10 +14,6 @@ LATENCY = Histogram("api_request_seconds", "HTTP request latency", ["method", "r
 CORRELATION_HEADER = b"x-correlation-id"
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodyLimit:
     """Refuses bodies over `max_bytes`, by Content-Length or while a chunked body streams in."""
 
@@ -34,27 +30,24 @@ class BodyLimit:
             await _too_large(send, self.max_bytes)
             return
         received = 0
-        started = False
+        refused = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused
             message = await receive()
-            if message["type"] == "http.request":
+            if message["type"] == "http.request" and not refused:
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise BodyTooLarge
+                    refused = True
+                    await _too_large(send, self.max_bytes)
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        async def guarded_send(message: Message) -> None:
+            if not refused:  # once 413 is sent, whatever the app answers is dropped
+                await send(message)
 
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await _too_large(send, self.max_bytes)
+        await self.app(scope, limited_receive, guarded_send)
 
 
 async def _too_large(send: Send, max_bytes: int) -> None:

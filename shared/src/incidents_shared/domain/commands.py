@@ -31,7 +31,16 @@ class Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def _example(**body: object) -> ConfigDict:
+    return ConfigDict(frozen=True, extra="forbid", json_schema_extra={"examples": [body]})
+
+
 class LogIncident(Command):
+    """Log a new incident (impact and urgency set the priority by the matrix)."""
+
+    model_config = _example(title="Checkout returns 502 for 30% of requests", service="checkout",
+                            description="Since 09:40 UTC, p95 latency 30 s", impact="high", urgency="high",
+                            category="software", subcategory="application", labels={"env": "prod"})
     title: p.Title
     description: Annotated[str, Field(max_length=20_000)] = ""
     service: p.Name
@@ -52,11 +61,19 @@ class LogIncident(Command):
 
 
 class Categorize(Command):
+    """Categorize the incident from the taxonomy."""
+
+    model_config = _example(category="database", subcategory="performance")
+
     category: p.Name
     subcategory: p.Name | None = None
 
 
 class Prioritize(Command):
+    """Set impact and urgency; a manager may override the matrix with a reason."""
+
+    model_config = _example(impact="high", urgency="medium")
+
     impact: Level
     urgency: Level
     override_priority: Priority | None = None
@@ -64,33 +81,61 @@ class Prioritize(Command):
 
 
 class Assign(Command):
+    """Assign the incident to a team and optionally a person."""
+
+    model_config = _example(team="dba", assignee="carol")
+
     team: p.Name
     assignee: p.Name | None = None
 
 
 class Acknowledge(Command):
+    """Acknowledge: someone owns the incident now."""
+
+    model_config = _example(comment="on it")
+
     comment: p.ShortText | None = None
 
 
 class StartInvestigation(Command):
+    """Start investigating."""
+
+    model_config = _example(comment="checking the connection pool")
+
     comment: p.ShortText | None = None
 
 
 class AddNote(Command):
+    """Add a note, diagnosis, root cause or workaround."""
+
+    model_config = _example(kind="diagnosis", text="connection pool exhausted")
+
     kind: NoteKind = NoteKind.NOTE
     text: p.Text
 
 
 class PutOnHold(Command):
+    """Put on hold (pauses the resolve clock)."""
+
+    model_config = _example(reason="awaiting_vendor", comment="vendor ticket 4711")
+
     reason: HoldReason
     comment: p.ShortText | None = None
 
 
 class Resume(Command):
+    """Resume work after a hold."""
+
+    model_config = _example(comment="vendor answered")
+
     comment: p.ShortText | None = None
 
 
 class Escalate(Command):
+    """Escalate manually to another team or person."""
+
+    model_config = _example(target_team="dba-leads", comment="needs a senior DBA")
+
     target_team: p.Name
     target_person: p.Name | None = None
     level: Annotated[int, Field(ge=1, le=20)] | None = None
@@ -98,33 +143,61 @@ class Escalate(Command):
 
 
 class DeclareMajor(Command):
+    """Declare a major incident."""
+
+    model_config = _example(reason="all checkouts failing")
+
     reason: p.ShortText
 
 
 class PostUpdate(Command):
+    """Post a stakeholder update."""
+
+    model_config = _example(audience="customers", message="We are investigating checkout errors.")
+
     audience: p.Name = "stakeholders"
     message: p.Text
 
 
 class Link(Command):
+    """Link to another incident."""
+
+    model_config = _example(other_incident_id="8e0f7a3c-1d2b-4c5d-9e6f-7a8b9c0d1e2f", relation="related")
+
     other_incident_id: UUID
     relation: LinkRelation
 
 
 class Resolve(Command):
+    """Resolve with a resolution code, root cause and summary."""
+
+    model_config = _example(resolution_code="fixed", root_cause="pool leak", summary="Leak fixed in v2.3.1")
+
     resolution_code: ResolutionCode = ResolutionCode.FIXED
     root_cause: p.Text | None = None
     summary: p.Text
 
 
 class Reopen(Command):
+    """Reopen a resolved incident."""
+
+    model_config = _example(reason="errors are back")
+
     reason: p.ShortText
 
 
 class Close(Command):
+    """Close a resolved incident."""
+
+    model_config = _example(comment="confirmed by the service owner")
+
     comment: p.ShortText | None = None
 
 
 class CompleteReview(Command):
+    """Record the post-incident review and its action items."""
+
+    model_config = _example(summary="Pool leak after deploy", action_items=[{"title": "Alert on pool saturation", "owner": "dba", "due": "2026-12-15"}])
+
     summary: p.Text
     action_items: Annotated[list[p.ActionItem], Field(max_length=100)] = Field(default_factory=list)

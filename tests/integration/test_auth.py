@@ -8,16 +8,30 @@ import pytest
 from tests.integration.helpers import auth
 
 ROLES = ("reporter", "responder", "manager", "integration", "auditor", "admin")
-LIFECYCLE = ("categorize", "prioritize", "assign", "acknowledge", "investigate", "notes", "hold", "resume",
-             "declare-major", "link", "resolve", "reopen")
+LIFECYCLE = (
+    "categorize",
+    "prioritize",
+    "assign",
+    "acknowledge",
+    "investigate",
+    "notes",
+    "hold",
+    "resume",
+    "declare-major",
+    "link",
+    "resolve",
+    "reopen",
+)
 # The contract, written out: which roles may call what.
 ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/incidents"): {"reporter", "responder", "manager", "admin"},
     ("POST", "/v1/incidents/{id}/updates"): {"reporter", "responder", "manager", "admin"},
     **{("POST", f"/v1/incidents/{{id}}/{a}"): {"responder", "manager", "admin"} for a in LIFECYCLE},
     **{("POST", f"/v1/incidents/{{id}}/{a}"): {"manager", "admin"} for a in ("escalate", "close", "review")},
-    **{("GET", p): {"reporter", "responder", "manager", "auditor", "admin"}
-       for p in ("/v1/incidents", "/v1/incidents/{id}", "/v1/incidents/{id}/timeline")},
+    **{
+        ("GET", p): {"reporter", "responder", "manager", "auditor", "admin"}
+        for p in ("/v1/incidents", "/v1/incidents/{id}", "/v1/incidents/{id}/timeline")
+    },
     ("GET", "/v1/events/{id}"): set(ROLES),
 }
 
@@ -55,8 +69,9 @@ async def test_route_roles(method: str, path: str, api: httpx.AsyncClient, token
 
 
 async def test_priority_override_needs_a_manager(api: httpx.AsyncClient, tokens: dict[str, str]) -> None:
-    created = await api.post("/v1/incidents", json={"title": "Slow search", "service": "search"},
-                             headers=auth(tokens, "reporter"))
+    created = await api.post(
+        "/v1/incidents", json={"title": "Slow search", "service": "search"}, headers=auth(tokens, "reporter")
+    )
     url = f"/v1/incidents/{created.json()['incident_id']}/prioritize"
     body = {"impact": "low", "urgency": "low", "override_priority": "P1", "reason": "CEO demo tomorrow"}
     assert (await api.post(url, json=body, headers=auth(tokens, "responder"))).status_code == 403

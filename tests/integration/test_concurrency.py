@@ -13,9 +13,9 @@ RACERS = 50
 
 
 async def _race(api: httpx.AsyncClient, incident_id: str, headers: dict[str, str]) -> list[httpx.Response]:
-    return await asyncio.gather(*(
-        api.post(f"/v1/incidents/{incident_id}/acknowledge", json={}, headers=headers) for _ in range(RACERS)
-    ))
+    return await asyncio.gather(
+        *(api.post(f"/v1/incidents/{incident_id}/acknowledge", json={}, headers=headers) for _ in range(RACERS))
+    )
 
 
 async def _acks_in_log(settings: CommonSettings, incident_id: str) -> list[IncidentAcknowledged]:
@@ -25,7 +25,8 @@ async def _acks_in_log(settings: CommonSettings, incident_id: str) -> list[Incid
 async def _verdicts(db: asyncpg.Connection, incident_id: str) -> dict[str, int]:
     rows = await db.fetch(
         "SELECT verdict, count(*) AS n FROM event_verdicts WHERE incident_id = $1 AND type = 'incident.acknowledged'"
-        " GROUP BY verdict", incident_id,
+        " GROUP BY verdict",
+        incident_id,
     )
     return {r["verdict"]: r["n"] for r in rows}
 

@@ -19,21 +19,37 @@ STEPS: list[tuple[str, str, dict[str, Any], str]] = [
     ("resume", "responder", {}, "investigating"),
     ("escalate", "manager", {"target_team": "dba-leads", "comment": "needs a senior"}, "investigating"),
     ("declare-major", "responder", {"reason": "all checkouts failing"}, "investigating"),
-    ("updates", "reporter", {"audience": "customers", "message": "We are investigating checkout errors."},
-     "investigating"),
+    (
+        "updates",
+        "reporter",
+        {"audience": "customers", "message": "We are investigating checkout errors."},
+        "investigating",
+    ),
     ("notes", "responder", {"kind": "workaround", "text": "raised pool size to 200"}, "investigating"),
-    ("resolve", "responder", {"resolution_code": "workaround", "summary": "pool raised", "root_cause": "leak"},
-     "resolved"),
+    (
+        "resolve",
+        "responder",
+        {"resolution_code": "workaround", "summary": "pool raised", "root_cause": "leak"},
+        "resolved",
+    ),
     ("reopen", "responder", {"reason": "errors are back"}, "investigating"),
     ("resolve", "responder", {"resolution_code": "fixed", "summary": "leak fixed in v2.3.1"}, "resolved"),
     ("close", "manager", {}, "closed"),
-    ("review", "manager", {"summary": "Pool leak after deploy", "action_items": [
-        {"title": "Alert on pool saturation", "owner": "dba", "due": "2026-12-15"}]}, "closed"),
+    (
+        "review",
+        "manager",
+        {
+            "summary": "Pool leak after deploy",
+            "action_items": [{"title": "Alert on pool saturation", "owner": "dba", "due": "2026-12-15"}],
+        },
+        "closed",
+    ),
 ]
 
 
-async def test_full_lifecycle_over_http(api: httpx.AsyncClient, tokens: dict[str, str],
-                                        settings: CommonSettings) -> None:
+async def test_full_lifecycle_over_http(
+    api: httpx.AsyncClient, tokens: dict[str, str], settings: CommonSettings
+) -> None:
     created = await log_incident(api, tokens, description="p95 latency 30s")
     incident_id = created["incident_id"]
     assert created["status"] == "new"
@@ -60,10 +76,21 @@ async def test_full_lifecycle_over_http(api: httpx.AsyncClient, tokens: dict[str
     types = [event["type"] for event in timeline["events"]]
     assert types[0] == "incident.logged"
     assert set(types) >= {
-        "incident.categorized", "incident.prioritized", "incident.assigned", "incident.acknowledged",
-        "incident.investigation_started", "incident.note_added", "incident.put_on_hold", "incident.resumed",
-        "incident.escalated", "incident.major_declared", "incident.stakeholder_update_posted",
-        "incident.resolved", "incident.reopened", "incident.closed", "incident.review_completed",
+        "incident.categorized",
+        "incident.prioritized",
+        "incident.assigned",
+        "incident.acknowledged",
+        "incident.investigation_started",
+        "incident.note_added",
+        "incident.put_on_hold",
+        "incident.resumed",
+        "incident.escalated",
+        "incident.major_declared",
+        "incident.stakeholder_update_posted",
+        "incident.resolved",
+        "incident.reopened",
+        "incident.closed",
+        "incident.review_completed",
     }
     assert [event["version"] for event in timeline["events"]] == list(range(1, len(STEPS) + 2))
 
@@ -71,10 +98,14 @@ async def test_full_lifecycle_over_http(api: httpx.AsyncClient, tokens: dict[str
     assert [str(e.event_id) for e in in_log] == [event["event_id"] for event in timeline["events"]]
 
 
-async def test_correlation_id_travels_into_the_event(api: httpx.AsyncClient, tokens: dict[str, str],
-                                                     settings: CommonSettings) -> None:
-    response = await api.post("/v1/incidents", json={"title": "VPN flaps", "service": "vpn"},
-                              headers=auth(tokens, "reporter", **{"X-Correlation-ID": "req-abc-123"}))
+async def test_correlation_id_travels_into_the_event(
+    api: httpx.AsyncClient, tokens: dict[str, str], settings: CommonSettings
+) -> None:
+    response = await api.post(
+        "/v1/incidents",
+        json={"title": "VPN flaps", "service": "vpn"},
+        headers=auth(tokens, "reporter", **{"X-Correlation-ID": "req-abc-123"}),
+    )
     assert response.status_code == 201
     assert response.headers["X-Correlation-ID"] == "req-abc-123"
     [event] = await events_in_log(settings, response.json()["incident_id"])
@@ -82,8 +113,9 @@ async def test_correlation_id_travels_into_the_event(api: httpx.AsyncClient, tok
     assert event.actor.id == "dev-reporter" and event.actor.role == "reporter"
 
 
-async def test_wrong_state_is_409_and_writes_nothing(api: httpx.AsyncClient, tokens: dict[str, str],
-                                                     settings: CommonSettings) -> None:
+async def test_wrong_state_is_409_and_writes_nothing(
+    api: httpx.AsyncClient, tokens: dict[str, str], settings: CommonSettings
+) -> None:
     created = await log_incident(api, tokens)
     incident_id = created["incident_id"]
     answer = await api.post(f"/v1/incidents/{incident_id}/close", json={}, headers=auth(tokens, "manager"))
@@ -97,8 +129,11 @@ async def test_wrong_state_is_409_and_writes_nothing(api: httpx.AsyncClient, tok
 
 async def test_async_answer_and_verdict_lookup(api: httpx.AsyncClient, tokens: dict[str, str]) -> None:
     created = await log_incident(api, tokens)
-    answer = await api.post(f"/v1/incidents/{created['incident_id']}/acknowledge", json={},
-                            headers=auth(tokens, "responder", Prefer="respond-async"))
+    answer = await api.post(
+        f"/v1/incidents/{created['incident_id']}/acknowledge",
+        json={},
+        headers=auth(tokens, "responder", Prefer="respond-async"),
+    )
     assert answer.status_code == 202
     location = answer.headers["Location"]
     assert location.startswith("/v1/events/")

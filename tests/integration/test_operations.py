@@ -22,11 +22,16 @@ async def test_api_and_projector_metrics_count_the_work(
 ) -> None:
     await log_incident(api, tokens)
     api_metrics = (await api.get("/metrics")).text
-    for name in ("api_requests_total", "api_request_seconds_bucket", "api_events_appended_total",
-                 "api_append_seconds_bucket", "api_verdict_wait_seconds_bucket"):
+    for name in (
+        "api_requests_total",
+        "api_request_seconds_bucket",
+        "api_events_appended_total",
+        "api_append_seconds_bucket",
+        "api_verdict_wait_seconds_bucket",
+    ):
         assert name in api_metrics, name
     assert 'api_requests_total{method="POST",route="/v1/incidents",status="201"}' in api_metrics
-    projector = httpx.get(f"{services['projector'].url}/metrics").text
+    projector = (await api.get(f"{services['projector'].url}/metrics")).text
     assert 'projector_verdicts_total{verdict="accepted"}' in projector
 
 

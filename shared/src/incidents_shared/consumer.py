@@ -58,7 +58,13 @@ class ConsumerLoop:
     """Poll in batches, hand each poll to the handler, stop in `finally`."""
 
     def __init__(
-        self, consumer: AIOKafkaConsumer, topic: str, handler: BatchHandler, *, max_records: int, poll_ms: int,
+        self,
+        consumer: AIOKafkaConsumer,
+        topic: str,
+        handler: BatchHandler,
+        *,
+        max_records: int,
+        poll_ms: int,
         on_assigned: Callable[[list[int]], Awaitable[None]] | None = None,
     ) -> None:
         self.consumer = consumer
@@ -82,7 +88,8 @@ class ConsumerLoop:
                 polled = await self.consumer.getmany(timeout_ms=self.poll_ms, max_records=self.max_records)
                 records = [
                     Record(m.partition, m.offset, m.key.decode() if m.key else None, m.value or b"")
-                    for msgs in polled.values() for m in msgs
+                    for msgs in polled.values()
+                    for m in msgs
                 ]
                 if records:
                     await self._handle(records)

@@ -3,17 +3,19 @@
 import asyncio
 import json
 from importlib import resources
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 import structlog
+from asyncpg.pool import PoolConnectionProxy
 
 from incidents_shared.settings import CommonSettings
 
 log = structlog.get_logger(__name__)
 MIGRATION_LOCK = 0x1AC1DE  # advisory lock id: one migrator at a time
 
-Pool = asyncpg.Pool
+Pool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
+Conn: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -26,7 +28,10 @@ async def create_pool(settings: CommonSettings, **options: Any) -> "asyncpg.Pool
     while True:
         try:
             pool = await asyncpg.create_pool(
-                settings.database_url, min_size=1, max_size=settings.db_pool_max, init=_init_connection,
+                settings.database_url,
+                min_size=1,
+                max_size=settings.db_pool_max,
+                init=_init_connection,
                 **options,
             )
             assert pool is not None
@@ -41,11 +46,11 @@ async def create_pool(settings: CommonSettings, **options: Any) -> "asyncpg.Pool
 def migration_files() -> list[tuple[str, str]]:
     """(version, sql) of every packaged migration, in order."""
     folder = resources.files("incidents_shared") / "migrations"
-    files = sorted(f for f in folder.iterdir() if f.name.endswith(".sql"))
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
     return [(f.name.removesuffix(".sql"), f.read_text()) for f in files]
 
 
-async def migrate(conn: asyncpg.Connection) -> list[str]:
+async def migrate(conn: Conn) -> list[str]:
     """Apply the migrations not yet recorded, each in its own transaction. Returns the versions applied."""
     await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
     try:

@@ -46,8 +46,12 @@ async def ensure_topics(settings: CommonSettings) -> None:
     await admin.start()
     try:
         topics = [
-            NewTopic(settings.events_topic, settings.topic_partitions, settings.topic_replication_factor,
-                     topic_configs=LOG_TOPIC_CONFIG),
+            NewTopic(
+                settings.events_topic,
+                settings.topic_partitions,
+                settings.topic_replication_factor,
+                topic_configs=LOG_TOPIC_CONFIG,
+            ),
             NewTopic(settings.dlq_topic, 1, settings.topic_replication_factor, topic_configs=LOG_TOPIC_CONFIG),
         ]
         for topic in topics:
@@ -103,7 +107,7 @@ async def wait_for_kafka(settings: CommonSettings) -> None:
             await admin.start()
             await admin.list_topics()
             return
-        except Exception as exc:  # noqa: BLE001 - any failure means "not reachable yet"; re-raised at deadline
+        except Exception as exc:
             if asyncio.get_running_loop().time() > deadline:
                 raise ConnectionError(f"Kafka at {settings.kafka_bootstrap} unreachable: {exc!r}") from exc
             log.warning("kafka_not_ready", bootstrap=settings.kafka_bootstrap, error=repr(exc))

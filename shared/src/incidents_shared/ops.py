@@ -54,8 +54,9 @@ def add_ops_routes(app: FastAPI, probes: Callable[[], dict[str, Probe]]) -> None
         results = await asyncio.gather(*(_run_probe(p) for p in named.values()))
         checks = dict(zip(named, results, strict=True))
         ready = bool(checks) and all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks},
-                            status_code=200 if ready else 503)
+        return JSONResponse(
+            {"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503
+        )
 
     @app.get("/metrics", tags=["operations"])
     async def metrics() -> Response:

@@ -3,8 +3,8 @@
 import asyncio
 import contextlib
 import signal
-from collections.abc import Awaitable, Callable, Generator
-from typing import Literal
+from collections.abc import Callable, Coroutine, Generator
+from typing import Any, Literal
 
 import structlog
 import uvicorn
@@ -24,16 +24,30 @@ async def _idle(stop: asyncio.Event) -> None:
 
 
 async def run_with_ops(
-    name: str, app: FastAPI, host: str, port: int,
-    worker: Callable[[asyncio.Event], Awaitable[None]] = _idle, *, lifespan: Literal["on", "off"] = "off",
+    name: str,
+    app: FastAPI,
+    host: str,
+    port: int,
+    worker: Callable[[asyncio.Event], Coroutine[Any, Any, None]] = _idle,
+    *,
+    lifespan: Literal["on", "off"] = "off",
 ) -> None:
     """Serve `app` and run `worker(stop)` until SIGTERM/SIGINT or until either fails; exit cleanly."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    server = _Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,
-                                          lifespan=lifespan, timeout_graceful_shutdown=10))
+    server = _Server(
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan=lifespan,
+            timeout_graceful_shutdown=10,
+        )
+    )
     http = asyncio.create_task(server.serve(), name=f"{name}-http")
     work = asyncio.create_task(worker(stop), name=f"{name}-worker")
     stopped = asyncio.create_task(stop.wait())

@@ -38,8 +38,15 @@ def create_app(settings: ApiSettings) -> FastAPI:
         waiter = VerdictWaiter(settings.database_url, read_model)
         await appender.start()
         await waiter.start()
-        service = CommandService(read_model, appender, waiter, IdempotencyStore(pool), DEFAULT_TAXONOMY,
-                                 settings.verdict_timeout_s, settings.retry_after_s)
+        service = CommandService(
+            read_model,
+            appender,
+            waiter,
+            IdempotencyStore(pool),
+            DEFAULT_TAXONOMY,
+            settings.verdict_timeout_s,
+            settings.retry_after_s,
+        )
         app.state.container = Container(tokens, read_model, service)
         app.state.probes = {"kafka": kafka_probe(settings.kafka_bootstrap), "postgres": postgres_probe(pool)}
         try:
@@ -49,14 +56,18 @@ def create_app(settings: ApiSettings) -> FastAPI:
             await appender.stop()
             await pool.close()
 
-    app = FastAPI(title="Incident platform command API", version="1.0", description=DESCRIPTION,
-                  lifespan=lifespan)
+    app = FastAPI(title="Incident platform command API", version="1.0", description=DESCRIPTION, lifespan=lifespan)
     install_problem_handlers(app)
 
     @app.exception_handler(LogUnavailable)
     async def _log_unavailable(request: Request, exc: LogUnavailable) -> JSONResponse:
-        problem = Problem(503, "log-unavailable", "The incident log is unavailable", str(exc),
-                          headers={"Retry-After": str(settings.retry_after_s)})
+        problem = Problem(
+            503,
+            "log-unavailable",
+            "The incident log is unavailable",
+            str(exc),
+            headers={"Retry-After": str(settings.retry_after_s)},
+        )
         return problem_response(problem, request.url.path)
 
     app.include_router(commands.router)

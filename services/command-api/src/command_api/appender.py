@@ -58,8 +58,12 @@ class KafkaAppender:
         producer = await self._ensure_producer()
         try:
             futures = [
-                await producer.send(self._settings.events_topic, canonical_bytes(event),
-                                    key=str(event.incident_id).encode(), headers=headers_for(event))
+                await producer.send(
+                    self._settings.events_topic,
+                    canonical_bytes(event),
+                    key=str(event.incident_id).encode(),
+                    headers=headers_for(event),
+                )
                 for event in events
             ]
             await asyncio.wait_for(asyncio.gather(*futures), self._timeout_s)

@@ -31,8 +31,9 @@ ContainerDep = Annotated[Container, Depends(container)]
 
 
 def _unauthorized(detail: str) -> Problem:
-    return Problem(401, "unauthorized", "Authentication required", detail,
-                   headers={"WWW-Authenticate": 'Bearer realm="incidents"'})
+    return Problem(
+        401, "unauthorized", "Authentication required", detail, headers={"WWW-Authenticate": 'Bearer realm="incidents"'}
+    )
 
 
 def require(roles: frozenset[Role]) -> Callable[..., Awaitable[Principal]]:
@@ -48,8 +49,9 @@ def require(roles: frozenset[Role]) -> Callable[..., Awaitable[Principal]]:
         if principal is None:
             raise _unauthorized("unknown token")
         if principal.role not in roles:
-            raise Problem(403, "forbidden", "Your role may not do this",
-                          f"role {principal.role.value} may not call this endpoint")
+            raise Problem(
+                403, "forbidden", "Your role may not do this", f"role {principal.role.value} may not call this endpoint"
+            )
         return principal
 
     return authenticate
@@ -68,7 +70,7 @@ def parse_if_match(value: str | None) -> int | None:
         return None
     stripped = value.strip().removeprefix("W/").strip('"')
     if not stripped.isdigit():
-        raise Problem(400, "bad-if-match", "If-Match must be an ETag this API gave out, e.g. \"3\"")
+        raise Problem(400, "bad-if-match", 'If-Match must be an ETag this API gave out, e.g. "3"')
     return int(stripped)
 
 

@@ -25,18 +25,26 @@ class IdempotencyStore:
         await self.pool.execute(
             "INSERT INTO idempotency_keys (principal, key, request_hash, command_id) VALUES ($1, $2, $3, $4)"
             " ON CONFLICT (principal, key) DO NOTHING",
-            principal, key, request_hash, command_id,
+            principal,
+            key,
+            request_hash,
+            command_id,
         )
         row = await self.pool.fetchrow(
             "SELECT request_hash, command_id, status_code, response, etag FROM idempotency_keys"
-            " WHERE principal = $1 AND key = $2", principal, key,
+            " WHERE principal = $1 AND key = $2",
+            principal,
+            key,
         )
         assert row is not None
         return StoredKey(**dict(row))
 
     async def remember(self, principal: str, key: str, status_code: int, response: Any, etag: str | None) -> None:
         await self.pool.execute(
-            "UPDATE idempotency_keys SET status_code = $3, response = $4, etag = $5"
-            " WHERE principal = $1 AND key = $2",
-            principal, key, status_code, response, etag,
+            "UPDATE idempotency_keys SET status_code = $3, response = $4, etag = $5 WHERE principal = $1 AND key = $2",
+            principal,
+            key,
+            status_code,
+            response,
+            etag,
         )

@@ -51,10 +51,21 @@ class BodyLimit:
 
 
 async def _too_large(send: Send, max_bytes: int) -> None:
-    body = json.dumps({"type": "https://incidents.local/problems/too-large", "title": "Request body too large",
-                       "status": 413, "detail": f"the limit is {max_bytes} bytes"}).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/problem+json"), (b"connection", b"close")]})
+    body = json.dumps(
+        {
+            "type": "https://incidents.local/problems/too-large",
+            "title": "Request body too large",
+            "status": 413,
+            "detail": f"the limit is {max_bytes} bytes",
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/problem+json"), (b"connection", b"close")],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -89,6 +100,12 @@ class RequestContext:
             route = getattr(scope.get("route"), "path", "unmatched")
             REQUESTS.labels(scope["method"], route, str(status)).inc()
             LATENCY.labels(scope["method"], route).observe(elapsed)
-            log.info("request", method=scope["method"], path=scope["path"], route=route, status=status,
-                     duration_ms=round(elapsed * 1000, 2))
+            log.info(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                route=route,
+                status=status,
+                duration_ms=round(elapsed * 1000, 2),
+            )
             structlog.contextvars.clear_contextvars()

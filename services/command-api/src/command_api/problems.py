@@ -18,8 +18,15 @@ MEDIA_TYPE = "application/problem+json"
 class Problem(Exception):
     """An error answer: status, a stable type slug, a title and details."""
 
-    def __init__(self, status: int, slug: str, title: str, detail: str | None = None,
-                 headers: dict[str, str] | None = None, **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail or title)
         self.status, self.slug, self.title, self.detail = status, slug, title, detail
         self.headers = headers or {}
@@ -27,8 +34,7 @@ class Problem(Exception):
 
 
 def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"type": PROBLEM_TYPE_BASE + problem.slug, "title": problem.title,
-                            "status": problem.status}
+    body: dict[str, Any] = {"type": PROBLEM_TYPE_BASE + problem.slug, "title": problem.title, "status": problem.status}
     if problem.detail:
         body["detail"] = problem.detail
     if instance:
@@ -57,8 +63,11 @@ def from_domain(exc: d.DomainError, **extra: Any) -> Problem:
 def _json_safe(errors: Any) -> list[dict[str, Any]]:
     safe = []
     for error in errors:
-        item = {"loc": [str(p) for p in error.get("loc", ())], "msg": str(error.get("msg")),
-                "type": str(error.get("type"))}
+        item = {
+            "loc": [str(p) for p in error.get("loc", ())],
+            "msg": str(error.get("msg")),
+            "type": str(error.get("type")),
+        }
         safe.append(item)
     return safe
 
@@ -74,15 +83,15 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problem = Problem(422, "validation", "The request is not valid", "see errors",
-                          errors=_json_safe(exc.errors()))
+        problem = Problem(422, "validation", "The request is not valid", "see errors", errors=_json_safe(exc.errors()))
         return problem_response(problem, request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         title = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized"}.get(exc.status_code, "Error")
-        problem = Problem(exc.status_code, f"http-{exc.status_code}", title, str(exc.detail),
-                          headers=dict(exc.headers or {}))
+        problem = Problem(
+            exc.status_code, f"http-{exc.status_code}", title, str(exc.detail), headers=dict(exc.headers or {})
+        )
         return problem_response(problem, request.url.path)
 
     @app.exception_handler(Exception)

@@ -27,9 +27,16 @@ class VerdictRow:
 
     def public(self) -> dict[str, Any]:
         return {
-            "event_id": str(self.event_id), "incident_id": str(self.incident_id), "type": self.type,
-            "verdict": self.verdict, "reason": self.reason, "version": self.version, "revision": self.revision,
-            "hash": self.hash, "partition": self.partition, "offset": self.offset,
+            "event_id": str(self.event_id),
+            "incident_id": str(self.incident_id),
+            "type": self.type,
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "version": self.version,
+            "revision": self.revision,
+            "hash": self.hash,
+            "partition": self.partition,
+            "offset": self.offset,
             "judged_at": self.judged_at.isoformat(),
         }
 
@@ -44,7 +51,7 @@ class ReadModel:
 
     async def verdict(self, event_id: UUID) -> VerdictRow | None:
         row = await self.pool.fetchrow(
-            'SELECT event_id, incident_id, type, verdict, reason, version, revision, hash, request_hash,'
+            "SELECT event_id, incident_id, type, verdict, reason, version, revision, hash, request_hash,"
             ' partition, "offset", judged_at FROM event_verdicts WHERE event_id = $1',
             event_id,
         )
@@ -55,11 +62,11 @@ class ReadModel:
             "SELECT version, revision, event, hash FROM incident_events WHERE incident_id = $1 ORDER BY version",
             incident_id,
         )
-        return [{**r["event"], "version": r["version"], "revision": r["revision"], "hash": r["hash"]}
-                for r in rows]
+        return [{**r["event"], "version": r["version"], "revision": r["revision"], "hash": r["hash"]} for r in rows]
 
-    async def list_incidents(self, filters: dict[str, Any], limit: int,
-                             after: tuple[datetime, UUID] | None) -> list[Incident]:
+    async def list_incidents(
+        self, filters: dict[str, Any], limit: int, after: tuple[datetime, UUID] | None
+    ) -> list[Incident]:
         clauses, args = [], []
         for column, value in filters.items():
             args.append(value)

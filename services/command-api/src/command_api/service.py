@@ -52,15 +52,25 @@ class CommandService:
     retry_after_s: int
 
     async def execute(self, req: Request) -> Answer:
-        body_hash = request_hash({"command": type(req.command).__name__, "incident": str(req.incident_id),
-                                  "if_match": req.if_match, "body": req.command.model_dump(mode="json")})
+        body_hash = request_hash(
+            {
+                "command": type(req.command).__name__,
+                "incident": str(req.incident_id),
+                "if_match": req.if_match,
+                "body": req.command.model_dump(mode="json"),
+            }
+        )
         if req.idempotency_key is None:
             return await self._run(req, uuid4(), body_hash)
         command_id = uuid5(IDEMPOTENCY_NS, f"{req.principal.id}\x00{req.idempotency_key}")
         stored = await self.idempotency.claim(req.principal.id, req.idempotency_key, body_hash, command_id)
         if stored.request_hash != body_hash:
-            raise Problem(422, "idempotency-key-reused", "Idempotency-Key already used for another request",
-                          "send a new Idempotency-Key for a different request")
+            raise Problem(
+                422,
+                "idempotency-key-reused",
+                "Idempotency-Key already used for another request",
+                "send a new Idempotency-Key for a different request",
+            )
         if stored.status_code is not None and stored.status_code != 202:
             return Answer(stored.status_code, stored.response, {"ETag": stored.etag} if stored.etag else {})
         answer = await self._run(req, command_id, body_hash)
@@ -74,8 +84,13 @@ class CommandService:
         if (earlier := await self.read_model.verdict(first_event_id)) is not None:
             return await self._answer(req, earlier)  # a retry of a command already judged
         meta = c.CommandMeta(
-            incident_id=incident_id, command_id=command_id, actor=req.principal.actor(), now=datetime.now(UTC),
-            correlation_id=req.correlation_id, expected_version=req.if_match, request_hash=body_hash,
+            incident_id=incident_id,
+            command_id=command_id,
+            actor=req.principal.actor(),
+            now=datetime.now(UTC),
+            correlation_id=req.correlation_id,
+            expected_version=req.if_match,
+            request_hash=body_hash,
         )
         state = await self.read_model.incident(incident_id)
         try:
@@ -86,8 +101,12 @@ class CommandService:
         last = events[-1].event_id
         future = self.waiter.expect(last)
         await self.appender.append(events)
-        log.info("command_appended", command=type(req.command).__name__, incident_id=str(incident_id),
-                 events=[str(e.event_id) for e in events])
+        log.info(
+            "command_appended",
+            command=type(req.command).__name__,
+            incident_id=str(incident_id),
+            events=[str(e.event_id) for e in events],
+        )
         if req.respond_async:
             return self._accepted_async(last)
         verdict = await self.waiter.wait(last, future, self.verdict_timeout_s)
@@ -95,8 +114,11 @@ class CommandService:
 
     def _accepted_async(self, event_id: UUID) -> Answer:
         location = f"/v1/events/{event_id}"
-        return Answer(202, {"status": "pending", "event_id": str(event_id), "location": location},
-                      {"Location": location, "Retry-After": "1"})
+        return Answer(
+            202,
+            {"status": "pending", "event_id": str(event_id), "location": location},
+            {"Location": location, "Retry-After": "1"},
+        )
 
     async def _answer(self, req: Request, verdict: VerdictRow) -> Answer:
         if verdict.verdict == "accepted":
@@ -108,5 +130,11 @@ class CommandService:
                 status, headers["Location"] = 201, f"/v1/incidents/{verdict.incident_id}"
             return Answer(status, state.model_dump(mode="json"), headers)
         slug = "version-conflict" if verdict.verdict == "rejected_conflict" else "invalid-transition"
-        raise Problem(409, slug, "The log rejected the command", verdict.reason, event_id=str(verdict.event_id),
-                      current_version=verdict.revision)
+        raise Problem(
+            409,
+            slug,
+            "The log rejected the command",
+            verdict.reason,
+            event_id=str(verdict.event_id),
+            current_version=verdict.revision,
+        )

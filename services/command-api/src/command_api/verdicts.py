@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import time
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -52,8 +53,8 @@ class VerdictWaiter:
             if self._conn is None or self._conn.is_closed():
                 await self._connect()
 
-    def _notified(self, conn: object, pid: int, channel: str, payload: str) -> None:
-        for future in self._waiters.pop(payload, []):
+    def _notified(self, conn: Any, pid: int, channel: str, payload: object) -> None:
+        for future in self._waiters.pop(str(payload), []):
             if not future.done():
                 future.set_result(None)
 

@@ -22,7 +22,8 @@ class EscalatorHandler:
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(
                 "SELECT partition, next_offset FROM consumer_offsets WHERE group_id = $1 AND topic = $2",
-                self.group, self.topic,
+                self.group,
+                self.topic,
             )
         return {r["partition"]: r["next_offset"] for r in rows}
 
@@ -35,13 +36,15 @@ class EscalatorHandler:
                 try:
                     event = decode(record.value)
                 except UndecodableEvent as exc:
-                    log.warning("poison_event_skipped", partition=record.partition, offset=record.offset,
-                                error=str(exc))
+                    log.warning(
+                        "poison_event_skipped", partition=record.partition, offset=record.offset, error=str(exc)
+                    )
                     continue
                 key = str(event.incident_id)
                 if key not in states:
-                    raw = await conn.fetchval("SELECT state FROM escalator_incidents WHERE incident_id = $1",
-                                              event.incident_id)
+                    raw = await conn.fetchval(
+                        "SELECT state FROM escalator_incidents WHERE incident_id = $1", event.incident_id
+                    )
                     states[key] = Incident.model_validate(raw) if raw else None
                 seen = await conn.fetchval("SELECT 1 FROM escalator_seen WHERE event_id = $1", event.event_id)
                 verdict, new = judge(states[key], event, seen=bool(seen))

@@ -16,13 +16,18 @@ log = structlog.get_logger(__name__)
 VERDICTS = Counter("projector_verdicts_total", "Events judged by the projector", ["verdict"])
 DEAD_LETTERS = Counter("projector_dead_letters_total", "Poison records sent to the dead-letter topic")
 BATCH_SECONDS = Histogram("projector_batch_seconds", "Time to judge and write one polled batch")
-BATCH_RECORDS = Histogram("projector_batch_records", "Records per polled batch",
-                          buckets=(1, 10, 50, 100, 500, 1000, 5000))
+BATCH_RECORDS = Histogram(
+    "projector_batch_records", "Records per polled batch", buckets=(1, 10, 50, 100, 500, 1000, 5000)
+)
 
 
 class ProjectorHandler:
     def __init__(
-        self, pool: "asyncpg.Pool[asyncpg.Record]", producer: AIOKafkaProducer, group: str, topic: str,
+        self,
+        pool: "asyncpg.Pool[asyncpg.Record]",
+        producer: AIOKafkaProducer,
+        group: str,
+        topic: str,
         dlq_topic: str,
     ) -> None:
         self.pool = pool
@@ -53,10 +58,18 @@ class ProjectorHandler:
         BATCH_SECONDS.observe(time.perf_counter() - started)
 
     async def _dead_letter(self, record: Record, error: str) -> None:
-        headers = [("error", error[:1000].encode()), ("partition", str(record.partition).encode()),
-                   ("offset", str(record.offset).encode())]
+        headers = [
+            ("error", error[:1000].encode()),
+            ("partition", str(record.partition).encode()),
+            ("offset", str(record.offset).encode()),
+        ]
         key = record.key.encode() if record.key else None
         await self.producer.send_and_wait(self.dlq_topic, record.value, key=key, headers=headers)
         DEAD_LETTERS.inc()
-        log.warning("poison_event_parked", partition=record.partition, offset=record.offset, error=error,
-                    incident_key=record.key)
+        log.warning(
+            "poison_event_parked",
+            partition=record.partition,
+            offset=record.offset,
+            error=error,
+            incident_key=record.key,
+        )

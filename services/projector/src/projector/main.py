@@ -27,12 +27,20 @@ async def run(settings: ProjectorSettings) -> None:
         await migrate(conn)
     producer = make_producer(settings)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap, group_id=GROUP_ID, enable_auto_commit=False,
-        auto_offset_reset="earliest", max_poll_records=settings.projector_batch_max,
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=GROUP_ID,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=settings.projector_batch_max,
     )
     handler = ProjectorHandler(pool, producer, GROUP_ID, settings.events_topic, settings.dlq_topic)
-    loop = ConsumerLoop(consumer, settings.events_topic, handler, max_records=settings.projector_batch_max,
-                        poll_ms=settings.projector_poll_ms)
+    loop = ConsumerLoop(
+        consumer,
+        settings.events_topic,
+        handler,
+        max_records=settings.projector_batch_max,
+        poll_ms=settings.projector_poll_ms,
+    )
     app = FastAPI(title="incidents projector")
     add_ops_routes(app, lambda: {"kafka": kafka_probe(settings.kafka_bootstrap), "postgres": postgres_probe(pool)})
     await producer.start()

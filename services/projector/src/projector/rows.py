@@ -7,18 +7,54 @@ from incidents_shared.domain.fold import Verdict
 from incidents_shared.domain.state import Incident
 
 INCIDENT_COLUMNS = (
-    "incident_id", "version", "revision", "last_hash", "status", "title", "service", "source", "priority",
-    "category", "team", "assignee", "major", "breached", "dedup_key", "detected_at", "logged_at",
-    "acknowledged_at", "resolved_at", "closed_at", "updated_at", "state",
+    "incident_id",
+    "version",
+    "revision",
+    "last_hash",
+    "status",
+    "title",
+    "service",
+    "source",
+    "priority",
+    "category",
+    "team",
+    "assignee",
+    "major",
+    "breached",
+    "dedup_key",
+    "detected_at",
+    "logged_at",
+    "acknowledged_at",
+    "resolved_at",
+    "closed_at",
+    "updated_at",
+    "state",
 )
 
 
 def incident_row(state: Incident) -> tuple[Any, ...]:
     return (
-        state.incident_id, state.version, state.revision, state.last_hash, state.status.value, state.title,
-        state.service, state.source.value, state.priority and state.priority.value, state.category, state.team,
-        state.assignee, state.major, bool(state.breached), state.dedup_key, state.detected_at, state.logged_at,
-        state.acknowledged_at, state.resolved_at, state.closed_at, state.updated_at,
+        state.incident_id,
+        state.version,
+        state.revision,
+        state.last_hash,
+        state.status.value,
+        state.title,
+        state.service,
+        state.source.value,
+        state.priority and state.priority.value,
+        state.category,
+        state.team,
+        state.assignee,
+        state.major,
+        bool(state.breached),
+        state.dedup_key,
+        state.detected_at,
+        state.logged_at,
+        state.acknowledged_at,
+        state.resolved_at,
+        state.closed_at,
+        state.updated_at,
         state.model_dump(mode="json"),
     )
 
@@ -26,13 +62,33 @@ def incident_row(state: Incident) -> tuple[Any, ...]:
 def event_row(event: EventBase, verdict: Verdict, prev_hash: str, partition: int, offset: int) -> tuple[Any, ...]:
     raw = event.model_dump(mode="json")
     return (
-        event.event_id, event.incident_id, verdict.version, verdict.revision, raw["type"], event.occurred_at,
-        event.recorded_at, event.actor.id, raw, prev_hash, verdict.hash, partition, offset,
+        event.event_id,
+        event.incident_id,
+        verdict.version,
+        verdict.revision,
+        raw["type"],
+        event.occurred_at,
+        event.recorded_at,
+        event.actor.id,
+        raw,
+        prev_hash,
+        verdict.hash,
+        partition,
+        offset,
     )
 
 
 def verdict_row(event: EventBase, verdict: Verdict, partition: int, offset: int) -> tuple[Any, ...]:
     return (
-        verdict.event_id, verdict.incident_id, event.model_dump(include={"type"})["type"], verdict.kind.value,
-        verdict.reason, verdict.version, verdict.revision, verdict.hash, event.request_hash, partition, offset,
+        verdict.event_id,
+        verdict.incident_id,
+        event.model_dump(include={"type"})["type"],
+        verdict.kind.value,
+        verdict.reason,
+        verdict.version,
+        verdict.revision,
+        verdict.hash,
+        event.request_hash,
+        partition,
+        offset,
     )

@@ -3,24 +3,21 @@
 from collections.abc import Iterable
 from uuid import UUID
 
-import asyncpg
-
-from incidents_shared.domain.state import Incident
 from incidents_shared.consumer import Record
+from incidents_shared.db import Conn
+from incidents_shared.domain.state import Incident
 from projector.batch import Known, Outcome
 from projector.rows import INCIDENT_COLUMNS, event_row, incident_row, verdict_row
 
 VERDICT_CHANNEL = "incident_verdicts"
-Conn = asyncpg.Connection
 
 _UPSERT_INCIDENT = (
     f"INSERT INTO incidents ({', '.join(INCIDENT_COLUMNS)}) "
     f"VALUES ({', '.join(f'${i}' for i in range(1, len(INCIDENT_COLUMNS) + 1))}) "
-    "ON CONFLICT (incident_id) DO UPDATE SET "
-    + ", ".join(f"{c} = EXCLUDED.{c}" for c in INCIDENT_COLUMNS[1:])
+    "ON CONFLICT (incident_id) DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in INCIDENT_COLUMNS[1:])
 )
 _INSERT_EVENT = (
-    'INSERT INTO incident_events (event_id, incident_id, version, revision, type, occurred_at, recorded_at,'
+    "INSERT INTO incident_events (event_id, incident_id, version, revision, type, occurred_at, recorded_at,"
     ' actor_id, event, prev_hash, hash, partition, "offset")'
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
 )
@@ -39,10 +36,10 @@ async def load_offsets(conn: Conn, group: str, topic: str) -> dict[int, int]:
 
 async def load_known(conn: Conn, ids: set[UUID], event_ids: Iterable[UUID], keys: set[str]) -> Known:
     states = await conn.fetch("SELECT state FROM incidents WHERE incident_id = ANY($1::uuid[])", list(ids))
-    seen = await conn.fetch("SELECT event_id FROM event_verdicts WHERE event_id = ANY($1::uuid[])",
-                            list(event_ids))
-    parked = await conn.fetch("SELECT incident_key FROM parked_incidents WHERE incident_key = ANY($1::text[])",
-                              list(keys))
+    seen = await conn.fetch("SELECT event_id FROM event_verdicts WHERE event_id = ANY($1::uuid[])", list(event_ids))
+    parked = await conn.fetch(
+        "SELECT incident_key FROM parked_incidents WHERE incident_key = ANY($1::text[])", list(keys)
+    )
     return Known(
         states={(s := Incident.model_validate(r["state"])).incident_id: s for r in states},
         seen={r["event_id"] for r in seen},
@@ -68,7 +65,8 @@ async def write(conn: Conn, outcome: Outcome, group: str, topic: str) -> None:
     if outcome.verdicts:
         await conn.execute(
             "SELECT pg_notify($1, id) FROM unnest($2::text[]) AS id",
-            VERDICT_CHANNEL, [str(v.event_id) for v in outcome.judged],
+            VERDICT_CHANNEL,
+            [str(v.event_id) for v in outcome.judged],
         )
 
 

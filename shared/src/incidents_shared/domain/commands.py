@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -31,16 +31,24 @@ class Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-def _example(**body: object) -> ConfigDict:
-    return ConfigDict(frozen=True, extra="forbid", json_schema_extra={"examples": [body]})
+def _example(**body: Any) -> ConfigDict:
+    extra: dict[str, Any] = {"examples": [body]}
+    return ConfigDict(frozen=True, extra="forbid", json_schema_extra=extra)
 
 
 class LogIncident(Command):
     """Log a new incident (impact and urgency set the priority by the matrix)."""
 
-    model_config = _example(title="Checkout returns 502 for 30% of requests", service="checkout",
-                            description="Since 09:40 UTC, p95 latency 30 s", impact="high", urgency="high",
-                            category="software", subcategory="application", labels={"env": "prod"})
+    model_config = _example(
+        title="Checkout returns 502 for 30% of requests",
+        service="checkout",
+        description="Since 09:40 UTC, p95 latency 30 s",
+        impact="high",
+        urgency="high",
+        category="software",
+        subcategory="application",
+        labels={"env": "prod"},
+    )
     title: p.Title
     description: Annotated[str, Field(max_length=20_000)] = ""
     service: p.Name
@@ -197,7 +205,10 @@ class Close(Command):
 class CompleteReview(Command):
     """Record the post-incident review and its action items."""
 
-    model_config = _example(summary="Pool leak after deploy", action_items=[{"title": "Alert on pool saturation", "owner": "dba", "due": "2026-12-15"}])
+    model_config = _example(
+        summary="Pool leak after deploy",
+        action_items=[{"title": "Alert on pool saturation", "owner": "dba", "due": "2026-12-15"}],
+    )
 
     summary: p.Text
     action_items: Annotated[list[p.ActionItem], Field(max_length=100)] = Field(default_factory=list)

@@ -54,9 +54,10 @@ def decide(
 
 
 def _check_taxonomy(command: c.Command, taxonomy: Taxonomy) -> None:
-    if isinstance(command, c.LogIncident | c.Categorize):
-        if (problem := taxonomy_problem(taxonomy, command.category, command.subcategory)) is not None:
-            raise InvalidCommand(problem)
+    if not isinstance(command, c.LogIncident | c.Categorize):
+        return
+    if (problem := taxonomy_problem(taxonomy, command.category, command.subcategory)) is not None:
+        raise InvalidCommand(problem)
 
 
 def _check_preconditions(state: Incident | None, events: list[e.EventBase]) -> None:
@@ -67,28 +68,39 @@ def _check_preconditions(state: Incident | None, events: list[e.EventBase]) -> N
 
 
 def _build(cls: type[e.EventBase], data: p.Payload, meta: c.CommandMeta, index: int) -> e.EventBase:
-    return cls(
-        event_id=uuid5(meta.command_id, str(index)),
-        incident_id=meta.incident_id,
-        occurred_at=meta.now,
-        recorded_at=meta.now,
-        actor=meta.actor,
-        correlation_id=meta.correlation_id,
-        causation_id=meta.causation_id,
-        expected_version=meta.expected_version,
-        request_hash=meta.request_hash,
-        data=data,
-    )
+    fields: dict[str, Any] = {
+        "event_id": uuid5(meta.command_id, str(index)),
+        "incident_id": meta.incident_id,
+        "occurred_at": meta.now,
+        "recorded_at": meta.now,
+        "actor": meta.actor,
+        "correlation_id": meta.correlation_id,
+        "causation_id": meta.causation_id,
+        "expected_version": meta.expected_version,
+        "request_hash": meta.request_hash,
+        "data": data,
+    }
+    return cls(**fields)
 
 
 @decides(c.LogIncident)
 def _log(state: Incident | None, cmd: c.LogIncident, meta: c.CommandMeta) -> list[Draft]:
     priority = priority_for(cmd.impact, cmd.urgency) if cmd.impact and cmd.urgency else None
     data = p.LoggedData(
-        title=cmd.title, description=cmd.description, service=cmd.service, source=Source.API,
-        reporter=meta.actor.id, detected_at=cmd.detected_at or meta.now, labels=cmd.labels,
-        dedup_key=cmd.dedup_key, category=cmd.category, subcategory=cmd.subcategory, impact=cmd.impact,
-        urgency=cmd.urgency, priority=priority, runbook_url=cmd.runbook_url,
+        title=cmd.title,
+        description=cmd.description,
+        service=cmd.service,
+        source=Source.API,
+        reporter=meta.actor.id,
+        detected_at=cmd.detected_at or meta.now,
+        labels=cmd.labels,
+        dedup_key=cmd.dedup_key,
+        category=cmd.category,
+        subcategory=cmd.subcategory,
+        impact=cmd.impact,
+        urgency=cmd.urgency,
+        priority=priority,
+        runbook_url=cmd.runbook_url,
     )
     return [(e.IncidentLogged, data)]
 
@@ -108,8 +120,9 @@ def _prioritize(state: Incident | None, cmd: c.Prioritize, meta: c.CommandMeta) 
         raise InvalidCommand("a priority override needs a reason")
     else:
         priority, overridden = cmd.override_priority, True
-    data = p.PrioritizedData(impact=cmd.impact, urgency=cmd.urgency, priority=priority, overridden=overridden,
-                             reason=cmd.reason)
+    data = p.PrioritizedData(
+        impact=cmd.impact, urgency=cmd.urgency, priority=priority, overridden=overridden, reason=cmd.reason
+    )
     return [(e.IncidentPrioritized, data)]
 
 
@@ -147,8 +160,11 @@ def _resume(state: Incident | None, cmd: c.Resume, meta: c.CommandMeta) -> list[
 def _escalate(state: Incident | None, cmd: c.Escalate, meta: c.CommandMeta) -> list[Draft]:
     assert state is not None
     data = p.EscalatedData(
-        level=cmd.level or state.escalation_level + 1, target_team=cmd.target_team,
-        target_person=cmd.target_person, reason=EscalationReason.MANUAL, comment=cmd.comment,
+        level=cmd.level or state.escalation_level + 1,
+        target_team=cmd.target_team,
+        target_person=cmd.target_person,
+        reason=EscalationReason.MANUAL,
+        comment=cmd.comment,
     )
     return [(e.IncidentEscalated, data)]
 

@@ -173,10 +173,28 @@ Event = Annotated[
 ]
 
 EVENT_CLASSES: tuple[type[EventBase], ...] = (
-    IncidentLogged, IncidentCategorized, IncidentPrioritized, IncidentAssigned, IncidentAcknowledged,
-    InvestigationStarted, NoteAdded, PutOnHold, IncidentResumed, MajorDeclared, IncidentEscalated,
-    SlaTargetsSet, SlaBreached, StakeholderUpdatePosted, NotificationSent, NotificationFailed,
-    AlertCorrelated, IncidentLinked, IncidentResolved, IncidentReopened, IncidentClosed, ReviewCompleted,
+    IncidentLogged,
+    IncidentCategorized,
+    IncidentPrioritized,
+    IncidentAssigned,
+    IncidentAcknowledged,
+    InvestigationStarted,
+    NoteAdded,
+    PutOnHold,
+    IncidentResumed,
+    MajorDeclared,
+    IncidentEscalated,
+    SlaTargetsSet,
+    SlaBreached,
+    StakeholderUpdatePosted,
+    NotificationSent,
+    NotificationFailed,
+    AlertCorrelated,
+    IncidentLinked,
+    IncidentResolved,
+    IncidentReopened,
+    IncidentClosed,
+    ReviewCompleted,
 )
 
 
@@ -196,10 +214,12 @@ def current_schema_version(cls: type[EventBase]) -> int:
 EVENT_TYPES: dict[str, type[EventBase]] = {event_type(cls): cls for cls in EVENT_CLASSES}
 
 # Appended by the system on its own: they never move the revision a client holds in ETag/If-Match.
-BOOKKEEPING_TYPES = frozenset({
-    "incident.sla_targets_set",
-    "incident.sla_breached",
-    "incident.notification_sent",
-    "incident.notification_failed",
-    "incident.alert_correlated",
-})
+BOOKKEEPING_TYPES = frozenset(
+    {
+        "incident.sla_targets_set",
+        "incident.sla_breached",
+        "incident.notification_sent",
+        "incident.notification_failed",
+        "incident.alert_correlated",
+    }
+)

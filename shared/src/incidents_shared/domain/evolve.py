@@ -9,11 +9,12 @@ from incidents_shared.domain.state import Incident, Link
 
 E = TypeVar("E", bound=e.EventBase)
 Evolver = Callable[[Incident, Any], dict[str, Any]]
+Changes = Callable[[Incident, E], dict[str, Any]]
 _EVOLVERS: dict[type[e.EventBase], Evolver] = {}
 
 
-def evolves(cls: type[E]) -> Callable[[Callable[[Incident, E], dict[str, Any]]], Callable[[Incident, E], dict[str, Any]]]:
-    def register(fn: Callable[[Incident, E], dict[str, Any]]) -> Callable[[Incident, E], dict[str, Any]]:
+def evolves(cls: type[E]) -> Callable[[Changes[E]], Changes[E]]:
+    def register(fn: Changes[E]) -> Changes[E]:
         _EVOLVERS[cls] = fn
         return fn
 
@@ -24,10 +25,22 @@ def start(event: e.IncidentLogged) -> Incident:
     """The state an `incident.logged` event creates."""
     d = event.data
     return Incident(
-        incident_id=event.incident_id, title=d.title, description=d.description, service=d.service,
-        source=d.source, reporter=d.reporter, labels=d.labels, dedup_key=d.dedup_key,
-        runbook_url=d.runbook_url, category=d.category, subcategory=d.subcategory, impact=d.impact,
-        urgency=d.urgency, priority=d.priority, detected_at=d.detected_at, logged_at=event.occurred_at,
+        incident_id=event.incident_id,
+        title=d.title,
+        description=d.description,
+        service=d.service,
+        source=d.source,
+        reporter=d.reporter,
+        labels=d.labels,
+        dedup_key=d.dedup_key,
+        runbook_url=d.runbook_url,
+        category=d.category,
+        subcategory=d.subcategory,
+        impact=d.impact,
+        urgency=d.urgency,
+        priority=d.priority,
+        detected_at=d.detected_at,
+        logged_at=event.occurred_at,
         updated_at=event.recorded_at,
     )
 
@@ -106,15 +119,22 @@ def _major(state: Incident, event: e.MajorDeclared) -> dict[str, Any]:
 @evolves(e.IncidentEscalated)
 def _escalated(state: Incident, event: e.IncidentEscalated) -> dict[str, Any]:
     d = event.data
-    return {"escalation_level": max(state.escalation_level, d.level), "team": d.target_team,
-            "assignee": d.target_person or state.assignee}
+    return {
+        "escalation_level": max(state.escalation_level, d.level),
+        "team": d.target_team,
+        "assignee": d.target_person or state.assignee,
+    }
 
 
 @evolves(e.SlaTargetsSet)
 def _sla_targets(state: Incident, event: e.SlaTargetsSet) -> dict[str, Any]:
     d = event.data
-    return {"ack_due_at": d.ack_due_at, "resolve_due_at": d.resolve_due_at, "sla_policy_id": d.policy_id,
-            "sla_policy_version": d.policy_version}
+    return {
+        "ack_due_at": d.ack_due_at,
+        "resolve_due_at": d.resolve_due_at,
+        "sla_policy_id": d.policy_id,
+        "sla_policy_version": d.policy_version,
+    }
 
 
 @evolves(e.SlaBreached)
@@ -137,15 +157,27 @@ def _linked(state: Incident, event: e.IncidentLinked) -> dict[str, Any]:
 def _resolved(state: Incident, event: e.IncidentResolved) -> dict[str, Any]:
     d = event.data
     held = state.on_hold_until(event.occurred_at).total_seconds()
-    return {"status": Status.RESOLVED, "resolved_at": event.occurred_at, "resolution_code": d.resolution_code,
-            "root_cause": d.root_cause or state.root_cause, "resolution_summary": d.summary,
-            "hold_reason": None, "on_hold_since": None, "on_hold_total_seconds": held}
+    return {
+        "status": Status.RESOLVED,
+        "resolved_at": event.occurred_at,
+        "resolution_code": d.resolution_code,
+        "root_cause": d.root_cause or state.root_cause,
+        "resolution_summary": d.summary,
+        "hold_reason": None,
+        "on_hold_since": None,
+        "on_hold_total_seconds": held,
+    }
 
 
 @evolves(e.IncidentReopened)
 def _reopened(state: Incident, event: e.IncidentReopened) -> dict[str, Any]:
-    return {"status": Status.INVESTIGATING, "resolved_at": None, "resolution_code": None,
-            "resolution_summary": None, "reopen_count": state.reopen_count + 1}
+    return {
+        "status": Status.INVESTIGATING,
+        "resolved_at": None,
+        "resolution_code": None,
+        "resolution_summary": None,
+        "reopen_count": state.reopen_count + 1,
+    }
 
 
 @evolves(e.IncidentClosed)

@@ -54,8 +54,9 @@ def judge(state: Incident | None, event: e.EventBase, *, seen: bool) -> tuple[Ve
     if (reason := violation(state, event)) is not None:
         return reject(VerdictKind.REJECTED_INVALID, reason)
     new = advance(state, event)
-    return Verdict(event.event_id, event.incident_id, VerdictKind.ACCEPTED, None, new.version, new.revision,
-                   new.last_hash), new
+    return Verdict(
+        event.event_id, event.incident_id, VerdictKind.ACCEPTED, None, new.version, new.revision, new.last_hash
+    ), new
 
 
 def advance(state: Incident | None, event: e.EventBase) -> Incident:
@@ -63,8 +64,10 @@ def advance(state: Incident | None, event: e.EventBase) -> Incident:
     previous_hash = state.last_hash if state else GENESIS_HASH
     bumps_revision = e.event_type(type(event)) not in e.BOOKKEEPING_TYPES
     new = evolve(state, event)
-    return new.model_copy(update={
-        "version": (state.version if state else 0) + 1,
-        "revision": (state.revision if state else 0) + (1 if bumps_revision else 0),
-        "last_hash": chain_hash(previous_hash, event),
-    })
+    return new.model_copy(
+        update={
+            "version": (state.version if state else 0) + 1,
+            "revision": (state.revision if state else 0) + (1 if bumps_revision else 0),
+            "last_hash": chain_hash(previous_hash, event),
+        }
+    )

@@ -25,8 +25,9 @@ Title = Annotated[str, Field(min_length=1, max_length=200)]
 Name = Annotated[str, Field(min_length=1, max_length=120)]
 Text = Annotated[str, Field(min_length=1, max_length=20_000)]
 ShortText = Annotated[str, Field(min_length=1, max_length=2_000)]
-Labels = Annotated[dict[Annotated[str, Field(max_length=120)], Annotated[str, Field(max_length=1_000)]],
-                   Field(max_length=64)]
+Labels = Annotated[
+    dict[Annotated[str, Field(max_length=120)], Annotated[str, Field(max_length=1_000)]], Field(max_length=64)
+]
 
 
 class Payload(BaseModel):

@@ -15,10 +15,22 @@ from incidents_shared.domain.authorization import COMMAND_ROLES
 router = APIRouter(prefix="/v1", tags=["commands"])
 
 ACTIONS: dict[str, type[c.Command]] = {
-    "categorize": c.Categorize, "prioritize": c.Prioritize, "assign": c.Assign, "acknowledge": c.Acknowledge,
-    "investigate": c.StartInvestigation, "notes": c.AddNote, "hold": c.PutOnHold, "resume": c.Resume,
-    "escalate": c.Escalate, "declare-major": c.DeclareMajor, "updates": c.PostUpdate, "link": c.Link,
-    "resolve": c.Resolve, "reopen": c.Reopen, "close": c.Close, "review": c.CompleteReview,
+    "categorize": c.Categorize,
+    "prioritize": c.Prioritize,
+    "assign": c.Assign,
+    "acknowledge": c.Acknowledge,
+    "investigate": c.StartInvestigation,
+    "notes": c.AddNote,
+    "hold": c.PutOnHold,
+    "resume": c.Resume,
+    "escalate": c.Escalate,
+    "declare-major": c.DeclareMajor,
+    "updates": c.PostUpdate,
+    "link": c.Link,
+    "resolve": c.Resolve,
+    "reopen": c.Reopen,
+    "close": c.Close,
+    "review": c.CompleteReview,
 }
 ANSWERS: dict[int | str, dict[str, Any]] = {
     202: {"description": "Appended; the verdict is pending (see Location)"},
@@ -42,9 +54,12 @@ def _wants_async(prefer: str | None) -> bool:
 
 @router.post("/incidents", status_code=201, responses=ANSWERS, summary="Log an incident")
 async def log_incident(
-    command: c.LogIncident, box: ContainerDep, correlation: CorrelationId,
+    command: c.LogIncident,
+    box: ContainerDep,
+    correlation: CorrelationId,
     principal: Annotated[Principal, Depends(require(COMMAND_ROLES[c.LogIncident]))],
-    idempotency_key: IdempotencyKey = None, prefer: Prefer = None,
+    idempotency_key: IdempotencyKey = None,
+    prefer: Prefer = None,
 ) -> Response:
     request = Request(principal, None, command, correlation, None, idempotency_key, _wants_async(prefer))
     return to_response(await box.commands.execute(request))
@@ -52,13 +67,24 @@ async def log_incident(
 
 def _action_route(action: str, cls: type[c.Command]) -> None:
     async def route(
-        incident_id: UUID, command: Annotated[cls, Body()],  # type: ignore[valid-type]
-        box: ContainerDep, correlation: CorrelationId,
+        incident_id: UUID,
+        command: Annotated[cls, Body()],  # type: ignore[valid-type]
+        box: ContainerDep,
+        correlation: CorrelationId,
         principal: Annotated[Principal, Depends(require(COMMAND_ROLES[cls]))],
-        if_match: IfMatch = None, idempotency_key: IdempotencyKey = None, prefer: Prefer = None,
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
+        prefer: Prefer = None,
     ) -> Response:
-        request = Request(principal, incident_id, command, correlation, parse_if_match(if_match), idempotency_key,
-                          _wants_async(prefer))
+        request = Request(
+            principal,
+            incident_id,
+            command,
+            correlation,
+            parse_if_match(if_match),
+            idempotency_key,
+            _wants_async(prefer),
+        )
         return to_response(await box.commands.execute(request))
 
     route.__name__ = f"{action.replace('-', '_')}_incident"

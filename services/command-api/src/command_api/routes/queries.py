@@ -42,23 +42,28 @@ async def get_timeline(incident_id: UUID, box: ContainerDep, _: Reader) -> dict[
 async def get_event_verdict(event_id: UUID, box: ContainerDep, _: AnyCaller) -> JSONResponse:
     verdict = await box.read_model.verdict(event_id)
     if verdict is None:
-        return JSONResponse({"event_id": str(event_id), "verdict": "pending"}, status_code=202,
-                            headers={"Retry-After": "1"})
+        return JSONResponse(
+            {"event_id": str(event_id), "verdict": "pending"}, status_code=202, headers={"Retry-After": "1"}
+        )
     return JSONResponse(verdict.public())
 
 
 @router.get("/incidents", summary="Incidents, newest first, keyset-paginated")
 async def list_incidents(
-    box: ContainerDep, _: Reader,
-    status: Status | None = None, priority: Priority | None = None,
+    box: ContainerDep,
+    _: Reader,
+    status: Status | None = None,
+    priority: Priority | None = None,
     service: Annotated[str | None, Query(max_length=120)] = None,
     team: Annotated[str | None, Query(max_length=120)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
-    filters = {k: v.value if hasattr(v, "value") else v
-               for k, v in {"status": status, "priority": priority, "service": service, "team": team}.items()
-               if v is not None}
+    filters = {
+        k: v.value if hasattr(v, "value") else v
+        for k, v in {"status": status, "priority": priority, "service": service, "team": team}.items()
+        if v is not None
+    }
     items = await box.read_model.list_incidents(filters, limit, _parse_cursor(cursor))
     next_cursor = f"{items[-1].logged_at.isoformat()}|{items[-1].incident_id}" if len(items) == limit else None
     return {"items": [i.model_dump(mode="json") for i in items], "next_cursor": next_cursor}

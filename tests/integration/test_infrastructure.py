@@ -1,5 +1,7 @@
 """The real broker and database the platform relies on: idempotent produce, group offsets, migrations."""
 
+import shutil
+import subprocess
 import uuid
 
 import asyncpg
@@ -95,3 +97,12 @@ async def test_migrations_apply_in_order_and_twice_cleanly(settings: CommonSetti
     assert second == []
     assert recorded == expected
     assert {"incidents", "incident_events", "event_verdicts", "consumer_offsets", "schema_migrations"} <= tables
+
+
+@pytest.mark.skipif(shutil.which("kcat") is None, reason="kcat is not installed (.ci/run installs it)")
+def test_kcat_sees_both_topics(settings: CommonSettings) -> None:
+    listing = subprocess.run(
+        ["kcat", "-L", "-b", settings.kafka_bootstrap], capture_output=True, text=True, timeout=30, check=True
+    ).stdout
+    assert f'topic "{settings.events_topic}"' in listing
+    assert f'topic "{settings.dlq_topic}"' in listing

@@ -185,12 +185,12 @@ def test_undecodable_values_raise_undecodable_event(value: bytes) -> None:
         decode(value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: codec.py:68 `raw.get('type') not in EVENT_TYPES` raises TypeError (unhashable) outside the try "
-    "block when `type` is a JSON array or object, so a poison message escapes as TypeError",
-)
 @pytest.mark.parametrize("bad_type", [["incident.logged"], {"name": "incident.logged"}], ids=["array", "object"])
 def test_an_unhashable_type_is_undecodable(bad_type: object) -> None:
     with pytest.raises(UndecodableEvent):
         decode(_bytes(_raw(type=bad_type)))
+
+
+def test_an_unknown_future_schema_version_is_undecodable() -> None:
+    with pytest.raises(UndecodableEvent):
+        decode(_bytes(_raw(schema_version=99)))

@@ -88,11 +88,6 @@ def test_load_settings_returns_valid_settings(monkeypatch: pytest.MonkeyPatch) -
     assert load_settings(CommonSettings).log_level == "debug"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: settings.py:64 describe_errors prints the raw input, so a rejected URL's password "
-    "reaches stderr and the service logs",
-)
 def test_a_rejected_database_url_does_not_leak_its_password(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

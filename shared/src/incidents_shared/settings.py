@@ -1,5 +1,6 @@
 """Settings shared by every service: pydantic-settings with the INCIDENTS_ prefix, validated at start-up."""
 
+import re
 import sys
 from typing import Annotated, Literal, TypeVar
 
@@ -39,7 +40,7 @@ class CommonSettings(BaseSettings):
     def _host_ports(cls, value: str) -> str:
         for server in value.split(","):
             host, _, port = server.strip().rpartition(":")
-            if not host or not port.isdigit():
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
                 raise ValueError(f"{server!r} is not host:port (comma-separated list expected)")
         return value
 
@@ -55,13 +56,18 @@ class CommonSettings(BaseSettings):
 S = TypeVar("S", bound=BaseSettings)
 
 
+def redact(value: object) -> object:
+    """Hide the password of a URL-like value before it is printed."""
+    return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", value) if isinstance(value, str) else value
+
+
 def describe_errors(cls: type[BaseSettings], exc: ValidationError) -> str:
     """One line per wrong value, naming the environment variable to fix."""
     prefix = str(cls.model_config.get("env_prefix", ""))
     lines = [f"invalid configuration for {cls.__name__}:"]
     for error in exc.errors():
         name = (prefix + "_".join(str(part) for part in error["loc"])).upper()
-        lines.append(f"  {name}={error.get('input')!r}: {error['msg']}")
+        lines.append(f"  {name}={redact(error.get('input'))!r}: {error['msg']}")
     return "\n".join(lines)
 
 

@@ -65,7 +65,7 @@ def decode(value: bytes) -> Event:
         raise UndecodableEvent(f"not JSON: {exc}") from exc
     if not isinstance(raw, dict):
         raise UndecodableEvent("an event is a JSON object")
-    if raw.get("type") not in EVENT_TYPES:
+    if not isinstance(raw.get("type"), str) or raw["type"] not in EVENT_TYPES:
         raise UndecodableEvent(f"unknown event type {raw.get('type')!r}")
     try:
         return _EVENT_ADAPTER.validate_python(upcast(raw))

@@ -44,8 +44,9 @@ def decide(
         raise Forbidden(f"role {meta.actor.role} may not {type(command).__name__}")
     if state is None and not isinstance(command, c.LogIncident):
         raise IncidentNotFound(f"incident {meta.incident_id} does not exist")
-    if state is not None and meta.expected_version is not None and meta.expected_version != state.revision:
-        raise VersionConflict(meta.expected_version, state.revision)
+    current = state.revision if state is not None else 0
+    if meta.expected_version is not None and meta.expected_version != current:
+        raise VersionConflict(meta.expected_version, current)
     _check_taxonomy(command, taxonomy)
     drafts = _DECIDERS[type(command)](state, command, meta)
     events = [_build(cls, data, meta, index) for index, (cls, data) in enumerate(drafts)]
@@ -159,8 +160,11 @@ def _resume(state: Incident | None, cmd: c.Resume, meta: c.CommandMeta) -> list[
 @decides(c.Escalate)
 def _escalate(state: Incident | None, cmd: c.Escalate, meta: c.CommandMeta) -> list[Draft]:
     assert state is not None
+    level = cmd.level or state.escalation_level + 1
+    if level > p.MAX_ESCALATION_LEVEL:
+        raise InvalidCommand(f"the highest escalation level is {p.MAX_ESCALATION_LEVEL}")
     data = p.EscalatedData(
-        level=cmd.level or state.escalation_level + 1,
+        level=level,
         target_team=cmd.target_team,
         target_person=cmd.target_person,
         reason=EscalationReason.MANUAL,

@@ -14,7 +14,7 @@ class Actor(BaseModel):
     """Who caused an event: a person, another service, or this system."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    id: Annotated[str, Field(min_length=1, max_length=200)]
+    id: p.ActorId
     kind: ActorKind
     role: Annotated[str, Field(min_length=1, max_length=40)]
 
@@ -25,7 +25,7 @@ class EventBase(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     event_id: UUID
     incident_id: UUID
-    schema_version: int = 1
+    schema_version: Literal[1] = 1  # events whose payload has changed override this
     occurred_at: UtcDateTime
     recorded_at: UtcDateTime
     actor: Actor
@@ -67,7 +67,7 @@ class InvestigationStarted(EventBase):
 
 class NoteAdded(EventBase):
     type: Literal["incident.note_added"] = "incident.note_added"
-    schema_version: Literal[2] = 2
+    schema_version: Literal[2] = 2  # type: ignore[assignment]
     data: p.NoteAddedData
 
 

@@ -177,6 +177,7 @@ def _reopened(state: Incident, event: e.IncidentReopened) -> dict[str, Any]:
         "resolution_code": None,
         "resolution_summary": None,
         "reopen_count": state.reopen_count + 1,
+        "breached": state.breached - {SlaTarget.RESOLVE},  # the new resolve target can be breached again
     }
 
 

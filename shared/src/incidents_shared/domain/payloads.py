@@ -23,6 +23,8 @@ from incidents_shared.domain.timeutil import UtcDateTime
 
 Title = Annotated[str, Field(min_length=1, max_length=200)]
 Name = Annotated[str, Field(min_length=1, max_length=120)]
+ActorId = Annotated[str, Field(min_length=1, max_length=200)]
+MAX_ESCALATION_LEVEL = 20
 Text = Annotated[str, Field(min_length=1, max_length=20_000)]
 ShortText = Annotated[str, Field(min_length=1, max_length=2_000)]
 Labels = Annotated[
@@ -39,7 +41,7 @@ class LoggedData(Payload):
     description: Annotated[str, Field(max_length=20_000)] = ""
     service: Name
     source: Source = Source.API
-    reporter: Name
+    reporter: ActorId
     detected_at: UtcDateTime
     labels: Labels = Field(default_factory=dict)
     dedup_key: Annotated[str, Field(min_length=1, max_length=300)] | None = None
@@ -107,7 +109,7 @@ class MajorDeclaredData(Payload):
 
 
 class EscalatedData(Payload):
-    level: Annotated[int, Field(ge=1, le=20)]
+    level: Annotated[int, Field(ge=1, le=MAX_ESCALATION_LEVEL)]
     target_team: Name
     target_person: Name | None = None
     reason: EscalationReason

@@ -11,7 +11,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / ".venv" / "bin"
 LOGS = ROOT / ".devstack" / "test" / "logs"
-PORTS = {"command-api": 28000, "projector": 28001, "escalator": 28002}
+# Services under test listen on PORT_BASE..PORT_BASE+9 (override to run two test stacks side by side).
+PORT_BASE = int(os.environ.get("INCIDENTS_TEST_PORT_BASE", "28000"))
+PORTS = {"command-api": PORT_BASE, "projector": PORT_BASE + 1, "escalator": PORT_BASE + 2}
+SPARE_PORT = PORT_BASE + 9
 PORT_SETTINGS = {
     "command-api": "INCIDENTS_API_PORT",
     "projector": "INCIDENTS_PROJECTOR_HTTP_PORT",

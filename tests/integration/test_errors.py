@@ -9,7 +9,7 @@ import pytest
 
 from incidents_shared.settings import CommonSettings
 from tests.integration.helpers import auth, log_incident
-from tests.integration.services import Service
+from tests.integration.services import SPARE_PORT, Service
 
 PROBLEM = "application/problem+json"
 
@@ -87,7 +87,7 @@ async def test_kafka_unreachable_is_503_with_retry_after_and_nothing_written(
     tokens: dict[str, str], settings: CommonSettings
 ) -> None:
     dead = Service(
-        "command-api", 28010, env={"INCIDENTS_KAFKA_BOOTSTRAP": "127.0.0.1:1", "INCIDENTS_APPEND_TIMEOUT_S": "2"}
+        "command-api", SPARE_PORT, env={"INCIDENTS_KAFKA_BOOTSTRAP": "127.0.0.1:1", "INCIDENTS_APPEND_TIMEOUT_S": "2"}
     )
     dead.start()
     try:

@@ -54,12 +54,16 @@ async def ensure_topics(settings: CommonSettings) -> None:
             ),
             NewTopic(settings.dlq_topic, 1, settings.topic_replication_factor, topic_configs=LOG_TOPIC_CONFIG),
         ]
+        existing = set(await admin.list_topics())
         for topic in topics:
-            try:
-                await admin.create_topics([topic])
-                log.info("topic_created", topic=topic.name, partitions=topic.num_partitions)
-            except TopicAlreadyExistsError:
-                log.debug("topic_exists", topic=topic.name)
+            if topic.name in existing:
+                log.info("topic_exists", topic=topic.name)
+                continue
+            response = await admin.create_topics([topic])
+            for name, code, *_ in response.topic_errors:
+                if code not in (0, TopicAlreadyExistsError.errno):
+                    raise RuntimeError(f"creating topic {name} failed with Kafka error code {code}")
+            log.info("topic_created", topic=topic.name, partitions=topic.num_partitions)
     finally:
         await admin.close()
 

@@ -1,0 +1,75 @@
+"""The projector stores its offsets with the read models and resumes from them after a restart."""
+
+import asyncio
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from incidents_shared.settings import CommonSettings
+from tests.integration.helpers import auth, log_incident
+from tests.integration.services import LOGS, Service
+
+GROUP = "projector"
+
+
+async def _end_offsets(settings: CommonSettings, partitions: int) -> dict[int, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(settings.events_topic, p) for p in range(partitions)]
+        return {tp.partition: offset for tp, offset in (await consumer.end_offsets(tps)).items()}
+    finally:
+        await consumer.stop()
+
+
+async def test_projector_resumes_from_its_stored_offsets_after_a_restart(
+    api: httpx.AsyncClient,
+    tokens: dict[str, str],
+    db: asyncpg.Connection,
+    settings: CommonSettings,
+    services: dict[str, Service],
+) -> None:
+    created = [await log_incident(api, tokens, title=f"disk full {i}") for i in range(3)]
+    verdicts_before = await db.fetchval("SELECT count(*) FROM event_verdicts")
+
+    assert services["projector"].stop() == 0
+    pending = [
+        await api.post(
+            f"/v1/incidents/{c['incident_id']}/acknowledge",
+            json={},
+            headers=auth(tokens, "responder", Prefer="respond-async"),
+        )
+        for c in created
+    ]
+    assert [p.status_code for p in pending] == [202, 202, 202], "appended while the projector is down"
+    assert await db.fetchval("SELECT count(*) FROM event_verdicts") == verdicts_before
+
+    services["projector"].start()
+    for answer in pending:
+        for _ in range(150):
+            verdict = await api.get(answer.headers["Location"], headers=auth(tokens, "auditor"))
+            if verdict.status_code == 200:
+                break
+            await asyncio.sleep(0.1)
+        assert verdict.json()["verdict"] == "accepted"
+    assert await db.fetchval("SELECT count(*) FROM event_verdicts") == verdicts_before + 3, "nothing judged twice"
+
+    stored = {
+        r["partition"]: r["next_offset"]
+        for r in await db.fetch("SELECT partition, next_offset FROM consumer_offsets WHERE group_id = $1", GROUP)
+    }
+    ends = await _end_offsets(settings, settings.topic_partitions)
+    assert {p: o for p, o in ends.items() if o > 0} == {p: o for p, o in stored.items() if o > 0}
+    assert "partitions_assigned" in (LOGS / f"projector-{services['projector'].port}.log").read_text()
+
+
+async def test_one_canonical_log_line_per_request(
+    api: httpx.AsyncClient, tokens: dict[str, str], services: dict[str, Service]
+) -> None:
+    answer = await api.get("/v1/incidents?limit=1", headers=auth(tokens, "auditor", **{"X-Correlation-ID": "tour-42"}))
+    assert answer.status_code == 200
+    lines = (LOGS / f"command-api-{services['command-api'].port}.log").read_text().splitlines()
+    mine = [line for line in lines if '"correlation_id": "tour-42"' in line and '"event": "request"' in line]
+    assert len(mine) == 1
+    assert '"status": 200' in mine[0] and '"route": "/v1/incidents"' in mine[0] and '"duration_ms"' in mine[0]

@@ -1,6 +1,7 @@
 """The projector stores its offsets with the read models and resumes from them after a restart."""
 
 import asyncio
+import uuid
 
 import asyncpg
 import httpx
@@ -67,9 +68,12 @@ async def test_projector_resumes_from_its_stored_offsets_after_a_restart(
 async def test_one_canonical_log_line_per_request(
     api: httpx.AsyncClient, tokens: dict[str, str], services: dict[str, Service]
 ) -> None:
-    answer = await api.get("/v1/incidents?limit=1", headers=auth(tokens, "auditor", **{"X-Correlation-ID": "tour-42"}))
+    correlation = f"log-line-{uuid.uuid4()}"
+    answer = await api.get(
+        "/v1/incidents?limit=1", headers=auth(tokens, "auditor", **{"X-Correlation-ID": correlation})
+    )
     assert answer.status_code == 200
     lines = (LOGS / f"command-api-{services['command-api'].port}.log").read_text().splitlines()
-    mine = [line for line in lines if '"correlation_id": "tour-42"' in line and '"event": "request"' in line]
+    mine = [line for line in lines if f'"correlation_id": "{correlation}"' in line and '"event": "request"' in line]
     assert len(mine) == 1
     assert '"status": 200' in mine[0] and '"route": "/v1/incidents"' in mine[0] and '"duration_ms"' in mine[0]

@@ -8,6 +8,7 @@ from incidents_shared.domain.codec import decode
 from incidents_shared.domain.errors import UndecodableEvent
 from incidents_shared.domain.fold import judge
 from incidents_shared.domain.state import Incident
+from incidents_shared.offsets import load_offsets, store_offsets
 
 log = structlog.get_logger(__name__)
 
@@ -20,12 +21,7 @@ class EscalatorHandler:
 
     async def load_offsets(self) -> dict[int, int]:
         async with self.pool.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT partition, next_offset FROM consumer_offsets WHERE group_id = $1 AND topic = $2",
-                self.group,
-                self.topic,
-            )
-        return {r["partition"]: r["next_offset"] for r in rows}
+            return await load_offsets(conn, self.group, self.topic)
 
     async def handle(self, records: list[Record]) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
@@ -57,9 +53,4 @@ class EscalatorHandler:
                 " DO UPDATE SET state = EXCLUDED.state, updated_at = now()",
                 [(s.incident_id, s.model_dump(mode="json")) for s in states.values() if s is not None],
             )
-            await conn.executemany(
-                "INSERT INTO consumer_offsets (group_id, topic, partition, next_offset) VALUES ($1, $2, $3, $4)"
-                " ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset,"
-                " updated_at = now()",
-                [(self.group, self.topic, p, o) for p, o in offsets.items()],
-            )
+            await store_offsets(conn, self.group, self.topic, offsets)

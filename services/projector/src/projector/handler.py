@@ -8,6 +8,7 @@ from aiokafka import AIOKafkaProducer
 from prometheus_client import Counter, Histogram
 
 from incidents_shared.consumer import Record
+from incidents_shared.offsets import load_offsets
 from projector import store
 from projector.batch import decode_all, project
 
@@ -38,7 +39,7 @@ class ProjectorHandler:
 
     async def load_offsets(self) -> dict[int, int]:
         async with self.pool.acquire() as conn:
-            return await store.load_offsets(conn, self.group, self.topic)
+            return await load_offsets(conn, self.group, self.topic)
 
     async def handle(self, records: list[Record]) -> None:
         started = time.perf_counter()

@@ -1,54 +1,31 @@
 """Entry point and composition root of the projector."""
 
 import asyncio
+import contextlib
 
-import structlog
-from aiokafka import AIOKafkaConsumer
-from fastapi import FastAPI
-
-from incidents_shared.consumer import ConsumerLoop
-from incidents_shared.db import create_pool, migrate
-from incidents_shared.kafka import make_producer, verify_log_topic, wait_for_kafka
+from incidents_shared.consumer import BatchHandler
+from incidents_shared.db import Pool
+from incidents_shared.kafka import make_producer
 from incidents_shared.logging import configure_logging
-from incidents_shared.ops import add_ops_routes, kafka_probe, postgres_probe
-from incidents_shared.service import run_with_ops
+from incidents_shared.reader import ReaderSpec, run_log_reader
 from incidents_shared.settings import load_settings
 from projector.handler import ProjectorHandler
 from projector.settings import GROUP_ID, ProjectorSettings
 
-log = structlog.get_logger(__name__)
-
 
 async def run(settings: ProjectorSettings) -> None:
-    await wait_for_kafka(settings)
-    await verify_log_topic(settings)
-    pool = await create_pool(settings)
-    async with pool.acquire() as conn:
-        await migrate(conn)
-    producer = make_producer(settings)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=GROUP_ID,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_poll_records=settings.projector_batch_max,
+    spec = ReaderSpec(
+        "projector", GROUP_ID, settings.projector_http_port, settings.projector_batch_max, settings.projector_poll_ms
     )
-    handler = ProjectorHandler(pool, producer, GROUP_ID, settings.events_topic, settings.dlq_topic)
-    loop = ConsumerLoop(
-        consumer,
-        settings.events_topic,
-        handler,
-        max_records=settings.projector_batch_max,
-        poll_ms=settings.projector_poll_ms,
-    )
-    app = FastAPI(title="incidents projector")
-    add_ops_routes(app, lambda: {"kafka": kafka_probe(settings.kafka_bootstrap), "postgres": postgres_probe(pool)})
-    await producer.start()
-    try:
-        await run_with_ops("projector", app, settings.http_host, settings.projector_http_port, loop.run)
-    finally:
-        await producer.stop()
-        await pool.close()
+    async with contextlib.AsyncExitStack() as stack:
+        producer = make_producer(settings)  # for the dead-letter topic
+
+        async def make_handler(pool: Pool) -> BatchHandler:
+            await producer.start()
+            stack.push_async_callback(producer.stop)
+            return ProjectorHandler(pool, producer, GROUP_ID, settings.events_topic, settings.dlq_topic)
+
+        await run_log_reader(settings, spec, make_handler)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ from uuid import UUID
 from incidents_shared.consumer import Record
 from incidents_shared.db import Conn
 from incidents_shared.domain.state import Incident
+from incidents_shared.offsets import store_offsets
 from projector.batch import Known, Outcome
 from projector.rows import INCIDENT_COLUMNS, event_row, incident_row, verdict_row
 
@@ -25,13 +26,6 @@ _INSERT_VERDICT = (
     "INSERT INTO event_verdicts (event_id, incident_id, type, verdict, reason, version, revision, hash,"
     ' request_hash, partition, "offset") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)'
 )
-
-
-async def load_offsets(conn: Conn, group: str, topic: str) -> dict[int, int]:
-    rows = await conn.fetch(
-        "SELECT partition, next_offset FROM consumer_offsets WHERE group_id = $1 AND topic = $2", group, topic
-    )
-    return {r["partition"]: r["next_offset"] for r in rows}
 
 
 async def load_known(conn: Conn, ids: set[UUID], event_ids: Iterable[UUID], keys: set[str]) -> Known:
@@ -56,12 +50,7 @@ async def write(conn: Conn, outcome: Outcome, group: str, topic: str) -> None:
     if outcome.states:
         await conn.executemany(_UPSERT_INCIDENT, [incident_row(s) for s in outcome.states.values()])
     await _write_parking(conn, outcome)
-    await conn.executemany(
-        "INSERT INTO consumer_offsets (group_id, topic, partition, next_offset) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset,"
-        " updated_at = now()",
-        [(group, topic, p, o) for p, o in outcome.next_offsets.items()],
-    )
+    await store_offsets(conn, group, topic, outcome.next_offsets)
     if outcome.verdicts:
         await conn.execute(
             "SELECT pg_notify($1, id) FROM unnest($2::text[]) AS id",

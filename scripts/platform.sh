@@ -91,12 +91,13 @@ PY
     echo
 }
 
-stop_services() { # in a subshell: sourcing devstack.sh must not change this script's variables
+stop_services() { # in a subshell: sourcing devstack.sh resets its own variables (RUN_DIR among them)
+    local pid_dir="$RUN_DIR"
     (
         # shellcheck disable=SC1091
         source scripts/devstack.sh
         for svc in command-api escalator projector; do
-            stop_pidfile "$RUN_DIR/$svc.pid" 15
+            stop_pidfile "$pid_dir/$svc.pid" 15
         done
     )
 }
@@ -110,7 +111,7 @@ case "$ACTION" in
     run)
         prepare
         trap 'say "stopping services"; stop_services' EXIT
-        trap 'exit 130' INT TERM
+        trap 'exit 0' INT TERM  # Ctrl-C is the normal way to stop `make run`
         for svc in "${SERVICES[@]}"; do start_service "$svc"; done
         banner
         say "following the service logs; Ctrl-C stops the services"

@@ -12,6 +12,7 @@ log = structlog.get_logger("command_api.access")
 REQUESTS = Counter("api_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("api_request_seconds", "HTTP request latency", ["method", "route"])
 CORRELATION_HEADER = b"x-correlation-id"
+DRAIN_LIMIT_FACTOR = 10  # beyond 10x the limit we stop reading and let the connection drop
 
 
 class BodyLimit:
@@ -40,6 +41,8 @@ class BodyLimit:
                 if received > self.max_bytes:
                     refused = True
                     await _too_large(send, self.max_bytes)
+                    if message.get("more_body", False):
+                        await _drain(receive, DRAIN_LIMIT_FACTOR * self.max_bytes)
                     return {"type": "http.disconnect"}
             return message
 
@@ -48,6 +51,17 @@ class BodyLimit:
                 await send(message)
 
         await self.app(scope, limited_receive, guarded_send)
+
+
+async def _drain(receive: Receive, limit: int) -> None:
+    """Read and discard the rest of a refused body (up to `limit`), so the client can read our 413
+    instead of getting a connection reset while it is still sending."""
+    drained = 0
+    while drained <= limit:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
+        drained += len(message.get("body", b""))
 
 
 async def _too_large(send: Send, max_bytes: int) -> None:

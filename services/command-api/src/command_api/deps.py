@@ -22,7 +22,7 @@ class Container:
     commands: CommandService
 
 
-def container(request: Request) -> Container:
+async def container(request: Request) -> Container:
     built: Container = request.app.state.container
     return built
 
@@ -57,7 +57,7 @@ def require(roles: frozenset[Role]) -> Callable[..., Awaitable[Principal]]:
     return authenticate
 
 
-def correlation_id(request: Request) -> str:
+async def correlation_id(request: Request) -> str:
     value: str = request.state.correlation_id
     return value
 

@@ -12,6 +12,7 @@ from command_api.deps import Container
 from command_api.idempotency import IdempotencyStore
 from command_api.middleware import BodyLimit, RequestContext
 from command_api.problems import Problem, install_problem_handlers, problem_response
+from command_api.ratelimit import RateLimiter
 from command_api.readmodel import ReadModel
 from command_api.routes import commands, queries
 from command_api.service import CommandService
@@ -47,7 +48,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
             settings.verdict_timeout_s,
             settings.retry_after_s,
         )
-        app.state.container = Container(tokens, read_model, service)
+        limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+        app.state.container = Container(tokens, limiter, read_model, service)
         app.state.probes = {"kafka": kafka_probe(settings.kafka_bootstrap), "postgres": postgres_probe(pool)}
         try:
             yield

@@ -16,6 +16,8 @@ class ApiSettings(CommonSettings):
     append_timeout_s: Annotated[float, Field(gt=0, le=60)] = 5.0
     max_body_bytes: Annotated[int, Field(ge=1_024, le=50_000_000)] = 1_000_000
     retry_after_s: Annotated[int, Field(ge=1, le=3_600)] = 5
+    rate_limit_per_s: Annotated[float, Field(gt=0, le=1_000_000)] = 2_000.0  # per principal
+    rate_limit_burst: Annotated[int, Field(ge=1, le=1_000_000)] = 4_000
 
     @model_validator(mode="after")
     def _some_tokens(self) -> "ApiSettings":

@@ -82,9 +82,10 @@ class KafkaAppender:
         for event in events:
             EVENTS_APPENDED.labels(event.model_dump(include={"type"})["type"]).inc()
 
-    async def partition_for(self, producer: AIOKafkaProducer, key: bytes) -> int:
+    @staticmethod
+    async def partition_for(producer: AIOKafkaProducer, topic: str, key: bytes) -> int:
         """The partition a keyed send would choose: the producer's default partitioner over the topic's partitions."""
-        partitions = sorted(await producer.partitions_for(self._settings.events_topic))
+        partitions = sorted(await producer.partitions_for(topic))
         partition: int = DefaultPartitioner()(key, partitions, partitions)
         return partition
 
@@ -92,7 +93,7 @@ class KafkaAppender:
         """Several events of one command: one record batch, so the log holds all of them or none (decision 0004)."""
         try:
             key = str(events[0].incident_id).encode()
-            partition = await self.partition_for(producer, key)
+            partition = await self.partition_for(producer, self._settings.events_topic, key)
             batch = producer.create_batch()
             for event in events:
                 if (

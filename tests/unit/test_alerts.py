@@ -7,6 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from command_api.alerts_config import AlertMappingError, load_mapping
+from incidents_shared.domain import alert_decisions as route
 from incidents_shared.domain import alerts as a
 from incidents_shared.domain import commands as c
 from incidents_shared.domain import events as e
@@ -158,18 +159,20 @@ def test_past_the_window_or_after_a_human_fix_a_new_episode_opens() -> None:
     state = _auto_resolved(metas)
     assert state.resolved_at is not None
     policy = a.AlertPolicy(reopen_window_s=60)
-    assert not a.needs_new_episode(state, _am(), policy, state.resolved_at + timedelta(seconds=60))
-    assert a.needs_new_episode(state, _am(), policy, state.resolved_at + timedelta(seconds=61))
+    assert not route.needs_new_episode(state, _am(), policy, state.resolved_at + timedelta(seconds=60))
+    assert route.needs_new_episode(state, _am(), policy, state.resolved_at + timedelta(seconds=61))
     assert _receive(state, _am(), metas, reopen_window_s=0) == [], "never reopens: the API opens the next episode"
-    assert not a.needs_new_episode(state, _am(status="resolved"), policy, at(999))
+    assert not route.needs_new_episode(state, _am(status="resolved"), policy, at(999))
     fixed = given(c.LogIncident(title="x", service="y"), c.Resolve(summary="fixed by hand"))
-    assert a.needs_new_episode(fixed, _am(), policy, fixed.updated_at)
+    assert route.needs_new_episode(fixed, _am(), policy, fixed.updated_at)
 
 
 def test_episodes_are_derived_from_the_key_and_found_in_order() -> None:
-    assert a.episode_id("k", 0) == a.episode_id("k", 0) != a.episode_id("k", 1) != a.episode_id("j", 1)
-    assert a.current_episode("k", set()) == -1
-    assert a.current_episode("k", {a.episode_id("k", 0), a.episode_id("k", 1), a.episode_id("j", 2)}) == 1
+    assert route.episode_id("k", 0) == route.episode_id("k", 0) != route.episode_id("k", 1) != route.episode_id("j", 1)
+    assert route.current_episode("k", set()) == -1
+    assert (
+        route.current_episode("k", {route.episode_id("k", 0), route.episode_id("k", 1), route.episode_id("j", 2)}) == 1
+    )
 
 
 def test_duplicate_of_resolves_the_duplicate_and_sends_its_alerts_on() -> None:
@@ -181,8 +184,11 @@ def test_duplicate_of_resolves_the_duplicate_and_sends_its_alerts_on() -> None:
     assert [ev.expected_version for ev in events] == [1, None], "the batch is checked once, by its first event"
     after = apply(state, events)
     assert after is not None and after.resolution_code is ResolutionCode.DUPLICATE
-    assert a.duplicate_target(after) == OTHER_INCIDENT_ID
-    assert state is not None and a.duplicate_target(state) is None, "an open incident keeps its alerts"
+    assert route.duplicate_target(after) == OTHER_INCIDENT_ID
+    survivor = apply(None, _receive(None, _am(fingerprint="survivor"), Metas(OTHER_INCIDENT_ID)))
+    [note] = _receive(survivor, _am(status="resolved"), Metas(OTHER_INCIDENT_ID))
+    assert isinstance(note, e.NoteAdded), "the duplicate's resolved alert does not resolve the survivor"
+    assert state is not None and route.duplicate_target(state) is None, "an open incident keeps its alerts"
 
 
 def test_only_integrations_and_admins_send_alerts() -> None:

@@ -17,6 +17,7 @@ import structlog
 from command_api.appender import KafkaAppender
 from command_api.readmodel import ReadModel, VerdictRow
 from command_api.verdicts import VerdictWaiter
+from incidents_shared.domain import alert_decisions as route
 from incidents_shared.domain import alerts as a
 from incidents_shared.domain import commands as c
 from incidents_shared.domain.decide import decide
@@ -110,18 +111,18 @@ class AlertService:
     async def _route(self, alert: a.NormalizedAlert, now: datetime) -> tuple[UUID, Incident | None]:
         """The incident this alert addresses: its key's current episode, via duplicate_of, or the next episode."""
         known = await self._incidents_of_key(alert.dedup_key)
-        episode = a.current_episode(alert.dedup_key, set(known))
+        episode = route.current_episode(alert.dedup_key, set(known))
         if episode < 0:
-            return a.episode_id(alert.dedup_key, 0), None
-        target = known[a.episode_id(alert.dedup_key, episode)]
+            return route.episode_id(alert.dedup_key, 0), None
+        target = known[route.episode_id(alert.dedup_key, episode)]
         for _ in range(MAX_HOPS):
-            hop = a.duplicate_target(target)
+            hop = route.duplicate_target(target)
             survivor = await self.read_model.incident(hop) if hop is not None else None
             if survivor is None:
                 break
             target = survivor
-        if a.needs_new_episode(target, alert, self.mapping.policy, now):
-            return a.episode_id(alert.dedup_key, episode + 1), None
+        if route.needs_new_episode(target, alert, self.mapping.policy, now):
+            return route.episode_id(alert.dedup_key, episode + 1), None
         return target.incident_id, target
 
     async def _incidents_of_key(self, dedup_key: str) -> dict[UUID, Incident]:

@@ -7,7 +7,7 @@ from uuid import uuid5
 from incidents_shared.domain import commands as c
 from incidents_shared.domain import events as e
 from incidents_shared.domain import payloads as p
-from incidents_shared.domain.alerts import alert_drafts
+from incidents_shared.domain.alert_decisions import alert_drafts
 from incidents_shared.domain.authorization import PRIORITY_OVERRIDE_ROLES, may_issue
 from incidents_shared.domain.enums import EscalationReason, LinkRelation, ResolutionCode, Source
 from incidents_shared.domain.errors import (

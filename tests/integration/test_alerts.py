@@ -192,8 +192,8 @@ async def _records_of(settings: CommonSettings, incident_id: str) -> list[tuple[
 async def test_a_mixed_batch_gets_one_outcome_per_alert(api: httpx.AsyncClient, tokens: dict[str, str]) -> None:
     key = f"mixed-{uuid.uuid4()}"
     bad = {"dedup_key": "bad", "status": "exploded", "summary": "x"}
-    results = await _post(api, tokens, [_alert(key), bad, _alert(key), _alert(f"never-{key}", "resolved")])
-    assert [r["outcome"] for r in results] == ["opened", "invalid", "correlated", "ignored"]
+    results = await _post(api, tokens, [_alert(key), bad, _alert(key), _alert(f"never-{key}", "resolved"), 42])
+    assert [r["outcome"] for r in results] == ["opened", "invalid", "correlated", "ignored", "invalid"]
     assert results[1]["dedup_key"] == "bad" and results[1]["errors"][0]["loc"] == ["status"]
     too_many = await api.post("/v1/alerts", json=[_alert(key)] * 501, headers=auth(tokens, "integration"))
     assert too_many.status_code == 413 and too_many.headers["content-type"] == "application/problem+json"

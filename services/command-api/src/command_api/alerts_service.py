@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import structlog
+from prometheus_client import Counter
 
 from command_api.appender import KafkaAppender
 from command_api.readmodel import ReadModel, VerdictRow
@@ -27,6 +28,7 @@ from incidents_shared.domain.state import Incident
 from incidents_shared.domain.taxonomy import Taxonomy
 
 log = structlog.get_logger(__name__)
+ALERTS = Counter("api_alerts_total", "Alerts received, by source and outcome", ["source", "outcome"])
 MAX_ATTEMPTS = 5  # each retry follows a rejection, i.e. progress by another writer on the same incident
 MAX_HOPS = 5  # duplicate_of chains followed
 OUTCOMES = {
@@ -88,6 +90,11 @@ class AlertService:
         return [result for result in results if result is not None]
 
     async def _one(self, alert: a.NormalizedAlert, actor: Actor, correlation_id: str) -> AlertResult:
+        result = await self._decide_and_append(alert, actor, correlation_id)
+        ALERTS.labels(alert.source, result.outcome).inc()
+        return result
+
+    async def _decide_and_append(self, alert: a.NormalizedAlert, actor: Actor, correlation_id: str) -> AlertResult:
         key = alert.dedup_key
         for attempt in range(MAX_ATTEMPTS):
             now = datetime.now(UTC)

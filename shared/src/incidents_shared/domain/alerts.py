@@ -104,7 +104,7 @@ class GrafanaAlert(WebhookAlert):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
 
-RawAlerts = Annotated[list[dict[str, Any]], Field(max_length=10_000)]
+RawAlerts = Annotated[list[Any], Field(max_length=10_000)]  # validated one by one: a bad alert fails alone
 
 
 class AlertmanagerWebhook(BaseModel):

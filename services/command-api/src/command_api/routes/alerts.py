@@ -48,6 +48,16 @@ def alert_service(request: Request) -> AlertService:
     return service
 
 
+GENERIC_EXAMPLE = {
+    "dedup_key": "checkout-5xx",
+    "status": "firing",
+    "severity": "critical",
+    "summary": "Checkout 5xx over 5%",
+    "service": "checkout",
+    "labels": {"env": "prod", "team": "payments"},
+    "annotations": {"runbook_url": "https://runbooks.example/checkout"},
+    "starts_at": "2026-11-27T09:40:00Z",
+}
 AlertsDep = Annotated[AlertService, Depends(alert_service)]
 Normalizer = Callable[[dict[str, Any]], a.NormalizedAlert]
 
@@ -56,11 +66,12 @@ def _errors(exc: ValidationError) -> list[dict[str, Any]]:
     return [{"loc": [str(p) for p in err["loc"]], "msg": err["msg"], "type": err["type"]} for err in exc.errors()]
 
 
-def _validated(
-    raw: list[dict[str, Any]], normalize: Normalizer, key_field: str
-) -> list[a.NormalizedAlert | AlertResult]:
+def _validated(raw: list[Any], normalize: Normalizer, key_field: str) -> list[a.NormalizedAlert | AlertResult]:
     items: list[a.NormalizedAlert | AlertResult] = []
     for item in raw:
+        if not isinstance(item, dict):
+            items.append(AlertResult("invalid", detail="an alert is a JSON object"))
+            continue
         try:
             items.append(normalize(item))
         except ValidationError as exc:
@@ -73,7 +84,7 @@ async def _handle(
     service: AlertService,
     principal: Principal,
     correlation: str,
-    raw: list[dict[str, Any]],
+    raw: list[Any],
     normalize: Normalizer,
     key_field: str,
 ) -> Results:
@@ -86,7 +97,7 @@ async def _handle(
 
 @router.post("", response_model=Results, responses=RESPONSES, summary="Generic alerts (one, or a list)")
 async def generic_alerts(
-    body: Annotated[dict[str, Any] | list[dict[str, Any]], Body()],
+    body: Annotated[dict[str, Any] | list[Any], Body(examples=[GENERIC_EXAMPLE, [GENERIC_EXAMPLE]])],
     service: AlertsDep,
     correlation: CorrelationId,
     principal: Integration,

@@ -12,7 +12,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from command_api.appender import KafkaAppender
 from incidents_shared.domain.codec import decode
-from incidents_shared.domain.events import EventBase, IncidentLogged
+from incidents_shared.domain.events import EventBase, IncidentAssigned, IncidentLogged
 from incidents_shared.domain.fold import judge
 from incidents_shared.domain.state import Incident
 from incidents_shared.kafka import make_producer, verify_log_topic
@@ -60,13 +60,13 @@ async def _whole_log(settings: CommonSettings) -> list[EventBase]:
         await consumer.stop()
 
 
-def _accepted_logged(events: list[EventBase], dedup_key: str) -> list[IncidentLogged]:
-    """Replay the fold over the log: the incident.logged events of this key that the log accepted."""
-    states: dict[uuid.UUID, Incident | None] = {}
+def _accepted(events: list[EventBase], incident_id: uuid.UUID) -> list[EventBase]:
+    """Replay the fold over the log: the events of this incident that the log accepted, in order."""
+    state: Incident | None = None
     accepted = []
-    for event in events:
-        verdict, states[event.incident_id] = judge(states.get(event.incident_id), event, seen=False)
-        if verdict.accepted and isinstance(event, IncidentLogged) and event.data.dedup_key == dedup_key:
+    for event in (ev for ev in events if ev.incident_id == incident_id):
+        verdict, state = judge(state, event, seen=False)
+        if verdict.accepted:
             accepted.append(event)
     return accepted
 
@@ -77,7 +77,8 @@ async def test_an_alert_storm_opens_exactly_one_incident(
     key = f"storm-{uuid.uuid4()}"
     limits = httpx.Limits(max_connections=100)
     async with httpx.AsyncClient(base_url=api_url, timeout=120, limits=limits) as client:
-        answers = await asyncio.gather(*(_post(client, tokens, _alert(key)) for _ in range(STORM)))
+        storm = _alert(key, labels={"team": "storm-team"})
+        answers = await asyncio.gather(*(_post(client, tokens, storm) for _ in range(STORM)))
     outcomes = [results[0]["outcome"] for results in answers]
     assert outcomes.count("opened") == 1, sorted(set(outcomes))
     assert outcomes.count("correlated") == STORM - 1, sorted(set(outcomes))
@@ -85,8 +86,14 @@ async def test_an_alert_storm_opens_exactly_one_incident(
 
     rows = await db.fetch("SELECT incident_id, state FROM incidents WHERE dedup_key = $1", key)
     assert len(rows) == 1, "exactly one incident in the read model"
-    assert json.loads(rows[0]["state"])["alert_count"] == STORM, "every alert counted once"
-    assert len(_accepted_logged(await _whole_log(settings), key)) == 1, "exactly one accepted incident.logged"
+    state = json.loads(rows[0]["state"])
+    assert state["alert_count"] == STORM, "every alert counted once"
+    assert state["team"] == "storm-team"
+    accepted = _accepted(await _whole_log(settings), rows[0]["incident_id"])
+    assert [type(ev) for ev in accepted].count(IncidentLogged) == 1, "exactly one accepted incident.logged"
+    assert [type(ev) for ev in accepted].count(IncidentAssigned) == 1, "assigned once, not by every racer"
+    logged = [ev for ev in accepted if isinstance(ev, IncidentLogged)]
+    assert logged[0].data.dedup_key == key
 
 
 async def test_repeats_correlate_and_the_incident_carries_the_mapping(
@@ -107,7 +114,7 @@ async def test_repeats_correlate_and_the_incident_carries_the_mapping(
     assert (incident["priority"], incident["impact"], incident["urgency"]) == ("P1", "high", "high")
     assert incident["detected_at"] == "2026-11-27T08:00:00.000000Z", "startsAt is the detection time"
     assert incident["runbook_url"] == "https://runbooks/shop"
-    assert (incident["service"], incident["category"], incident["labels"]["team"]) == ("shop", "software", "payments")
+    assert (incident["service"], incident["category"], incident["team"]) == ("shop", "software", "payments")
 
 
 async def test_resolved_alert_auto_resolves_only_an_unacknowledged_incident(

@@ -15,6 +15,7 @@ from incidents_shared.domain.authorization import COMMAND_ROLES
 from incidents_shared.domain.decide import decide
 from incidents_shared.domain.enums import AlertStatus, Level, LinkRelation, Priority, ResolutionCode, Role, Status
 from incidents_shared.domain.errors import Forbidden
+from incidents_shared.domain.fold import VerdictKind, judge
 from incidents_shared.domain.state import Incident
 from incidents_shared.domain.taxonomy import DEFAULT_TAXONOMY
 from tests.unit.builders import OTHER_INCIDENT_ID, Metas, apply, at, given
@@ -87,14 +88,27 @@ def test_payload_limits_and_strictness() -> None:
         a.AlertmanagerWebhook.model_validate({"version": "3", "groupKey": "g", "status": "firing", "receiver": "r"})
 
 
-def test_the_first_alert_logs_an_incident_from_the_alert() -> None:
-    [logged] = _receive(None, _am(), Metas())
-    assert isinstance(logged, e.IncidentLogged)
+def test_the_first_alert_logs_an_incident_from_the_alert_and_assigns_its_team() -> None:
+    [logged, assigned] = route.pin_opening(_receive(None, _am(), Metas()))
+    assert isinstance(logged, e.IncidentLogged) and isinstance(assigned, e.IncidentAssigned)
     data = logged.data
     assert (data.source, data.dedup_key, data.priority, data.detected_at) == ("alert", "a1b2c3", Priority.P1, at(0))
     assert (data.runbook_url, data.category, data.labels["team"]) == ("https://rb/disk", "hardware", "dba")
-    state = apply(None, [logged])
-    assert state is not None and state.alert_count == 1
+    assert (assigned.data.team, assigned.expected_version) == ("dba", 1)
+    state = apply(None, [logged, assigned])
+    assert state is not None and (state.alert_count, state.team) == (1, "dba")
+    assert isinstance(_receive(None, _am(labels={"alertname": "NoTeam"}), Metas())[-1], e.IncidentLogged)
+
+
+def test_a_racer_that_lost_the_opening_is_rejected_whole() -> None:
+    winner, loser = (route.pin_opening(_receive(None, _am(), Metas())) for _ in range(2))
+    state = apply(None, winner)
+    verdicts = []
+    for event in loser:
+        verdict, state = judge(state, event, seen=False)
+        verdicts.append(verdict.kind)
+    assert verdicts == [VerdictKind.REJECTED_INVALID, VerdictKind.REJECTED_CONFLICT]
+    assert route.pin_opening(winner[1:]) == winner[1:], "only opening batches are pinned"
 
 
 def test_repeats_correlate_and_count_every_occurrence() -> None:
@@ -105,7 +119,7 @@ def test_repeats_correlate_and_count_every_occurrence() -> None:
         assert isinstance(event, e.AlertCorrelated)
         state = apply(state, [event])
     assert state is not None and state.alert_count == 3
-    assert state.revision == 1, "correlations are bookkeeping: a person's If-Match stays valid"
+    assert state.revision == 2, "logged + assigned; correlations are bookkeeping: a person's If-Match stays valid"
 
 
 def test_a_stale_correlation_still_counts_once() -> None:
@@ -179,9 +193,9 @@ def test_duplicate_of_resolves_the_duplicate_and_sends_its_alerts_on() -> None:
     metas = Metas()
     state = apply(None, _receive(None, _am(), metas))
     link = c.Link(other_incident_id=OTHER_INCIDENT_ID, relation=LinkRelation.DUPLICATE_OF)
-    events = decide(state, link, metas(Role.RESPONDER, expected_version=1))
+    events = decide(state, link, metas(Role.RESPONDER, expected_version=2))
     assert [type(ev) for ev in events] == [e.IncidentLinked, e.IncidentResolved]
-    assert [ev.expected_version for ev in events] == [1, None], "the batch is checked once, by its first event"
+    assert [ev.expected_version for ev in events] == [2, None], "the batch is checked once, by its first event"
     after = apply(state, events)
     assert after is not None and after.resolution_code is ResolutionCode.DUPLICATE
     assert route.duplicate_target(after) == OTHER_INCIDENT_ID

@@ -101,7 +101,8 @@ class AlertService:
             incident_id, state = await self._route(alert, now)
             meta = c.CommandMeta(incident_id, uuid4(), actor, now, correlation_id)
             try:
-                events = decide(state, c.ReceiveAlert(alert=alert, policy=self.mapping.policy), meta)
+                command = c.ReceiveAlert(alert=alert, policy=self.mapping.policy)
+                events = route.pin_opening(decide(state, command, meta))
             except DomainError as exc:
                 return AlertResult("rejected", key, incident_id, _status(state), str(exc))
             if not events:

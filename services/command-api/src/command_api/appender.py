@@ -2,11 +2,13 @@
 
 import asyncio
 import time
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer.message_accumulator import BatchBuilder
 from prometheus_client import Counter, Histogram
 
 from incidents_shared.domain.codec import canonical_bytes, headers_for
@@ -89,6 +91,21 @@ class KafkaAppender:
         partition: int = DefaultPartitioner()(key, partitions, partitions)
         return partition
 
+    async def _enqueue(self, producer: AIOKafkaProducer, batch: BatchBuilder, partition: int) -> "asyncio.Future[Any]":
+        """Queue the batch; while other batches wait for the same partition aiokafka may time out before queueing
+        (nothing was sent then, so trying again is safe) until our own deadline."""
+        deadline = time.monotonic() + self._timeout_s
+        while True:
+            try:
+                future: asyncio.Future[Any] = await producer.send_batch(
+                    batch, self._settings.events_topic, partition=partition
+                )
+                return future
+            except KafkaTimeoutError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.005)
+
     async def _append_batch(self, producer: AIOKafkaProducer, events: list[EventBase]) -> None:
         """Several events of one command: one record batch, so the log holds all of them or none (decision 0004)."""
         try:
@@ -101,7 +118,7 @@ class KafkaAppender:
                     is None
                 ):
                     raise LogUnavailable(f"{len(events)} events do not fit one record batch")
-            future = await producer.send_batch(batch, self._settings.events_topic, partition=partition)
+            future = await self._enqueue(producer, batch, partition)
             await asyncio.wait_for(future, self._timeout_s)
         except (KafkaError, OSError, TimeoutError) as exc:
             log.warning("append_failed", error=repr(exc), events=len(events))

@@ -64,7 +64,10 @@ def alert_drafts(
     """The events an alert means for the incident it addresses; empty when it changes nothing."""
     firing = alert.status is AlertStatus.FIRING
     if state is None:
-        return [(e.IncidentLogged, _logged(alert, reporter))] if firing else []
+        if not firing:
+            return []
+        assigned: list[Draft] = [(e.IncidentAssigned, p.AssignedData(team=alert.team))] if alert.team else []
+        return [(e.IncidentLogged, _logged(alert, reporter)), *assigned]
     if state.is_open:
         if firing:
             return [(e.AlertCorrelated, _correlated(state, alert, now))]
@@ -78,6 +81,16 @@ def alert_drafts(
             (e.AlertCorrelated, _correlated(state, alert, now)),
         ]
     return []
+
+
+def pin_opening(events: list[e.EventBase]) -> list[e.EventBase]:
+    """The events that follow an alert's `incident.logged` in its batch hold only right after it.
+
+    Each gets the revision it must land on as its expected version, so the batch of a racer whose
+    `incident.logged` lost (the incident exists already) is rejected whole instead of assigning again."""
+    if not events or not isinstance(events[0], e.IncidentLogged):
+        return events
+    return [events[0], *(event.model_copy(update={"expected_version": i}) for i, event in enumerate(events) if i)]
 
 
 def auto_resolves(state: Incident, alert: NormalizedAlert, policy: AlertPolicy) -> bool:

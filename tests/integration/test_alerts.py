@@ -204,6 +204,9 @@ async def test_a_mixed_batch_gets_one_outcome_per_alert(api: httpx.AsyncClient, 
     assert results[1]["dedup_key"] == "bad" and results[1]["errors"][0]["loc"] == ["status"]
     too_many = await api.post("/v1/alerts", json=[_alert(key)] * 501, headers=auth(tokens, "integration"))
     assert too_many.status_code == 413 and too_many.headers["content-type"] == "application/problem+json"
+    wrong = {"version": "3", "groupKey": "g", "status": "firing", "receiver": "r", "alerts": []}
+    envelope = await api.post("/v1/alerts/alertmanager", json=wrong, headers=auth(tokens, "integration"))
+    assert envelope.status_code == 422 and envelope.json()["type"].endswith("/validation")
 
 
 async def test_grafana_payload_with_unknown_fields(api: httpx.AsyncClient, tokens: dict[str, str]) -> None:

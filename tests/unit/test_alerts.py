@@ -7,6 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from command_api.alerts_config import AlertMappingError, load_mapping
+from command_api.settings import ApiSettings
 from incidents_shared.domain import alert_decisions as route
 from incidents_shared.domain import alerts as a
 from incidents_shared.domain import commands as c
@@ -18,6 +19,7 @@ from incidents_shared.domain.errors import Forbidden
 from incidents_shared.domain.fold import VerdictKind, judge
 from incidents_shared.domain.state import Incident
 from incidents_shared.domain.taxonomy import DEFAULT_TAXONOMY
+from incidents_shared.settings import describe_errors
 from tests.unit.builders import OTHER_INCIDENT_ID, Metas, apply, at, given
 
 MAPPING = a.AlertMapping()
@@ -226,3 +228,16 @@ def test_the_mapping_file_is_validated_with_clear_errors(tmp_path: Path) -> None
         load_mapping(bad)
     with pytest.raises(AlertMappingError, match="cannot read"):
         load_mapping(tmp_path / "missing.yaml")
+
+
+def test_a_bad_mapping_file_stops_the_api_naming_the_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = tmp_path / "mapping.yaml"
+    bad.write_text("default_severity: page\n")
+    tokens = tmp_path / "tokens.json"
+    tokens.write_text('{"integration": "t"}')
+    monkeypatch.setenv("INCIDENTS_TOKENS_FILE", str(tokens))
+    monkeypatch.setenv("INCIDENTS_ALERT_MAPPING_FILE", str(bad))
+    with pytest.raises(ValidationError) as caught:
+        ApiSettings()
+    message = describe_errors(ApiSettings, caught.value)
+    assert "INCIDENTS_ALERT_MAPPING_FILE" in message and "default_severity 'page'" in message

@@ -23,6 +23,9 @@ venv: ## create .venv/ with every package installed editable
 test: ## unit + integration tests against a private real Kafka and PostgreSQL
 	@scripts/test.sh
 
+test-faults: ## kill, stop and starve every part under load (own Kafka + PostgreSQL; minutes)
+	@scripts/test.sh tests/faults
+
 unit: venv ## unit tests of the pure code only (no servers)
 	@.venv/bin/python -m pytest tests/unit
 
@@ -44,4 +47,4 @@ format: venv ## apply ruff's formatting and safe fixes
 clean: down ## stop everything and delete .devstack/ data (keeps nothing)
 	rm -rf .devstack .venv
 
-.PHONY: help run up down status venv test unit bench bench-quick lint format clean
+.PHONY: help run up down status venv test test-faults unit bench bench-quick lint format clean

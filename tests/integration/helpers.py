@@ -52,3 +52,15 @@ async def eventually(check: Any, timeout_s: float = 15.0) -> Any:
         if result or asyncio.get_running_loop().time() > deadline:
             return result
         await asyncio.sleep(0.1)
+
+
+async def end_offsets(settings: CommonSettings) -> dict[int, int]:
+    """The end offset of every partition of the log topic."""
+    count = await verify_log_topic(settings)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(settings.events_topic, p) for p in range(count)]
+        return {tp.partition: offset for tp, offset in (await consumer.end_offsets(tps)).items()}
+    finally:
+        await consumer.stop()

@@ -14,6 +14,8 @@ import asyncpg
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
+from incidents_shared.offsets import OffsetsMoved
+
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
@@ -99,6 +101,9 @@ class ConsumerLoop:
     async def _handle(self, records: list[Record]) -> None:
         try:
             await self.handler.handle(records)
+        except OffsetsMoved as exc:
+            log.warning("offsets_moved_reseeking", moved=exc.moved, records=len(records))
+            await self.seek_to_stored(list(self.consumer.assignment()))
         except STORE_ERRORS as exc:
             log.warning("batch_failed_will_retry", error=repr(exc), records=len(records))
             await self.seek_to_stored(list(self.consumer.assignment()))

@@ -3,6 +3,7 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -23,6 +24,15 @@ from command_api.verdicts import VerdictWaiter
 from incidents_shared.db import create_pool, migrate
 from incidents_shared.domain.taxonomy import DEFAULT_TAXONOMY
 from incidents_shared.ops import add_ops_routes, kafka_probe, postgres_probe
+
+# PostgreSQL restarting or unreachable: the client should retry, it did nothing wrong.
+DATABASE_DOWN: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,
+    ConnectionError,
+    OSError,
+)
 
 DESCRIPTION = """Commands become events on the incident log (Kafka); the projector judges each one and the
 answer is its verdict. Authenticate with `Authorization: Bearer <token>`. Errors are RFC 9457 problem details."""
@@ -50,6 +60,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
             DEFAULT_TAXONOMY,
             settings.verdict_timeout_s,
             settings.retry_after_s,
+            settings.fault_crash_after_append,
         )
         limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
         app.state.container = Container(tokens, limiter, read_model, service)
@@ -66,6 +77,19 @@ def create_app(settings: ApiSettings) -> FastAPI:
 
     app = FastAPI(title="Incident platform command API", version="1.0", description=DESCRIPTION, lifespan=lifespan)
     install_problem_handlers(app)
+
+    for database_down in DATABASE_DOWN:
+
+        @app.exception_handler(database_down)
+        async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+            problem = Problem(
+                503,
+                "database-unavailable",
+                "The read models are unavailable",
+                type(exc).__name__,
+                headers={"Retry-After": str(settings.retry_after_s)},
+            )
+            return problem_response(problem, request.url.path)
 
     @app.exception_handler(LogUnavailable)
     async def _log_unavailable(request: Request, exc: LogUnavailable) -> JSONResponse:

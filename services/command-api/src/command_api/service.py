@@ -1,5 +1,6 @@
 """The command use case: decide on the current state, append, wait for the verdict, answer."""
 
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -50,6 +51,7 @@ class CommandService:
     taxonomy: Taxonomy
     verdict_timeout_s: float
     retry_after_s: int
+    crash_after_append: bool = False
 
     async def execute(self, req: Request) -> Answer:
         body_hash = request_hash(
@@ -102,6 +104,9 @@ class CommandService:
         last = events[-1].event_id
         future = self.waiter.expect(last)
         await self.appender.append(events)
+        if self.crash_after_append:
+            log.warning("fault_injected_crash_after_append", events=[str(e.event_id) for e in events])
+            os._exit(137)
         log.info(
             "command_appended",
             command=type(req.command).__name__,

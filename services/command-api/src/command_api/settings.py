@@ -19,6 +19,8 @@ class ApiSettings(CommonSettings):
     retry_after_s: Annotated[int, Field(ge=1, le=3_600)] = 5
     rate_limit_per_s: Annotated[float, Field(gt=0, le=1_000_000)] = 2_000.0  # per principal
     rate_limit_burst: Annotated[int, Field(ge=1, le=1_000_000)] = 4_000
+    # Fault injection for the fault suite (docs/RELIABILITY.md): exit right after the log acknowledged an append.
+    fault_crash_after_append: bool = False
     alert_mapping_file: Path | None = None  # YAML or JSON; see incidents_shared.domain.alerts.AlertMapping
 
     @field_validator("alert_mapping_file")

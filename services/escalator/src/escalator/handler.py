@@ -8,7 +8,7 @@ from incidents_shared.domain.codec import decode
 from incidents_shared.domain.errors import UndecodableEvent
 from incidents_shared.domain.fold import judge
 from incidents_shared.domain.state import Incident
-from incidents_shared.offsets import load_offsets, store_offsets
+from incidents_shared.offsets import claim_offsets, first_offsets, load_offsets, store_offsets
 
 log = structlog.get_logger(__name__)
 
@@ -25,6 +25,7 @@ class EscalatorHandler:
 
     async def handle(self, records: list[Record]) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
+            await claim_offsets(conn, self.group, self.topic, first_offsets(records))
             states: dict[str, Incident | None] = {}
             offsets: dict[int, int] = {}
             for record in records:

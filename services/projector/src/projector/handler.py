@@ -8,7 +8,7 @@ from aiokafka import AIOKafkaProducer
 from prometheus_client import Counter, Histogram
 
 from incidents_shared.consumer import Record
-from incidents_shared.offsets import load_offsets
+from incidents_shared.offsets import claim_offsets, first_offsets, load_offsets
 from projector import store
 from projector.batch import decode_all, project
 
@@ -44,6 +44,7 @@ class ProjectorHandler:
     async def handle(self, records: list[Record]) -> None:
         started = time.perf_counter()
         async with self.pool.acquire() as conn, conn.transaction():
+            await claim_offsets(conn, self.group, self.topic, first_offsets(records))
             batch = decode_all(records)
             events = [d.event for d in batch if d.event is not None]
             known = await store.load_known(

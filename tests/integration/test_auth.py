@@ -33,6 +33,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
         for p in ("/v1/incidents", "/v1/incidents/{id}", "/v1/incidents/{id}/timeline")
     },
     ("GET", "/v1/events/{id}"): set(ROLES),
+    ("GET", "/v1/incidents/{id}/audit"): {"manager", "auditor", "admin"},
 }
 
 

@@ -7,7 +7,21 @@ from uuid import UUID
 
 import asyncpg
 
+from command_api.incident_query import Cursor, IncidentQuery
 from incidents_shared.domain.state import Incident
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    version: int
+    revision: int
+    recorded_at: datetime
+    event: dict[str, Any]
+    prev_hash: str
+    hash: str
+    partition: int
+    offset: int
+    position: int
 
 
 @dataclass(frozen=True)
@@ -64,20 +78,19 @@ class ReadModel:
         )
         return [{**r["event"], "version": r["version"], "revision": r["revision"], "hash": r["hash"]} for r in rows]
 
-    async def list_incidents(
-        self, filters: dict[str, Any], limit: int, after: tuple[datetime, UUID] | None
-    ) -> list[Incident]:
-        clauses, args = [], []
-        for column, value in filters.items():
-            args.append(value)
-            clauses.append(f"{column} = ${len(args)}")
-        if after is not None:
-            args.extend(after)
-            clauses.append(f"(logged_at, incident_id) < (${len(args) - 1}, ${len(args)})")
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        args.append(limit)
+    async def list_incidents(self, query: IncidentQuery) -> tuple[list[Incident], Cursor | None]:
+        """A page of incidents and the cursor after it (None on the last page)."""
+        sql, args = query.sql()
+        rows = await self.pool.fetch(sql, *args)
+        items = [Incident.model_validate(r["state"]) for r in rows]
+        more = len(rows) == query.limit
+        return items, Cursor.after(query.sort, dict(rows[-1])) if more else None
+
+    async def stored_events(self, incident_id: UUID) -> list[StoredEvent]:
+        """The incident's accepted events in stream order, as stored."""
         rows = await self.pool.fetch(
-            f"SELECT state FROM incidents {where} ORDER BY logged_at DESC, incident_id DESC LIMIT ${len(args)}",
-            *args,
+            'SELECT version, revision, recorded_at, event, prev_hash, hash, partition, "offset", position'
+            " FROM incident_events WHERE incident_id = $1 ORDER BY version",
+            incident_id,
         )
-        return [Incident.model_validate(r["state"]) for r in rows]
+        return [StoredEvent(**dict(r)) for r in rows]

@@ -14,12 +14,12 @@ CREATE INDEX incidents_search_idx ON incidents USING gin (search);
 -- Keyset pagination: one composite index per sort, ending with incident_id as the tie-breaker.
 CREATE INDEX incidents_logged_idx ON incidents (logged_at, incident_id);
 CREATE INDEX incidents_updated_idx ON incidents (updated_at, incident_id);
-CREATE INDEX incidents_priority_sort_idx ON incidents (priority, logged_at, incident_id);
+CREATE INDEX incidents_priority_sort_idx ON incidents ((coalesce(priority, 'P9')), logged_at, incident_id);
 CREATE INDEX incidents_team_idx ON incidents (team, logged_at, incident_id) WHERE team IS NOT NULL;
 CREATE INDEX incidents_assignee_idx ON incidents (assignee, logged_at, incident_id) WHERE assignee IS NOT NULL;
 CREATE INDEX incidents_category_idx ON incidents (category, logged_at, incident_id) WHERE category IS NOT NULL;
 CREATE INDEX incidents_breached_idx ON incidents (logged_at, incident_id) WHERE breached;
-CREATE INDEX incidents_open_idx ON incidents (priority, logged_at, incident_id)
+CREATE INDEX incidents_open_idx ON incidents ((coalesce(priority, 'P9')), logged_at, incident_id)
     WHERE status NOT IN ('resolved', 'closed');
 -- Recurring issues by dedup key over all incidents (the 0001 index only covers open ones).
 CREATE INDEX incidents_dedup_idx ON incidents (dedup_key, logged_at) WHERE dedup_key IS NOT NULL;

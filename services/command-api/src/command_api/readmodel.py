@@ -8,6 +8,7 @@ from uuid import UUID
 import asyncpg
 
 from command_api.incident_query import Cursor, IncidentQuery
+from command_api.report_query import GroupBy, RecurBy, Window, recurring_row, recurring_sql, summary_row, summary_sql
 from incidents_shared.domain.state import Incident
 
 
@@ -94,3 +95,11 @@ class ReadModel:
             incident_id,
         )
         return [StoredEvent(**dict(r)) for r in rows]
+
+    async def summary(self, window: Window, group_by: GroupBy | None) -> list[dict[str, Any]]:
+        rows = await self.pool.fetch(summary_sql(window, group_by), *window.args())
+        return [summary_row(dict(r)) for r in rows]
+
+    async def recurring(self, window: Window, by: RecurBy, min_count: int, limit: int) -> list[dict[str, Any]]:
+        rows = await self.pool.fetch(recurring_sql(window, by), *window.args(), min_count, limit)
+        return [recurring_row(dict(r)) for r in rows]

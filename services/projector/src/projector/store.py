@@ -49,13 +49,18 @@ async def load_known(conn: Conn, ids: set[UUID], event_ids: Iterable[UUID], keys
 
 async def write(conn: Conn, outcome: Outcome, group: str, topic: str) -> None:
     """Write a batch's outcome; the caller holds the transaction that also covers the offsets."""
+    await store_offsets(conn, group, topic, outcome.next_offsets)
+    await write_judged(conn, outcome)
+
+
+async def write_judged(conn: Conn, outcome: Outcome) -> None:
+    """Verdicts, events, states, notes and parking; the offsets are the caller's business."""
     if outcome.verdicts:
         await conn.executemany(_INSERT_VERDICT, [verdict_row(*row) for row in outcome.verdicts])
     if outcome.states:
         await conn.executemany(_UPSERT_INCIDENT, [incident_row(s) for s in outcome.states.values()])
     await _write_notes(conn, outcome)
     await _write_parking(conn, outcome)
-    await store_offsets(conn, group, topic, outcome.next_offsets)
     if outcome.events:
         # Last, so the counter row stays locked for as short a time as possible before the commit.
         last = await _take_positions(conn, len(outcome.events))

@@ -8,15 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from command_api.auth import Principal
 from command_api.deps import ContainerDep, require
 from command_api.problems import Problem
-from command_api.report_query import (
-    GroupBy,
-    RecurBy,
-    Window,
-    recurring_row,
-    recurring_sql,
-    summary_row,
-    summary_sql,
-)
+from command_api.report_query import GroupBy, RecurBy, Window
 from incidents_shared.domain.authorization import READERS
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
@@ -46,13 +38,12 @@ async def summary(
     include_drills: bool = False,
 ) -> dict[str, Any]:
     window = _window(start, end, include_drills)
-    rows = await box.read_model.pool.fetch(summary_sql(window, group_by), *window.args())
     return {
         "from": window.start.isoformat(),
         "to": window.end.isoformat(),
         "group_by": group_by.value if group_by else None,
         "include_drills": include_drills,
-        "groups": [summary_row(dict(r)) for r in rows],
+        "groups": await box.read_model.summary(window, group_by),
     }
 
 
@@ -68,11 +59,10 @@ async def recurring(
     include_drills: bool = False,
 ) -> dict[str, Any]:
     window = _window(start, end, include_drills)
-    rows = await box.read_model.pool.fetch(recurring_sql(window, by), *window.args(), min_count, limit)
     return {
         "from": window.start.isoformat(),
         "to": window.end.isoformat(),
         "by": by.value,
         "min_count": min_count,
-        "groups": [recurring_row(dict(r)) for r in rows],
+        "groups": await box.read_model.recurring(window, by, min_count, limit),
     }

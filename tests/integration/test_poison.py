@@ -5,7 +5,7 @@ from typing import Any
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from incidents_shared.db import create_pool
 from incidents_shared.domain.codec import UPCASTERS, RawEvent
@@ -33,12 +33,11 @@ async def _parked(db: asyncpg.Connection, key: str, waiting: int) -> bool:
 
 
 async def _dead_letter(settings: CommonSettings, key: str) -> Any:
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        settings.dlq_topic, bootstrap_servers=settings.kafka_bootstrap, auto_offset_reset="earliest"
+    )
     await consumer.start()
     try:
-        tps = [TopicPartition(settings.dlq_topic, p) for p in consumer.partitions_for_topic(settings.dlq_topic) or []]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
         for _ in range(20):
             for records in (await consumer.getmany(timeout_ms=500)).values():
                 for record in records:

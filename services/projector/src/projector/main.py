@@ -5,7 +5,7 @@ import contextlib
 
 from incidents_shared.consumer import BatchHandler
 from incidents_shared.db import Pool
-from incidents_shared.kafka import make_producer
+from incidents_shared.kafka import make_producer, verify_log_topic
 from incidents_shared.logging import configure_logging
 from incidents_shared.reader import ReaderSpec, run_log_reader
 from incidents_shared.settings import load_settings
@@ -30,9 +30,9 @@ async def run(settings: ProjectorSettings) -> None:
         async def make_handler(pool: Pool) -> BatchHandler:
             await producer.start()
             stack.push_async_callback(producer.stop)
-            monitor = asyncio.create_task(
-                Monitor(pool, settings.kafka_bootstrap, GROUP_ID, settings.events_topic).run()
-            )
+            partitions = await verify_log_topic(settings)
+            watch = Monitor(pool, settings.kafka_bootstrap, GROUP_ID, settings.events_topic, partitions)
+            monitor = asyncio.create_task(watch.run())
             stack.push_async_callback(_cancel, monitor)
             return ProjectorHandler(pool, producer, GROUP_ID, settings.events_topic, settings.dlq_topic)
 

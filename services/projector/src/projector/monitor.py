@@ -21,8 +21,9 @@ INTERVAL_S = 5.0
 class Monitor:
     """Every few seconds: the log's end offsets against the offsets stored with the read models."""
 
-    def __init__(self, pool: Pool, bootstrap: str, group: str, topic: str) -> None:
+    def __init__(self, pool: Pool, bootstrap: str, group: str, topic: str, partitions: int) -> None:
         self.pool = pool
+        self.partitions = partitions
         self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
         self.group = group
         self.topic = topic
@@ -38,9 +39,8 @@ class Monitor:
 
     async def sample(self) -> None:
         try:
-            partitions = self.consumer.partitions_for_topic(self.topic) or set()
-            tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
-            ends = await self.consumer.end_offsets(tps) if tps else {}
+            tps = [TopicPartition(self.topic, p) for p in range(self.partitions)]
+            ends = await self.consumer.end_offsets(tps)
             async with self.pool.acquire() as conn:
                 stored = await load_offsets(conn, self.group, self.topic)
                 PARKED.set(await conn.fetchval("SELECT count(*) FROM parked_incidents"))

@@ -39,7 +39,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         waiter = VerdictWaiter(settings.database_url, read_model)
         await appender.start()
         await waiter.start()
-        app.state.stream_hub = StreamHub(settings.database_url)
+        app.state.stream_hub = StreamHub(settings.database_url, pool)
         await app.state.stream_hub.start()
         service = CommandService(
             read_model,

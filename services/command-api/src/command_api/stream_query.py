@@ -16,7 +16,7 @@ import asyncpg
 import structlog
 
 from incidents_shared.db import Pool
-from incidents_shared.readside import STREAM_CHANNEL
+from incidents_shared.readside import STREAM_CHANNEL, SWAP_CHANNEL
 
 log = structlog.get_logger(__name__)
 PAGE = 500
@@ -25,10 +25,12 @@ HEARTBEAT_S = 15.0
 
 
 class StreamHub:
-    """One LISTEN connection per API process; each stream waits on the hub's current wake-up event."""
+    """One LISTEN connection per API process: wakes the streams, and renews the pool after a rebuild's swap."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, pool: Pool) -> None:
         self._dsn = dsn
+        self._pool = pool
+        self._expiring: asyncio.Task[None] | None = None  # kept referenced while it runs
         self._conn: asyncpg.Connection | None = None
         self._changed = asyncio.Event()
 
@@ -36,6 +38,7 @@ class StreamHub:
         try:
             self._conn = await asyncpg.connect(self._dsn, timeout=5)
             await self._conn.add_listener(STREAM_CHANNEL, self._notified)
+            await self._conn.add_listener(SWAP_CHANNEL, self._swapped)
         except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
             log.warning("stream_listener_unavailable", error=repr(exc))  # streams fall back to re-checks
 
@@ -46,6 +49,11 @@ class StreamHub:
     def _notified(self, conn: Any, pid: int, channel: str, payload: object) -> None:
         self._changed.set()
         self._changed = asyncio.Event()
+
+    def _swapped(self, conn: Any, pid: int, channel: str, payload: object) -> None:
+        """A rebuild swapped the tables: renew the pool's connections, whose statements name the old ones."""
+        log.info("read_model_swapped", retired=payload)
+        self._expiring = asyncio.get_running_loop().create_task(self._pool.expire_connections())
 
     def current(self) -> asyncio.Event:
         """Take this before reading, then wait on it: a notification in between still wakes the waiter."""

@@ -31,7 +31,9 @@ async def run(settings: ProjectorSettings) -> None:
             await producer.start()
             stack.push_async_callback(producer.stop)
             partitions = await verify_log_topic(settings)
-            watch = Monitor(pool, settings.kafka_bootstrap, GROUP_ID, settings.events_topic, partitions)
+            watch = Monitor(
+                pool, settings.database_url, settings.kafka_bootstrap, GROUP_ID, settings.events_topic, partitions
+            )
             monitor = asyncio.create_task(watch.run())
             stack.push_async_callback(_cancel, monitor)
             return ProjectorHandler(pool, producer, GROUP_ID, settings.events_topic, settings.dlq_topic)

@@ -2,7 +2,7 @@
 
 import typer
 
-from incidentctl.commands import replay, verify
+from incidentctl.commands import rebuild, replay, verify
 
 app = typer.Typer(
     name="incidentctl",
@@ -12,6 +12,7 @@ app = typer.Typer(
 )
 app.command("replay")(replay.replay)
 app.command("verify")(verify.verify)
+app.command("rebuild")(rebuild.rebuild)
 
 
 @app.callback()

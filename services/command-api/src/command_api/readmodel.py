@@ -103,3 +103,12 @@ class ReadModel:
     async def recurring(self, window: Window, by: RecurBy, min_count: int, limit: int) -> list[dict[str, Any]]:
         rows = await self.pool.fetch(recurring_sql(window, by), *window.args(), min_count, limit)
         return [recurring_row(dict(r)) for r in rows]
+
+    async def parked(self) -> list[dict[str, Any]]:
+        """Parked incidents, oldest first, with how many records wait behind each poison record."""
+        rows = await self.pool.fetch(
+            'SELECT p.incident_key, p.reason, p.partition, p."offset", p.parked_at,'
+            " (SELECT count(*) FROM parked_events e WHERE e.incident_key = p.incident_key) AS waiting"
+            " FROM parked_incidents p ORDER BY p.parked_at, p.incident_key LIMIT 1000"
+        )
+        return [{**dict(r), "parked_at": r["parked_at"].isoformat()} for r in rows]

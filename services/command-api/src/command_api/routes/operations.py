@@ -15,17 +15,10 @@ Inspector = Annotated[Principal, Depends(require(frozenset({Role.ADMIN, Role.AUD
 Admin = Annotated[Principal, Depends(require(frozenset({Role.ADMIN})))]
 Key = Annotated[str, Path(max_length=200, description="the incident id (the record key) that is parked")]
 
-_PARKED = (
-    'SELECT p.incident_key, p.reason, p.partition, p."offset", p.parked_at,'
-    " (SELECT count(*) FROM parked_events e WHERE e.incident_key = p.incident_key) AS waiting"
-    " FROM parked_incidents p ORDER BY p.parked_at, p.incident_key LIMIT 1000"
-)
-
 
 @router.get("/parked", summary="Incidents parked behind a poison event, with the records waiting behind it")
 async def parked(box: ContainerDep, _: Inspector) -> dict[str, Any]:
-    rows = await box.read_model.pool.fetch(_PARKED)
-    return {"parked": [{**dict(r), "offset": r["offset"], "parked_at": r["parked_at"].isoformat()} for r in rows]}
+    return {"parked": await box.read_model.parked()}
 
 
 @router.post("/parked/{key}/release", summary="Judge the parked records again, in log order, and unpark")

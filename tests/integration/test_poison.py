@@ -88,7 +88,8 @@ async def test_poison_parks_one_incident_and_stays_parked_until_it_decodes(
         async with httpx.AsyncClient() as client:
             metrics = (await client.get(f"{services['projector'].url}/metrics")).text
         line = next(x for x in metrics.splitlines() if x.startswith("projector_parked_incidents "))
-        return float(line.split()[1]) >= 1
+        lag = [x for x in metrics.splitlines() if x.startswith('projector_consumer_lag{partition="')]
+        return float(line.split()[1]) >= 1 and len(lag) == settings.topic_partitions
 
     assert await eventually(gauge, timeout_s=15)
 

@@ -28,6 +28,9 @@ class BodyLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            # Read the body first: once the answer is complete the server closes the connection, and unread
+            # bytes turn that into a reset the client sees instead of the 413.
+            await _drain(receive, DRAIN_LIMIT_FACTOR * self.max_bytes)
             await _too_large(send, self.max_bytes)
             return
         received = 0

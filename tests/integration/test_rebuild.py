@@ -7,6 +7,7 @@ import asyncio
 import threading
 import time
 
+import asyncpg
 import httpx
 from typer.testing import CliRunner
 
@@ -39,6 +40,17 @@ class Load(threading.Thread):
                 time.sleep(0.02)
 
 
+async def _position(settings: CommonSettings, incident_id: str) -> int:
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        position: int = await conn.fetchval(
+            "SELECT position FROM incident_events WHERE incident_id = $1::uuid AND version = 1", incident_id
+        )
+        return position
+    finally:
+        await conn.close()
+
+
 def _verdicts(api_url: str, tokens: dict[str, str], locations: list[str]) -> list[str]:
     found = []
     with httpx.Client(base_url=api_url, timeout=30) as client:
@@ -60,6 +72,7 @@ def test_rebuild_beside_the_live_model_then_swap(
             "/v1/incidents", json={"title": "before", "service": "rb"}, headers=auth(tokens, "reporter")
         )
     assert before.status_code == 201
+    position_before = asyncio.run(_position(settings, before.json()["incident_id"]))
     load = Load(api_url, tokens)
     load.start()
     try:
@@ -80,5 +93,6 @@ def test_rebuild_beside_the_live_model_then_swap(
         assert client.get(f"/v1/incidents/{incident_id}", headers=auth(tokens, "auditor")).status_code == 200
         after = client.post(f"/v1/incidents/{incident_id}/acknowledge", json={}, headers=auth(tokens, "responder"))
         assert after.status_code == 200, "the live projector writes into the swapped-in tables"
+    assert asyncio.run(_position(settings, incident_id)) == position_before, "Last-Event-ID stays valid"
     report = asyncio.run(check(settings))
     assert report.ok, report.differences[:20]

@@ -12,6 +12,7 @@ from uuid import UUID
 from incidents_shared.consumer import Record
 from incidents_shared.domain.codec import decode
 from incidents_shared.domain.errors import UndecodableEvent
+from incidents_shared.domain.events import NoteAdded
 from incidents_shared.domain.fold import VerdictKind, judge
 from incidents_shared.domain.state import Incident
 
@@ -26,6 +27,7 @@ class ReadModelSnapshot:
     verdicts: dict[UUID, VerdictKey] = field(default_factory=dict)
     hashes: dict[UUID, list[str]] = field(default_factory=dict)  # accepted events' hashes in version order
     parked: set[str] = field(default_factory=set)
+    notes: dict[UUID, str] = field(default_factory=dict)  # searchable note texts, in order
 
 
 class LogFold:
@@ -37,6 +39,7 @@ class LogFold:
         self.verdicts: dict[UUID, VerdictKey] = {}
         self.hashes: dict[UUID, list[str]] = defaultdict(list)
         self.parked: set[str] = set()
+        self.notes: dict[UUID, str] = defaultdict(str)
 
     def apply(self, record: Record) -> None:
         key = record.key or f"{record.partition}:{record.offset}"
@@ -58,6 +61,8 @@ class LogFold:
         if verdict.accepted and state is not None:
             self.states[event.incident_id] = state
             self.hashes[event.incident_id].append(verdict.hash or "")
+            if isinstance(event, NoteAdded):
+                self.notes[event.incident_id] += " " + event.data.text
 
     def expected(self) -> ReadModelSnapshot:
         return ReadModelSnapshot(
@@ -65,6 +70,7 @@ class LogFold:
             verdicts=dict(self.verdicts),
             hashes=dict(self.hashes),
             parked=set(self.parked),
+            notes={i: self.notes.get(i, "") for i in self.states},
         )
 
 
@@ -94,6 +100,11 @@ def compare(expected: ReadModelSnapshot, actual: ReadModelSnapshot) -> list[str]
         want, got = expected.hashes.get(incident_id, []), actual.hashes.get(incident_id, [])
         if want != got:
             found.append(f"events of incident {incident_id}: {len(got)} stored, {len(want)} accepted in the log")
+    found += [
+        f"incident {i}: notes_text differs from the accepted notes' texts"
+        for i in sorted(expected.notes.keys() & actual.notes.keys())
+        if expected.notes[i] != actual.notes[i]
+    ]
     found += [f"parked {k}: parked by the log, not in the read model" for k in sorted(expected.parked - actual.parked)]
     found += [f"parked {k}: parked in the read model, not by the log" for k in sorted(actual.parked - expected.parked)]
     return found

@@ -99,7 +99,8 @@ async def live_position(pool: Pool) -> int:
 
 async def follow(pool: Pool, hub: StreamHub, where: StreamFilter, after: int) -> AsyncIterator[str]:
     """Server-sent events after position `after`, forever; a comment line now and then keeps proxies open."""
-    idle = 0.0
+    clock = asyncio.get_running_loop().time
+    last_sent = clock()
     while True:
         woken = hub.current()
         sql, args = where.sql(after)
@@ -107,11 +108,11 @@ async def follow(pool: Pool, hub: StreamHub, where: StreamFilter, after: int) ->
         for row in rows:
             yield sse(dict(row))
             after = row["position"]
+            last_sent = clock()
         if len(rows) == PAGE:
             continue
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(woken.wait(), RECHECK_S)
-        idle = 0.0 if rows else idle + RECHECK_S
-        if idle >= HEARTBEAT_S:
-            idle = 0.0
+        if clock() - last_sent >= HEARTBEAT_S:
+            last_sent = clock()
             yield ": keep-alive\n\n"

@@ -118,17 +118,20 @@ def _quoted(name: str) -> str:
     return f'"{name}"'
 
 
-async def _swap(conn: Conn, live: str, rebuilt: str, retired: str) -> None:
+async def _swap(conn: Conn, live: str, rebuilt: str, retired: str, keep_positions: bool) -> None:
     """Inside the locked transaction: move the projector's tables; keep stream positions of the same events."""
     live_q, new_q, old_q = _quoted(live), _quoted(rebuilt), _quoted(retired)
     await conn.execute(f"CREATE SCHEMA {old_q}")
     for table in PROJECTOR_TABLES:
         await conn.execute(f"ALTER TABLE {live_q}.{table} SET SCHEMA {old_q}")
         await conn.execute(f"ALTER TABLE {new_q}.{table} SET SCHEMA {live_q}")
-    for sign in ("-o.position", "-n.position"):  # via negatives: the unique index never sees a clash
-        source = f"FROM {old_q}.incident_events o WHERE n.event_id = o.event_id"
-        await conn.execute(f"UPDATE {live_q}.incident_events n SET position = {sign} {source}")
-    await conn.execute(f"UPDATE {live_q}.stream_counter SET position = (SELECT position FROM {old_q}.stream_counter)")
+    if keep_positions:  # the same events as before: Last-Event-ID stays valid
+        for sign in ("-o.position", "-n.position"):  # via negatives: the unique index never sees a clash
+            source = f"FROM {old_q}.incident_events o WHERE n.event_id = o.event_id"
+            await conn.execute(f"UPDATE {live_q}.incident_events n SET position = {sign} {source}")
+        await conn.execute(
+            f"UPDATE {live_q}.stream_counter SET position = (SELECT position FROM {old_q}.stream_counter)"
+        )
     await conn.execute(f"DELETE FROM {live_q}.consumer_offsets WHERE group_id = $1", GROUP_ID)
     await conn.execute(
         f"INSERT INTO {live_q}.consumer_offsets SELECT * FROM {new_q}.consumer_offsets WHERE group_id = $1", GROUP_ID
@@ -136,8 +139,8 @@ async def _swap(conn: Conn, live: str, rebuilt: str, retired: str) -> None:
     await conn.execute("SELECT pg_notify($1, $2)", SWAP_CHANNEL, retired)
 
 
-async def rebuild(settings: CommonSettings, *, swap: bool = True) -> RebuildReport:
-    """Rebuild beside the live read model; swap only when the checksums agree (and `swap` is asked)."""
+async def rebuild(settings: CommonSettings, *, swap: bool = True, force: bool = False) -> RebuildReport:
+    """Rebuild beside the live read model; swap when the checksums agree (or `force`: a changed definition)."""
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     schema, retired = f"rebuild_{stamp}", f"retired_{stamp}"
     live_pool = await create_pool(settings)
@@ -150,7 +153,8 @@ async def rebuild(settings: CommonSettings, *, swap: bool = True) -> RebuildRepo
             async with new_pool.acquire() as conn:
                 await migrate(conn)
             records = await _follow(settings, live_pool, new_pool)
-            report = await _finish(settings, live_pool, new_pool, (live_schema, schema, retired), swap, records)
+            names = (live_schema, schema, retired)
+            report = await _finish(settings, live_pool, new_pool, names, swap, force, records)
         finally:
             await new_pool.close()
         if report.retired is not None:
@@ -175,7 +179,13 @@ async def _follow(settings: CommonSettings, live_pool: Pool, new_pool: Pool) -> 
 
 
 async def _finish(
-    settings: CommonSettings, live_pool: Pool, new_pool: Pool, names: tuple[str, str, str], swap: bool, records: int
+    settings: CommonSettings,
+    live_pool: Pool,
+    new_pool: Pool,
+    names: tuple[str, str, str],
+    swap: bool,
+    force: bool,
+    records: int,
 ) -> RebuildReport:
     live_schema, schema, retired = names
     async with live_pool.acquire() as conn, conn.transaction():
@@ -183,8 +193,8 @@ async def _finish(
         target = await load_offsets(conn, GROUP_ID, settings.events_topic)
         records += await _catch_up(settings, new_pool, target)
         live_sum, new_sum = await checksum(conn, live_schema), await checksum(conn, schema)
-        swapped = swap and live_sum == new_sum
+        swapped = swap and (live_sum == new_sum or force)
         if swapped:
-            await _swap(conn, live_schema, schema, retired)
+            await _swap(conn, live_schema, schema, retired, keep_positions=live_sum == new_sum)
     log.info("rebuild_finished", schema=schema, swapped=swapped, live=live_sum, rebuilt=new_sum)
     return RebuildReport(schema, retired if swapped else None, records, live_sum, new_sum)

@@ -96,3 +96,23 @@ def test_rebuild_beside_the_live_model_then_swap(
     assert asyncio.run(_position(settings, incident_id)) == position_before, "Last-Event-ID stays valid"
     report = asyncio.run(check(settings))
     assert report.ok, report.differences[:20]
+
+
+def test_rebuild_without_swap_leaves_a_verifiable_copy(settings: CommonSettings, api_url: str) -> None:
+    result = CliRunner().invoke(app, ["rebuild", "--no-swap"])
+    assert result.exit_code == 0, result.output
+    schema = result.output.rsplit("schema ", 1)[1].strip()
+    assert schema.startswith("rebuild_")
+    try:
+        copy = CliRunner().invoke(app, ["verify", "--schema", schema])
+        assert copy.exit_code == 0, copy.output
+    finally:
+        asyncio.run(_drop(settings, schema))
+
+
+async def _drop(settings: CommonSettings, schema: str) -> None:
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    finally:
+        await conn.close()

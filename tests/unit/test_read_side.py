@@ -8,7 +8,8 @@ import pytest
 from command_api.history_query import audit, state_as_of
 from command_api.incident_query import BadCursor, Cursor, IncidentQuery, Sort
 from command_api.readmodel import StoredEvent
-from command_api.report_query import GroupBy, Window, summary_row, summary_sql
+from command_api.report_query import GroupBy, RecurBy, Window, recurring_sql, summary_row, summary_sql
+from command_api.stream_query import StreamFilter, sse
 from incidents_shared.consumer import Record
 from incidents_shared.domain import events as e
 from incidents_shared.domain.codec import GENESIS_HASH, canonical_bytes
@@ -99,3 +100,22 @@ def test_summary_figures_and_compliance() -> None:
     row |= {f"{m}_{f}": None for m in ("mtta", "mttr") for f in ("mean", "p50", "p90")} | {"mtta_n": 0, "mttr_n": 0}
     assert summary_row(row)["sla_compliance_pct"] == 75.0
     assert summary_row({**row, "sla_decided": 0, "breaches": 0})["sla_compliance_pct"] is None
+
+
+def test_stream_statement_and_event_format() -> None:
+    incident_id = uuid4()
+    sql, args = StreamFilter(incident_id, "P1", ["incident.acknowledged"]).sql(41)
+    assert "e.position > $1" in sql and "JOIN incidents i" in sql and "ORDER BY e.position" in sql
+    assert args == [41, incident_id, "P1", ["incident.acknowledged"]]
+    plain, _ = StreamFilter().sql(0)
+    assert "JOIN" not in plain
+    row = {"position": 42, "type": "incident.acknowledged", "version": 2, "revision": 2, "hash": "h", "event": {"a": 1}}
+    assert sse(row) == 'id: 42\nevent: incident.acknowledged\ndata: {"a":1,"version":2,"revision":2,"hash":"h"}\n\n'
+
+
+def test_recurring_statement_groups_and_orders() -> None:
+    window = Window(at(0), at(60), include_drills=True)
+    by_key = recurring_sql(window, RecurBy.DEDUP_KEY)
+    assert "GROUP BY dedup_key HAVING count(*) >= $4" in by_key and "dedup_key IS NOT NULL" in by_key
+    assert "ORDER BY occurrences DESC, last_seen DESC LIMIT $5" in recurring_sql(window, RecurBy.SERVICE_CATEGORY)
+    assert window.args()[2] is True

@@ -141,7 +141,7 @@ async def _swap(conn: Conn, live: str, rebuilt: str, retired: str, keep_position
 
 async def rebuild(settings: CommonSettings, *, swap: bool = True, force: bool = False) -> RebuildReport:
     """Rebuild beside the live read model; swap when the checksums agree (or `force`: a changed definition)."""
-    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
     schema, retired = f"rebuild_{stamp}", f"retired_{stamp}"
     live_pool = await create_pool(settings)
     try:

@@ -1,5 +1,6 @@
 """Fixtures for tests against the real Kafka and PostgreSQL that `make test` starts."""
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -8,6 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
+from incidentctl.checker import check
 from incidents_shared.settings import CommonSettings
 from tests.integration.services import PORTS, Service, require_env
 
@@ -35,6 +37,9 @@ def services(settings: CommonSettings) -> Iterator[dict[str, Service]]:
     yield started
     codes = {name: service.stop() for name, service in started.items()}
     assert all(code == 0 for code in codes.values()), f"services did not stop cleanly: {codes}"
+    # The invariant of the whole session: the read model is exactly the fold of the log.
+    report = asyncio.run(check(settings))
+    assert report.ok, "read model differs from the log:\n" + "\n".join(report.differences[:50])
 
 
 @pytest.fixture(scope="session")

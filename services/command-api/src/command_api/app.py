@@ -17,9 +17,10 @@ from command_api.middleware import BodyLimit, RequestContext
 from command_api.problems import Problem, install_problem_handlers, problem_response
 from command_api.ratelimit import RateLimiter
 from command_api.readmodel import ReadModel
-from command_api.routes import alerts, commands, queries
+from command_api.routes import alerts, commands, operations, queries, reports, stream
 from command_api.service import CommandService
 from command_api.settings import ApiSettings
+from command_api.stream_query import StreamHub
 from command_api.verdicts import VerdictWaiter
 from incidents_shared.db import create_pool, migrate
 from incidents_shared.domain.taxonomy import DEFAULT_TAXONOMY
@@ -52,6 +53,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
         waiter = VerdictWaiter(settings.database_url, read_model)
         await appender.start()
         await waiter.start()
+        app.state.stream_hub = StreamHub(settings.database_url, pool)
+        await app.state.stream_hub.start()
         service = CommandService(
             read_model,
             appender,
@@ -71,6 +74,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         try:
             yield
         finally:
+            await app.state.stream_hub.stop()
             await waiter.stop()
             await appender.stop()
             await pool.close()
@@ -105,6 +109,9 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(commands.router)
     app.include_router(queries.router)
     app.include_router(alerts.router)
+    app.include_router(reports.router)
+    app.include_router(stream.router)
+    app.include_router(operations.router)
     add_ops_routes(app, lambda: app.state.probes)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContext)

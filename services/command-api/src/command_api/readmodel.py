@@ -7,7 +7,22 @@ from uuid import UUID
 
 import asyncpg
 
+from command_api.incident_query import Cursor, IncidentQuery
+from command_api.report_query import GroupBy, RecurBy, Window, recurring_row, recurring_sql, summary_row, summary_sql
 from incidents_shared.domain.state import Incident
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    version: int
+    revision: int
+    recorded_at: datetime
+    event: dict[str, Any]
+    prev_hash: str
+    hash: str
+    partition: int
+    offset: int
+    position: int
 
 
 @dataclass(frozen=True)
@@ -64,20 +79,36 @@ class ReadModel:
         )
         return [{**r["event"], "version": r["version"], "revision": r["revision"], "hash": r["hash"]} for r in rows]
 
-    async def list_incidents(
-        self, filters: dict[str, Any], limit: int, after: tuple[datetime, UUID] | None
-    ) -> list[Incident]:
-        clauses, args = [], []
-        for column, value in filters.items():
-            args.append(value)
-            clauses.append(f"{column} = ${len(args)}")
-        if after is not None:
-            args.extend(after)
-            clauses.append(f"(logged_at, incident_id) < (${len(args) - 1}, ${len(args)})")
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        args.append(limit)
+    async def list_incidents(self, query: IncidentQuery) -> tuple[list[Incident], Cursor | None]:
+        """A page of incidents and the cursor after it (None on the last page)."""
+        sql, args = query.sql()
+        rows = await self.pool.fetch(sql, *args)
+        items = [Incident.model_validate(r["state"]) for r in rows]
+        more = len(rows) == query.limit
+        return items, Cursor.after(query.sort, dict(rows[-1])) if more else None
+
+    async def stored_events(self, incident_id: UUID) -> list[StoredEvent]:
+        """The incident's accepted events in stream order, as stored."""
         rows = await self.pool.fetch(
-            f"SELECT state FROM incidents {where} ORDER BY logged_at DESC, incident_id DESC LIMIT ${len(args)}",
-            *args,
+            'SELECT version, revision, recorded_at, event, prev_hash, hash, partition, "offset", position'
+            " FROM incident_events WHERE incident_id = $1 ORDER BY version",
+            incident_id,
         )
-        return [Incident.model_validate(r["state"]) for r in rows]
+        return [StoredEvent(**dict(r)) for r in rows]
+
+    async def summary(self, window: Window, group_by: GroupBy | None) -> list[dict[str, Any]]:
+        rows = await self.pool.fetch(summary_sql(window, group_by), *window.args())
+        return [summary_row(dict(r)) for r in rows]
+
+    async def recurring(self, window: Window, by: RecurBy, min_count: int, limit: int) -> list[dict[str, Any]]:
+        rows = await self.pool.fetch(recurring_sql(window, by), *window.args(), min_count, limit)
+        return [recurring_row(dict(r)) for r in rows]
+
+    async def parked(self) -> list[dict[str, Any]]:
+        """Parked incidents, oldest first, with how many records wait behind each poison record."""
+        rows = await self.pool.fetch(
+            'SELECT p.incident_key, p.reason, p.partition, p."offset", p.parked_at,'
+            " (SELECT count(*) FROM parked_events e WHERE e.incident_key = p.incident_key) AS waiting"
+            " FROM parked_incidents p ORDER BY p.parked_at, p.incident_key LIMIT 1000"
+        )
+        return [{**dict(r), "parked_at": r["parked_at"].isoformat()} for r in rows]

@@ -17,6 +17,7 @@ log = structlog.get_logger(__name__)
 VERDICTS = Counter("projector_verdicts_total", "Events judged by the projector", ["verdict"])
 DEAD_LETTERS = Counter("projector_dead_letters_total", "Poison records sent to the dead-letter topic")
 BATCH_SECONDS = Histogram("projector_batch_seconds", "Time to judge and write one polled batch")
+RECORDS = Counter("projector_records_total", "Log records projected (rate() gives events per second)")
 BATCH_RECORDS = Histogram(
     "projector_batch_records", "Records per polled batch", buckets=(1, 10, 50, 100, 500, 1000, 5000)
 )
@@ -44,6 +45,7 @@ class ProjectorHandler:
     async def handle(self, records: list[Record]) -> None:
         started = time.perf_counter()
         async with self.pool.acquire() as conn, conn.transaction():
+            await store.lock_shared(conn)
             await claim_offsets(conn, self.group, self.topic, first_offsets(records))
             batch = decode_all(records)
             events = [d.event for d in batch if d.event is not None]
@@ -56,6 +58,7 @@ class ProjectorHandler:
             await store.write(conn, outcome, self.group, self.topic)
         for verdict in outcome.judged:
             VERDICTS.labels(verdict.kind.value).inc()
+        RECORDS.inc(len(records))
         BATCH_RECORDS.observe(len(records))
         BATCH_SECONDS.observe(time.perf_counter() - started)
 

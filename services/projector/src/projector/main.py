@@ -5,12 +5,19 @@ import contextlib
 
 from incidents_shared.consumer import BatchHandler
 from incidents_shared.db import Pool
-from incidents_shared.kafka import make_producer
+from incidents_shared.kafka import make_producer, verify_log_topic
 from incidents_shared.logging import configure_logging
 from incidents_shared.reader import ReaderSpec, run_log_reader
 from incidents_shared.settings import load_settings
 from projector.handler import ProjectorHandler
+from projector.monitor import Monitor
 from projector.settings import GROUP_ID, ProjectorSettings
+
+
+async def _cancel(task: "asyncio.Task[None]") -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def run(settings: ProjectorSettings) -> None:
@@ -23,6 +30,12 @@ async def run(settings: ProjectorSettings) -> None:
         async def make_handler(pool: Pool) -> BatchHandler:
             await producer.start()
             stack.push_async_callback(producer.stop)
+            partitions = await verify_log_topic(settings)
+            watch = Monitor(
+                pool, settings.database_url, settings.kafka_bootstrap, GROUP_ID, settings.events_topic, partitions
+            )
+            monitor = asyncio.create_task(watch.run())
+            stack.push_async_callback(_cancel, monitor)
             return ProjectorHandler(pool, producer, GROUP_ID, settings.events_topic, settings.dlq_topic)
 
         await run_log_reader(settings, spec, make_handler)

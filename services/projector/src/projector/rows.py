@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from incidents_shared.domain.events import EventBase
+from incidents_shared.domain.events import EventBase, NoteAdded
 from incidents_shared.domain.fold import Verdict
 from incidents_shared.domain.state import Incident
 
@@ -59,7 +59,9 @@ def incident_row(state: Incident) -> tuple[Any, ...]:
     )
 
 
-def event_row(event: EventBase, verdict: Verdict, prev_hash: str, partition: int, offset: int) -> tuple[Any, ...]:
+def event_row(
+    event: EventBase, verdict: Verdict, prev_hash: str, partition: int, offset: int, position: int
+) -> tuple[Any, ...]:
     raw = event.model_dump(mode="json")
     return (
         event.event_id,
@@ -75,7 +77,13 @@ def event_row(event: EventBase, verdict: Verdict, prev_hash: str, partition: int
         verdict.hash,
         partition,
         offset,
+        position,
     )
+
+
+def note_text(event: EventBase) -> str | None:
+    """The text an accepted event adds to the incident's searchable notes."""
+    return event.data.text if isinstance(event, NoteAdded) else None
 
 
 def verdict_row(event: EventBase, verdict: Verdict, partition: int, offset: int) -> tuple[Any, ...]:

@@ -7,8 +7,9 @@ from incidents_shared.consumer import Record
 from incidents_shared.db import Conn
 from incidents_shared.domain.state import Incident
 from incidents_shared.offsets import store_offsets
+from incidents_shared.readside import READ_MODEL_LOCK, STREAM_CHANNEL
 from projector.batch import Known, Outcome
-from projector.rows import INCIDENT_COLUMNS, event_row, incident_row, verdict_row
+from projector.rows import INCIDENT_COLUMNS, event_row, incident_row, note_text, verdict_row
 
 VERDICT_CHANNEL = "incident_verdicts"
 
@@ -19,13 +20,18 @@ _UPSERT_INCIDENT = (
 )
 _INSERT_EVENT = (
     "INSERT INTO incident_events (event_id, incident_id, version, revision, type, occurred_at, recorded_at,"
-    ' actor_id, event, prev_hash, hash, partition, "offset")'
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+    ' actor_id, event, prev_hash, hash, partition, "offset", position)'
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
 )
 _INSERT_VERDICT = (
     "INSERT INTO event_verdicts (event_id, incident_id, type, verdict, reason, version, revision, hash,"
     ' request_hash, partition, "offset") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)'
 )
+
+
+async def lock_shared(conn: Conn) -> None:
+    """Hold the read-model lock shared for this transaction (a release or a swap takes it exclusively)."""
+    await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", READ_MODEL_LOCK)
 
 
 async def load_known(conn: Conn, ids: set[UUID], event_ids: Iterable[UUID], keys: set[str]) -> Known:
@@ -43,19 +49,46 @@ async def load_known(conn: Conn, ids: set[UUID], event_ids: Iterable[UUID], keys
 
 async def write(conn: Conn, outcome: Outcome, group: str, topic: str) -> None:
     """Write a batch's outcome; the caller holds the transaction that also covers the offsets."""
+    await store_offsets(conn, group, topic, outcome.next_offsets)
+    await write_judged(conn, outcome)
+
+
+async def write_judged(conn: Conn, outcome: Outcome) -> None:
+    """Verdicts, events, states, notes and parking; the offsets are the caller's business."""
     if outcome.verdicts:
         await conn.executemany(_INSERT_VERDICT, [verdict_row(*row) for row in outcome.verdicts])
-    if outcome.events:
-        await conn.executemany(_INSERT_EVENT, [event_row(*row) for row in outcome.events])
     if outcome.states:
         await conn.executemany(_UPSERT_INCIDENT, [incident_row(s) for s in outcome.states.values()])
+    await _write_notes(conn, outcome)
     await _write_parking(conn, outcome)
-    await store_offsets(conn, group, topic, outcome.next_offsets)
+    if outcome.events:
+        # Last, so the counter row stays locked for as short a time as possible before the commit.
+        last = await _take_positions(conn, len(outcome.events))
+        first = last - len(outcome.events) + 1
+        rows = [event_row(e, v, h, p, o, first + i) for i, (e, v, h, p, o) in enumerate(outcome.events)]
+        await conn.executemany(_INSERT_EVENT, rows)
+        await conn.execute("SELECT pg_notify($1, $2)", STREAM_CHANNEL, str(last))
     if outcome.verdicts:
         await conn.execute(
             "SELECT pg_notify($1, id) FROM unnest($2::text[]) AS id",
             VERDICT_CHANNEL,
             [str(v.event_id) for v in outcome.judged],
+        )
+
+
+async def _take_positions(conn: Conn, count: int) -> int:
+    """Reserve `count` stream positions; the row lock held to commit makes position order commit order."""
+    last: int = await conn.fetchval(
+        "UPDATE stream_counter SET position = position + $1 WHERE id RETURNING position", count
+    )
+    return last
+
+
+async def _write_notes(conn: Conn, outcome: Outcome) -> None:
+    notes = [(row[0].incident_id, text) for row in outcome.events if (text := note_text(row[0])) is not None]
+    if notes:
+        await conn.executemany(
+            "UPDATE incidents SET notes_text = notes_text || ' ' || $2 WHERE incident_id = $1", notes
         )
 
 

@@ -2,7 +2,7 @@
 
 import typer
 
-from incidentctl.commands import replay
+from incidentctl.commands import rebuild, replay, verify
 
 app = typer.Typer(
     name="incidentctl",
@@ -11,6 +11,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("replay")(replay.replay)
+app.command("verify")(verify.verify)
+app.command("rebuild")(rebuild.rebuild)
 
 
 @app.callback()

@@ -1,6 +1,7 @@
 """Query routes: incidents, timelines and verdicts from the read models."""
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -8,13 +9,16 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from command_api.auth import Principal
-from command_api.deps import ContainerDep, require
+from command_api.deps import Container, ContainerDep, require
+from command_api.history_query import audit, state_as_of
+from command_api.incident_query import BadCursor, Cursor, IncidentQuery, Sort
 from command_api.problems import Problem
-from incidents_shared.domain.authorization import READERS
+from incidents_shared.domain.authorization import AUDITORS, READERS
 from incidents_shared.domain.enums import Priority, Role, Status
 
 router = APIRouter(prefix="/v1", tags=["queries"])
 Reader = Annotated[Principal, Depends(require(READERS))]
+Auditor = Annotated[Principal, Depends(require(AUDITORS))]
 AnyCaller = Annotated[Principal, Depends(require(frozenset(Role)))]
 
 
@@ -22,12 +26,39 @@ def _not_found(incident_id: UUID) -> Problem:
     return Problem(404, "not-found", "Incident not found", f"no incident {incident_id}")
 
 
-@router.get("/incidents/{incident_id}", summary="The incident's current state")
-async def get_incident(incident_id: UUID, box: ContainerDep, _: Reader) -> JSONResponse:
+@router.get("/incidents/{incident_id}", summary="The incident's current state, or as it stood at `as_of`")
+async def get_incident(
+    incident_id: UUID,
+    box: ContainerDep,
+    _: Reader,
+    as_of: Annotated[datetime | None, Query(description="RFC 3339 time with offset: reconstruct from events")] = None,
+) -> JSONResponse:
+    if as_of is not None:
+        return await _as_of(box, incident_id, as_of)
     state = await box.read_model.incident(incident_id)
     if state is None:
         raise _not_found(incident_id)
     return JSONResponse(state.model_dump(mode="json"), headers={"ETag": f'"{state.revision}"'})
+
+
+async def _as_of(box: Container, incident_id: UUID, as_of: datetime) -> JSONResponse:
+    if as_of.tzinfo is None:
+        raise Problem(400, "bad-as-of", "as_of needs a UTC offset", "e.g. 2026-11-27T10:00:00Z")
+    events = await box.read_model.stored_events(incident_id)
+    if not events:
+        raise _not_found(incident_id)
+    state = state_as_of(events, as_of)
+    if state is None:
+        raise Problem(404, "not-yet-logged", "The incident did not exist yet", f"first event after {as_of.isoformat()}")
+    return JSONResponse(state.model_dump(mode="json"), headers={"Cache-Control": "max-age=60"})
+
+
+@router.get("/incidents/{incident_id}/audit", summary="Accepted events with their hashes; does the chain verify?")
+async def get_audit(incident_id: UUID, box: ContainerDep, _: Auditor) -> dict[str, Any]:
+    events = await box.read_model.stored_events(incident_id)
+    if not events:
+        raise _not_found(incident_id)
+    return {"incident_id": str(incident_id), **audit(events)}
 
 
 @router.get("/incidents/{incident_id}/timeline", summary="Accepted events of the incident, in order")
@@ -48,32 +79,47 @@ async def get_event_verdict(event_id: UUID, box: ContainerDep, _: AnyCaller) -> 
     return JSONResponse(verdict.public())
 
 
-@router.get("/incidents", summary="Incidents, newest first, keyset-paginated")
+@router.get("/incidents", summary="Incidents: filters, full-text search, sorts, keyset pagination")
 async def list_incidents(
     box: ContainerDep,
     _: Reader,
     status: Status | None = None,
     priority: Priority | None = None,
-    service: Annotated[str | None, Query(max_length=120)] = None,
+    category: Annotated[str | None, Query(max_length=120)] = None,
     team: Annotated[str | None, Query(max_length=120)] = None,
+    assignee: Annotated[str | None, Query(max_length=120)] = None,
+    service: Annotated[str | None, Query(max_length=120)] = None,
+    breached: bool | None = None,
+    created_from: Annotated[datetime | None, Query(description="logged at or after (RFC 3339)")] = None,
+    created_to: Annotated[datetime | None, Query(description="logged before (RFC 3339)")] = None,
+    q: Annotated[str | None, Query(max_length=500, description="full text over title, description, notes")] = None,
+    sort: Sort = Sort.LOGGED_DESC,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> dict[str, Any]:
-    filters = {
-        k: v.value if hasattr(v, "value") else v
-        for k, v in {"status": status, "priority": priority, "service": service, "team": team}.items()
-        if v is not None
-    }
-    items = await box.read_model.list_incidents(filters, limit, _parse_cursor(cursor))
-    next_cursor = f"{items[-1].logged_at.isoformat()}|{items[-1].incident_id}" if len(items) == limit else None
-    return {"items": [i.model_dump(mode="json") for i in items], "next_cursor": next_cursor}
+    for name, stamp in (("created_from", created_from), ("created_to", created_to)):
+        if stamp is not None and stamp.tzinfo is None:
+            raise Problem(400, "bad-time", f"{name} needs a UTC offset", "e.g. 2026-11-27T10:00:00Z")
+    equals = {"status": status, "priority": priority, "category": category, "team": team}
+    equals |= {"assignee": assignee, "service": service}
+    query = IncidentQuery(
+        equals={k: v.value if isinstance(v, StrEnum) else v for k, v in equals.items() if v is not None},
+        q=q,
+        breached=breached,
+        created_from=created_from,
+        created_to=created_to,
+        sort=sort,
+        after=_parse_cursor(cursor, sort),
+        limit=limit,
+    )
+    items, after = await box.read_model.list_incidents(query)
+    return {"items": [i.model_dump(mode="json") for i in items], "next_cursor": after.encode() if after else None}
 
 
-def _parse_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
+def _parse_cursor(cursor: str | None, sort: Sort) -> Cursor | None:
     if cursor is None:
         return None
     try:
-        logged_at, incident_id = cursor.split("|")
-        return datetime.fromisoformat(logged_at), UUID(incident_id)
-    except ValueError as exc:
-        raise Problem(400, "bad-cursor", "The cursor is not one this API gave out") from exc
+        return Cursor.decode(cursor, sort)
+    except BadCursor as exc:
+        raise Problem(400, "bad-cursor", "The cursor is not one this API gave out", str(exc)) from exc

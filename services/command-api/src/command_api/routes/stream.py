@@ -1,0 +1,52 @@
+"""GET /v1/stream: accepted events as server-sent events, resumable with Last-Event-ID."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import StreamingResponse
+
+from command_api.auth import Principal
+from command_api.deps import ContainerDep, require
+from command_api.problems import Problem
+from command_api.stream_query import StreamFilter, follow, live_position
+from incidents_shared.domain.authorization import READERS
+from incidents_shared.domain.enums import Priority
+
+router = APIRouter(prefix="/v1", tags=["stream"])
+Reader = Annotated[Principal, Depends(require(READERS))]
+
+
+@router.get(
+    "/stream",
+    summary="Accepted events as server-sent events; `id:` is a global position, resume with Last-Event-ID",
+    response_class=StreamingResponse,
+)
+async def stream(
+    request: Request,
+    box: ContainerDep,
+    _: Reader,
+    incident: UUID | None = None,
+    priority: Annotated[Priority | None, Query(description="the incident's current priority")] = None,
+    event_type: Annotated[list[str] | None, Query(alias="type", max_length=100)] = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    after: Annotated[int | None, Query(ge=0, description="like Last-Event-ID, for clients that cannot set it")] = None,
+) -> StreamingResponse:
+    start = _start(last_event_id, after)
+    pool = box.read_model.pool
+    position = start if start is not None else await live_position(pool)
+    where = StreamFilter(incident, priority.value if priority else None, event_type or [])
+    hub = request.app.state.stream_hub
+    return StreamingResponse(
+        follow(pool, hub, where, position),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def _start(last_event_id: str | None, after: int | None) -> int | None:
+    if last_event_id is None:
+        return after
+    if not last_event_id.strip().isdigit():
+        raise Problem(400, "bad-last-event-id", "Last-Event-ID must be an id this stream sent")
+    return int(last_event_id)

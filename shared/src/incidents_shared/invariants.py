@@ -1,0 +1,110 @@
+"""The invariant the read models keep: folding the log in order reproduces them exactly.
+
+Pure: `LogFold` folds records the way the projector judges them (poison parks its incident, later records
+of a parked incident wait), `compare` lists every difference between that and a snapshot of the read model.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from incidents_shared.consumer import Record
+from incidents_shared.domain.codec import decode
+from incidents_shared.domain.errors import UndecodableEvent
+from incidents_shared.domain.events import NoteAdded
+from incidents_shared.domain.fold import VerdictKind, judge
+from incidents_shared.domain.state import Incident
+
+VerdictKey = tuple[str, int, int, str | None]  # verdict, version, revision, hash
+
+
+@dataclass
+class ReadModelSnapshot:
+    """What the read model holds, as the checker compares it."""
+
+    states: dict[UUID, dict[str, Any]] = field(default_factory=dict)  # incident_id -> state JSON
+    verdicts: dict[UUID, VerdictKey] = field(default_factory=dict)
+    hashes: dict[UUID, list[str]] = field(default_factory=dict)  # accepted events' hashes in version order
+    parked: set[str] = field(default_factory=set)
+    notes: dict[UUID, str] = field(default_factory=dict)  # searchable note texts, in order
+
+
+class LogFold:
+    """The log folded through the shared `judge`, record by record, in log order per partition."""
+
+    def __init__(self) -> None:
+        self.states: dict[UUID, Incident] = {}
+        self.seen: set[UUID] = set()
+        self.verdicts: dict[UUID, VerdictKey] = {}
+        self.hashes: dict[UUID, list[str]] = defaultdict(list)
+        self.parked: set[str] = set()
+        self.notes: dict[UUID, str] = defaultdict(str)
+
+    def apply(self, record: Record) -> None:
+        key = record.key or f"{record.partition}:{record.offset}"
+        if key in self.parked:
+            return
+        try:
+            event = decode(record.value)
+        except UndecodableEvent:
+            self.parked.add(key)
+            return
+        if record.key is not None and str(event.incident_id) != record.key:
+            self.parked.add(key)
+            return
+        verdict, state = judge(self.states.get(event.incident_id), event, seen=event.event_id in self.seen)
+        if verdict.kind is VerdictKind.DUPLICATE:
+            return
+        self.seen.add(event.event_id)
+        self.verdicts[event.event_id] = (verdict.kind.value, verdict.version, verdict.revision, verdict.hash)
+        if verdict.accepted and state is not None:
+            self.states[event.incident_id] = state
+            self.hashes[event.incident_id].append(verdict.hash or "")
+            if isinstance(event, NoteAdded):
+                self.notes[event.incident_id] += " " + event.data.text
+
+    def expected(self) -> ReadModelSnapshot:
+        return ReadModelSnapshot(
+            states={i: s.model_dump(mode="json") for i, s in self.states.items()},
+            verdicts=dict(self.verdicts),
+            hashes=dict(self.hashes),
+            parked=set(self.parked),
+            notes={i: self.notes.get(i, "") for i in self.states},
+        )
+
+
+def _diff_keys(what: str, expected: dict[Any, Any], actual: dict[Any, Any]) -> list[str]:
+    found = [f"{what} {k}: in the log, missing from the read model" for k in expected.keys() - actual.keys()]
+    found += [f"{what} {k}: in the read model, not in the log" for k in actual.keys() - expected.keys()]
+    return sorted(found)
+
+
+def _diff_state(incident_id: UUID, expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
+    fields = sorted(k for k in expected.keys() | actual.keys() if expected.get(k) != actual.get(k))
+    return [f"incident {incident_id}: {f} is {actual.get(f)!r}, the log gives {expected.get(f)!r}" for f in fields]
+
+
+def compare(expected: ReadModelSnapshot, actual: ReadModelSnapshot) -> list[str]:
+    """Every difference between the fold of the log and the read model, one precise line each."""
+    found = _diff_keys("incident", expected.states, actual.states)
+    for incident_id in sorted(expected.states.keys() & actual.states.keys()):
+        found += _diff_state(incident_id, expected.states[incident_id], actual.states[incident_id])
+    found += _diff_keys("verdict on event", expected.verdicts, actual.verdicts)
+    for event_id in sorted(expected.verdicts.keys() & actual.verdicts.keys()):
+        if expected.verdicts[event_id] != actual.verdicts[event_id]:
+            found.append(
+                f"verdict on event {event_id}: {actual.verdicts[event_id]}, the log gives {expected.verdicts[event_id]}"
+            )
+    for incident_id in sorted(expected.hashes.keys() | actual.hashes.keys()):
+        want, got = expected.hashes.get(incident_id, []), actual.hashes.get(incident_id, [])
+        if want != got:
+            found.append(f"events of incident {incident_id}: {len(got)} stored, {len(want)} accepted in the log")
+    found += [
+        f"incident {i}: notes_text differs from the accepted notes' texts"
+        for i in sorted(expected.notes.keys() & actual.notes.keys())
+        if expected.notes[i] != actual.notes[i]
+    ]
+    found += [f"parked {k}: parked by the log, not in the read model" for k in sorted(expected.parked - actual.parked)]
+    found += [f"parked {k}: parked in the read model, not by the log" for k in sorted(actual.parked - expected.parked)]
+    return found

@@ -5,23 +5,12 @@ import uuid
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from incidents_shared.settings import CommonSettings
-from tests.integration.helpers import auth, log_incident
+from tests.integration.helpers import auth, end_offsets, log_incident
 from tests.integration.services import LOGS, Service
 
 GROUP = "projector"
-
-
-async def _end_offsets(settings: CommonSettings, partitions: int) -> dict[int, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
-    await consumer.start()
-    try:
-        tps = [TopicPartition(settings.events_topic, p) for p in range(partitions)]
-        return {tp.partition: offset for tp, offset in (await consumer.end_offsets(tps)).items()}
-    finally:
-        await consumer.stop()
 
 
 async def test_projector_resumes_from_its_stored_offsets_after_a_restart(
@@ -60,7 +49,7 @@ async def test_projector_resumes_from_its_stored_offsets_after_a_restart(
         r["partition"]: r["next_offset"]
         for r in await db.fetch("SELECT partition, next_offset FROM consumer_offsets WHERE group_id = $1", GROUP)
     }
-    ends = await _end_offsets(settings, settings.topic_partitions)
+    ends = await end_offsets(settings)
     assert {p: o for p, o in ends.items() if o > 0} == {p: o for p, o in stored.items() if o > 0}
     assert "partitions_assigned" in (LOGS / f"projector-{services['projector'].port}.log").read_text()
 

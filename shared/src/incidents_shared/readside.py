@@ -7,3 +7,5 @@ READ_MODEL_LOCK = 0x1AC1D4
 STREAM_CHANNEL = "incident_stream"
 # NOTIFY after a schema swap: pools drop their connections, whose prepared statements name old tables.
 SWAP_CHANNEL = "read_model_swapped"
+# The API asks the projector to release a parked incident (table release_requests).
+RELEASE_CHANNEL = "release_requests"

@@ -11,6 +11,7 @@ from incidents_shared.reader import ReaderSpec, run_log_reader
 from incidents_shared.settings import load_settings
 from projector.handler import ProjectorHandler
 from projector.monitor import Monitor
+from projector.release_worker import ReleaseWorker
 from projector.settings import GROUP_ID, ProjectorSettings
 
 
@@ -36,6 +37,8 @@ async def run(settings: ProjectorSettings) -> None:
             )
             monitor = asyncio.create_task(watch.run())
             stack.push_async_callback(_cancel, monitor)
+            releases = asyncio.create_task(ReleaseWorker(pool, settings.database_url).run())
+            stack.push_async_callback(_cancel, releases)
             return ProjectorHandler(pool, producer, GROUP_ID, settings.events_topic, settings.dlq_topic)
 
         await run_log_reader(settings, spec, make_handler)

@@ -58,6 +58,11 @@ def add_ops_routes(app: FastAPI, probes: Callable[[], dict[str, Probe]]) -> None
             {"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503
         )
 
-    @app.get("/metrics", tags=["operations"])
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        response_class=Response,
+        responses={200: {"description": "Prometheus text format", "content": {CONTENT_TYPE_LATEST: {}}}},
+    )
     async def metrics() -> Response:
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

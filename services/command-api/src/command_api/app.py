@@ -13,8 +13,8 @@ from command_api.appender import KafkaAppender, LogUnavailable
 from command_api.auth import TokenRegistry
 from command_api.deps import Container
 from command_api.idempotency import IdempotencyStore
-from command_api.middleware import BodyLimit, RequestContext
-from command_api.problems import Problem, install_problem_handlers, problem_response
+from command_api.middleware import BodyLimit, CleanUrl, RequestContext
+from command_api.problems import Problem, install_problem_handlers, problem_response, problem_responses
 from command_api.ratelimit import RateLimiter
 from command_api.readmodel import ReadModel
 from command_api.routes import alerts, commands, operations, queries, reports, stream
@@ -106,13 +106,14 @@ def create_app(settings: ApiSettings) -> FastAPI:
         )
         return problem_response(problem, request.url.path)
 
-    app.include_router(commands.router)
-    app.include_router(queries.router)
-    app.include_router(alerts.router)
-    app.include_router(reports.router)
-    app.include_router(stream.router)
-    app.include_router(operations.router)
+    app.include_router(commands.router, responses=problem_responses())
+    app.include_router(queries.router, responses=problem_responses())
+    app.include_router(alerts.router, responses=problem_responses())
+    app.include_router(reports.router, responses=problem_responses())
+    app.include_router(stream.router, responses=problem_responses())
+    app.include_router(operations.router, responses=problem_responses())
     add_ops_routes(app, lambda: app.state.probes)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(CleanUrl)
     app.add_middleware(RequestContext)
     return app

@@ -3,6 +3,7 @@
 import json
 import time
 import uuid
+from urllib.parse import unquote_to_bytes
 
 import structlog
 from prometheus_client import Counter, Histogram
@@ -67,6 +68,39 @@ async def _drain(receive: Receive, limit: int) -> bool:
             return True
         drained += len(message.get("body", b""))
     return False
+
+
+class CleanUrl:
+    """Refuses a path or query string the database could not take (NUL, invalid UTF-8): 400, not a 500."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not _clean(scope.get("raw_path") or b"", scope.get("query_string", b"")):
+            await _problem(send, 400, "bad-url", "The URL contains NUL characters or invalid UTF-8")
+            return
+        await self.app(scope, receive, send)
+
+
+def _clean(*parts: bytes) -> bool:
+    for part in parts:
+        raw = unquote_to_bytes(part.replace(b"+", b" "))
+        if b"\x00" in raw:
+            return False
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+async def _problem(send: Send, status: int, slug: str, title: str) -> None:
+    body = json.dumps({"type": f"https://incidents.local/problems/{slug}", "title": title, "status": status})
+    await send(
+        {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/problem+json")]}
+    )
+    await send({"type": "http.response.body", "body": body.encode()})
 
 
 async def _too_large(send: Send, max_bytes: int, *, close: bool) -> None:

@@ -6,6 +6,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from incidents_shared.domain import errors as d
@@ -13,6 +14,39 @@ from incidents_shared.domain import errors as d
 log = structlog.get_logger(__name__)
 PROBLEM_TYPE_BASE = "https://incidents.local/problems/"
 MEDIA_TYPE = "application/problem+json"
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details (extension members such as `errors` or `current_version` may follow)."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+
+
+_STATUS_TEXT = {
+    400: "Bad request (e.g. an If-Match, cursor or URL this API cannot read)",
+    401: "No or unknown bearer token",
+    403: "The role may not do this",
+    404: "Not found",
+    409: "Conflict: If-Match mismatch, or not allowed in the incident's current state",
+    413: "Body too large",
+    422: "Invalid body or parameters",
+    429: "Rate limit per principal exceeded; see Retry-After",
+    503: "The log or the read models are unavailable; see Retry-After",
+}
+
+
+def problem_responses() -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for every error answer, all of them problem details."""
+    schema = {"$ref": "#/components/schemas/ProblemDetails"}
+    return {
+        code: {"model": ProblemDetails, "description": text, "content": {MEDIA_TYPE: {"schema": schema}}}
+        for code, text in _STATUS_TEXT.items()
+    }
 
 
 class Problem(Exception):

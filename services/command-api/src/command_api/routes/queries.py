@@ -12,6 +12,7 @@ from command_api.auth import Principal
 from command_api.deps import Container, ContainerDep, require
 from command_api.history_query import audit, state_as_of
 from command_api.incident_query import BadCursor, Cursor, IncidentQuery, Sort
+from command_api.params import QueryTime
 from command_api.problems import Problem
 from incidents_shared.domain.authorization import AUDITORS, READERS
 from incidents_shared.domain.enums import Priority, Role, Status
@@ -31,7 +32,7 @@ async def get_incident(
     incident_id: UUID,
     box: ContainerDep,
     _: Reader,
-    as_of: Annotated[datetime | None, Query(description="RFC 3339 time with offset: reconstruct from events")] = None,
+    as_of: Annotated[QueryTime | None, Query(description="RFC 3339 time with offset: reconstruct from events")] = None,
 ) -> JSONResponse:
     if as_of is not None:
         return await _as_of(box, incident_id, as_of)
@@ -69,7 +70,11 @@ async def get_timeline(incident_id: UUID, box: ContainerDep, _: Reader) -> dict[
     return {"incident_id": str(incident_id), "events": events}
 
 
-@router.get("/events/{event_id}", summary="The verdict on one appended event")
+@router.get(
+    "/events/{event_id}",
+    summary="The verdict on one appended event",
+    responses={202: {"description": "Not judged yet; ask again after Retry-After"}},
+)
 async def get_event_verdict(event_id: UUID, box: ContainerDep, _: AnyCaller) -> JSONResponse:
     verdict = await box.read_model.verdict(event_id)
     if verdict is None:
@@ -90,8 +95,8 @@ async def list_incidents(
     assignee: Annotated[str | None, Query(max_length=120)] = None,
     service: Annotated[str | None, Query(max_length=120)] = None,
     breached: bool | None = None,
-    created_from: Annotated[datetime | None, Query(description="logged at or after (RFC 3339)")] = None,
-    created_to: Annotated[datetime | None, Query(description="logged before (RFC 3339)")] = None,
+    created_from: Annotated[QueryTime | None, Query(description="logged at or after (RFC 3339)")] = None,
+    created_to: Annotated[QueryTime | None, Query(description="logged before (RFC 3339)")] = None,
     q: Annotated[str | None, Query(max_length=500, description="full text over title, description, notes")] = None,
     sort: Sort = Sort.LOGGED_DESC,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,

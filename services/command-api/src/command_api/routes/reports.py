@@ -7,14 +7,15 @@ from fastapi import APIRouter, Depends, Query
 
 from command_api.auth import Principal
 from command_api.deps import ContainerDep, require
+from command_api.params import QueryTime
 from command_api.problems import Problem
 from command_api.report_query import GroupBy, RecurBy, Window
 from incidents_shared.domain.authorization import READERS
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 Reader = Annotated[Principal, Depends(require(READERS))]
-From = Annotated[datetime | None, Query(alias="from", description="logged at or after (default: 30 days ago)")]
-To = Annotated[datetime | None, Query(alias="to", description="logged before (default: now)")]
+From = Annotated[QueryTime | None, Query(alias="from", description="logged at or after (default: 30 days ago)")]
+To = Annotated[QueryTime | None, Query(alias="to", description="logged before (default: now)")]
 DEFAULT_DAYS = 30
 
 

@@ -39,6 +39,12 @@ prepare() {
     # shellcheck disable=SC1091
     source "$STATE/env"
     set +a
+    # The key of the signed audit checkpoints: kept with the stack, made once (set your own in production).
+    if [[ -z "${INCIDENTS_AUDIT_KEY:-}" ]]; then
+        [[ -s "$STATE/audit.key" ]] || (umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$STATE/audit.key")
+        INCIDENTS_AUDIT_KEY="$(cat "$STATE/audit.key")"
+        export INCIDENTS_AUDIT_KEY
+    fi
     .venv/bin/incidents-admin init
 }
 

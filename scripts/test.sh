@@ -30,6 +30,9 @@ set -a
 source .devstack/test/env
 set +a
 export INCIDENTS_TOPIC_PARTITIONS="${INCIDENTS_TOPIC_PARTITIONS:-4}"
+# Signed audit checkpoints every second, with a key of this run only.
+export INCIDENTS_AUDIT_KEY="${INCIDENTS_AUDIT_KEY:-test-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')}"
+export INCIDENTS_AUDIT_CHECKPOINT_S="${INCIDENTS_AUDIT_CHECKPOINT_S:-1}"
 .venv/bin/incidents-admin init
 
 .venv/bin/python -m pytest "$@"

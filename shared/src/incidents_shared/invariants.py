@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from incidents_shared.audit import GENESIS_DIGEST, next_digest
 from incidents_shared.consumer import Record
 from incidents_shared.domain.codec import decode
 from incidents_shared.domain.errors import UndecodableEvent
@@ -40,6 +41,8 @@ class LogFold:
         self.hashes: dict[UUID, list[str]] = defaultdict(list)
         self.parked: set[str] = set()
         self.notes: dict[UUID, str] = defaultdict(str)
+        self.digests: dict[int, str] = {}  # running digest of accepted events per partition (incidents_shared.audit)
+        self.accepted: dict[UUID, list[tuple[int, UUID, str]]] = defaultdict(list)  # (version, event id, hash)
 
     def apply(self, record: Record) -> None:
         key = record.key or f"{record.partition}:{record.offset}"
@@ -61,6 +64,9 @@ class LogFold:
         if verdict.accepted and state is not None:
             self.states[event.incident_id] = state
             self.hashes[event.incident_id].append(verdict.hash or "")
+            self.accepted[event.incident_id].append((verdict.version, event.event_id, verdict.hash or ""))
+            previous = self.digests.get(record.partition, GENESIS_DIGEST)
+            self.digests[record.partition] = next_digest(previous, verdict.hash or "")
             if isinstance(event, NoteAdded):
                 self.notes[event.incident_id] += " " + event.data.text
 

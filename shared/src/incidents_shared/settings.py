@@ -4,7 +4,7 @@ import re
 import sys
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EVENTS_TOPIC = "incidents.events.v1"
@@ -27,6 +27,9 @@ class CommonSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     db_pool_max: Annotated[int, Field(ge=1, le=200)] = 10
     startup_timeout_s: Annotated[float, Field(gt=0, le=600)] = 60.0
+    # HMAC key of the signed audit checkpoints (projector writes them, `incidentctl audit verify` checks them).
+    audit_key: SecretStr | None = None
+    audit_checkpoint_s: Annotated[float, Field(gt=0, le=86_400)] = 60.0
 
     @field_validator("database_url")
     @classmethod

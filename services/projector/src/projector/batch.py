@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from incidents_shared.audit import GENESIS_DIGEST, next_digest
 from incidents_shared.consumer import Record
 from incidents_shared.domain.codec import GENESIS_HASH, decode
 from incidents_shared.domain.errors import UndecodableEvent
@@ -32,6 +33,7 @@ class Known:
     states: dict[UUID, Incident]
     seen: set[UUID]
     parked: set[str]
+    digests: dict[int, str] = field(default_factory=dict)  # running digest per partition (incidents_shared.audit)
 
 
 @dataclass
@@ -42,6 +44,7 @@ class Outcome:
     dead_letters: list[tuple[Record, str]] = field(default_factory=list)
     parked_events: list[Record] = field(default_factory=list)
     next_offsets: dict[int, int] = field(default_factory=dict)
+    digests: dict[int, str] = field(default_factory=dict)  # partitions whose digest moved
 
     @property
     def judged(self) -> list[Verdict]:
@@ -86,4 +89,6 @@ def project(batch: list[Decoded], known: Known) -> Outcome:
             out.events.append((event, verdict, prev_hash, record.partition, record.offset))
             known.states[event.incident_id] = new_state
             out.states[event.incident_id] = new_state
+            digest = next_digest(known.digests.get(record.partition, GENESIS_DIGEST), verdict.hash or "")
+            known.digests[record.partition] = out.digests[record.partition] = digest
     return out

@@ -1,6 +1,7 @@
 """The projector's batch handler: load, judge, write with the offsets, send poison to the dead-letter topic."""
 
 import time
+from dataclasses import dataclass
 
 import asyncpg
 import structlog
@@ -10,7 +11,6 @@ from prometheus_client import Counter, Histogram
 from incidents_shared.consumer import Record
 from incidents_shared.offsets import claim_offsets, first_offsets, load_offsets
 from projector import store
-from projector.batch import decode_all, project
 
 log = structlog.get_logger(__name__)
 
@@ -23,6 +23,22 @@ BATCH_RECORDS = Histogram(
 )
 
 
+@dataclass
+class AuditCheckpoints:
+    """Signed digest checkpoints at most every `every_s` seconds (docs/decisions/0040)."""
+
+    key: bytes
+    every_s: float
+    last: float = 0.0
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if now - self.last < self.every_s:
+            return False
+        self.last = now
+        return True
+
+
 class ProjectorHandler:
     def __init__(
         self,
@@ -31,12 +47,14 @@ class ProjectorHandler:
         group: str,
         topic: str,
         dlq_topic: str,
+        audit: AuditCheckpoints | None = None,
     ) -> None:
         self.pool = pool
         self.producer = producer
         self.group = group
         self.topic = topic
         self.dlq_topic = dlq_topic
+        self.audit = audit
 
     async def load_offsets(self) -> dict[int, int]:
         async with self.pool.acquire() as conn:
@@ -47,15 +65,12 @@ class ProjectorHandler:
         async with self.pool.acquire() as conn, conn.transaction():
             await store.lock_shared(conn)
             await claim_offsets(conn, self.group, self.topic, first_offsets(records))
-            batch = decode_all(records)
-            events = [d.event for d in batch if d.event is not None]
-            known = await store.load_known(
-                conn, {e.incident_id for e in events}, {e.event_id for e in events}, {d.key for d in batch}
-            )
-            outcome = project(batch, known)
+            outcome, known = await store.judge_records(conn, records)
             for record, error in outcome.dead_letters:
                 await self._dead_letter(record, error)
             await store.write(conn, outcome, self.group, self.topic)
+            if self.audit is not None and self.audit.due():
+                await store.write_checkpoints(conn, self.audit.key, outcome.next_offsets, known.digests)
         for verdict in outcome.judged:
             VERDICTS.labels(verdict.kind.value).inc()
         RECORDS.inc(len(records))

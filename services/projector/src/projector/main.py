@@ -3,16 +3,20 @@
 import asyncio
 import contextlib
 
+import structlog
+
 from incidents_shared.consumer import BatchHandler
 from incidents_shared.db import Pool
 from incidents_shared.kafka import make_producer, verify_log_topic
 from incidents_shared.logging import configure_logging
 from incidents_shared.reader import ReaderSpec, run_log_reader
 from incidents_shared.settings import load_settings
-from projector.handler import ProjectorHandler
+from projector.handler import AuditCheckpoints, ProjectorHandler
 from projector.monitor import Monitor
 from projector.release_worker import ReleaseWorker
 from projector.settings import GROUP_ID, ProjectorSettings
+
+log = structlog.get_logger(__name__)
 
 
 async def _cancel(task: "asyncio.Task[None]") -> None:
@@ -39,7 +43,12 @@ async def run(settings: ProjectorSettings) -> None:
             stack.push_async_callback(_cancel, monitor)
             releases = asyncio.create_task(ReleaseWorker(pool, settings.database_url).run())
             stack.push_async_callback(_cancel, releases)
-            return ProjectorHandler(pool, producer, GROUP_ID, settings.events_topic, settings.dlq_topic)
+            audit = None
+            if settings.audit_key is not None:
+                audit = AuditCheckpoints(settings.audit_key.get_secret_value().encode(), settings.audit_checkpoint_s)
+            else:
+                log.warning("audit_checkpoints_disabled", reason="INCIDENTS_AUDIT_KEY is not set")
+            return ProjectorHandler(pool, producer, GROUP_ID, settings.events_topic, settings.dlq_topic, audit)
 
         await run_log_reader(settings, spec, make_handler)
 

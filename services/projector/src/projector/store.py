@@ -3,12 +3,13 @@
 from collections.abc import Iterable
 from uuid import UUID
 
+from incidents_shared.audit import GENESIS_DIGEST, sign
 from incidents_shared.consumer import Record
 from incidents_shared.db import Conn
 from incidents_shared.domain.state import Incident
-from incidents_shared.offsets import store_offsets
+from incidents_shared.offsets import first_offsets, store_offsets
 from incidents_shared.readside import READ_MODEL_LOCK, STREAM_CHANNEL
-from projector.batch import Known, Outcome
+from projector.batch import Known, Outcome, decode_all, project
 from projector.rows import INCIDENT_COLUMNS, event_row, incident_row, note_text, verdict_row
 
 VERDICT_CHANNEL = "incident_verdicts"
@@ -34,7 +35,10 @@ async def lock_shared(conn: Conn) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", READ_MODEL_LOCK)
 
 
-async def load_known(conn: Conn, ids: set[UUID], event_ids: Iterable[UUID], keys: set[str]) -> Known:
+async def load_known(
+    conn: Conn, ids: set[UUID], event_ids: Iterable[UUID], keys: set[str], partitions: Iterable[int] = ()
+) -> Known:
+    """States, judged ids and parked keys a batch needs, and the digests of its partitions."""
     states = await conn.fetch("SELECT state FROM incidents WHERE incident_id = ANY($1::uuid[])", list(ids))
     seen = await conn.fetch("SELECT event_id FROM event_verdicts WHERE event_id = ANY($1::uuid[])", list(event_ids))
     parked = await conn.fetch(
@@ -44,13 +48,49 @@ async def load_known(conn: Conn, ids: set[UUID], event_ids: Iterable[UUID], keys
         states={(s := Incident.model_validate(r["state"])).incident_id: s for r in states},
         seen={r["event_id"] for r in seen},
         parked={r["incident_key"] for r in parked},
+        digests=await load_digests(conn, partitions),
     )
+
+
+async def judge_records(conn: Conn, records: list[Record]) -> tuple[Outcome, Known]:
+    """Decode and judge a polled batch on what the store knows; nothing is written yet."""
+    batch = decode_all(records)
+    events = [d.event for d in batch if d.event is not None]
+    known = await load_known(
+        conn,
+        {e.incident_id for e in events},
+        {e.event_id for e in events},
+        {d.key for d in batch},
+        first_offsets(records),
+    )
+    return project(batch, known), known
 
 
 async def write(conn: Conn, outcome: Outcome, group: str, topic: str) -> None:
     """Write a batch's outcome; the caller holds the transaction that also covers the offsets."""
     await store_offsets(conn, group, topic, outcome.next_offsets)
+    if outcome.digests:
+        await conn.executemany(
+            "INSERT INTO partition_digests (partition, digest) VALUES ($1, $2)"
+            " ON CONFLICT (partition) DO UPDATE SET digest = EXCLUDED.digest",
+            list(outcome.digests.items()),
+        )
     await write_judged(conn, outcome)
+
+
+async def load_digests(conn: Conn, partitions: Iterable[int]) -> dict[int, str]:
+    rows = await conn.fetch(
+        "SELECT partition, digest FROM partition_digests WHERE partition = ANY($1::int[])", list(partitions)
+    )
+    return {r["partition"]: r["digest"] for r in rows}
+
+
+async def write_checkpoints(conn: Conn, key: bytes, next_offsets: dict[int, int], digests: dict[int, str]) -> None:
+    """Signed checkpoints of where each partition's digest stands (call after `write`, same transaction)."""
+    rows = [(p, o, d, sign(key, p, o, d)) for p, o in next_offsets.items() for d in [digests.get(p, GENESIS_DIGEST)]]
+    await conn.executemany(
+        "INSERT INTO audit_checkpoints (partition, next_offset, digest, signature) VALUES ($1, $2, $3, $4)", rows
+    )
 
 
 async def write_judged(conn: Conn, outcome: Outcome) -> None:

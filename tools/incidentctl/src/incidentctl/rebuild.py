@@ -15,7 +15,6 @@ from incidents_shared.offsets import load_offsets
 from incidents_shared.readside import READ_MODEL_LOCK, SWAP_CHANNEL
 from incidents_shared.settings import CommonSettings
 from projector import store
-from projector.batch import decode_all, project
 from projector.settings import GROUP_ID
 
 log = structlog.get_logger(__name__)
@@ -28,6 +27,7 @@ PROJECTOR_TABLES = (
     "parked_incidents",
     "parked_events",
     "stream_counter",
+    "partition_digests",
 )
 BATCH = 2_000
 CLOSE_ENOUGH = 1_000  # records behind the live projector at which the final, locked catch-up starts
@@ -89,12 +89,8 @@ async def _records(settings: CommonSettings, start: dict[int, int], end: dict[in
 async def _project(pool: Pool, records: list[Record], topic: str) -> None:
     """One batch into the rebuild schema with the projector's own code (no dead-letter sends: done live)."""
     async with pool.acquire() as conn, conn.transaction():
-        batch = decode_all(records)
-        events = [d.event for d in batch if d.event is not None]
-        known = await store.load_known(
-            conn, {e.incident_id for e in events}, {e.event_id for e in events}, {d.key for d in batch}
-        )
-        await store.write(conn, project(batch, known), GROUP_ID, topic)
+        outcome, _ = await store.judge_records(conn, records)
+        await store.write(conn, outcome, GROUP_ID, topic)
 
 
 async def _catch_up(settings: CommonSettings, pool: Pool, target: dict[int, int]) -> int:

@@ -11,8 +11,8 @@ AMS = ZoneInfo("Europe/Amsterdam")
 OFFICE = BusinessHours("Europe/Amsterdam", frozenset(range(5)), time(9), time(17))
 
 
-def ams(*args: int) -> datetime:
-    return datetime(*args, tzinfo=AMS)  # type: ignore[misc]
+def ams(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=AMS)
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("15m", 900), ("4h", 14400), ("2d", 172800), ("0.5m", 30)])

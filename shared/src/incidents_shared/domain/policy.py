@@ -25,7 +25,9 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _duration(value: Any) -> Any:
-    return parse_duration(value) if isinstance(value, str) else value
+    if isinstance(value, str) and not value.startswith("P"):  # "P..." is ISO 8601, as stored in the database
+        return parse_duration(value)
+    return value
 
 
 Duration = Annotated[timedelta, BeforeValidator(_duration), Field(ge=timedelta(0))]

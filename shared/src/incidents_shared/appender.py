@@ -1,4 +1,7 @@
-"""Appending events to the log: idempotent acks=all producer, keyed by incident, bounded in time."""
+"""Appending events to the log: idempotent acks=all producer, keyed by incident, bounded in time.
+
+Shared by every writer (command API, escalator); the metric names keep their original `api_` prefix.
+"""
 
 import asyncio
 import time

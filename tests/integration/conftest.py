@@ -9,9 +9,15 @@ import httpx
 import pytest
 
 from incidents_shared.settings import CommonSettings
-from tests.integration.services import PORTS, Service, require_env
+from tests.integration.services import PORT_BASE, PORTS, ROOT, Service, require_env
 
 pytestmark = pytest.mark.integration
+# The escalator runs the fast policy (P1 steps seconds apart); its channels post to a receiver on WEBHOOK_PORT.
+WEBHOOK_PORT = PORT_BASE + 8
+ESCALATOR_ENV = {
+    "INCIDENTS_POLICY_FILE": str(ROOT / "examples" / "policies" / "fast-demo.yaml"),
+    "INCIDENTS_WEBHOOK_BASE": f"http://127.0.0.1:{WEBHOOK_PORT}",
+}
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +36,7 @@ def tokens() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def services(settings: CommonSettings) -> Iterator[dict[str, Service]]:
     started = {name: Service(name, port) for name, port in PORTS.items()}
+    started["escalator"].env.update(ESCALATOR_ENV)
     for name in ("projector", "escalator", "command-api"):
         started[name].start()
     yield started

@@ -96,7 +96,7 @@ def _body(channel: Channel, facts: dict[str, Any]) -> dict[str, Any]:
 
 
 def _text(facts: dict[str, Any]) -> str:
-    head = f"[{facts['priority'] or '-'}] {facts['title']} ({facts['service']})"
+    head = f"[{facts['priority'] or '-'}] {facts['title']} ({facts['service']}, incident {facts['incident_id']})"
     match facts["event_type"]:
         case "incident.escalated":
             return f"{head}: escalated to level {facts['level']}, {facts['team']} ({facts['reason']})"

@@ -1,6 +1,7 @@
 """Fixtures for tests against the real Kafka and PostgreSQL that `make test` starts."""
 
 import json
+import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -9,11 +10,21 @@ import httpx
 import pytest
 
 from incidents_shared.settings import CommonSettings
-from tests.integration.services import PORT_BASE, PORTS, ROOT, Service, require_env
+from tests.integration.services import PORTS, ROOT, Service, require_env
 
 pytestmark = pytest.mark.integration
-# The escalator runs the fast policy (P1 steps seconds apart); its channels post to a receiver on WEBHOOK_PORT.
-WEBHOOK_PORT = PORT_BASE + 8
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+# The escalator runs the fast policy (P1 steps seconds apart); its channels post to a receiver on WEBHOOK_PORT
+# (a free port of the machine: other test stacks may be using the fixed ones).
+WEBHOOK_PORT = _free_port()
 ESCALATOR_ENV = {
     "INCIDENTS_POLICY_FILE": str(ROOT / "examples" / "policies" / "fast-demo.yaml"),
     "INCIDENTS_WEBHOOK_BASE": f"http://127.0.0.1:{WEBHOOK_PORT}",

@@ -146,6 +146,30 @@ async def test_stakeholder_updates_reach_the_stakeholder_channel(
     assert sent["data"]["channel"] == "stakeholders" and sent["data"]["target"] == "customers"
 
 
+async def test_a_dead_receiver_never_delays_other_incidents(
+    api: httpx.AsyncClient, tokens: dict[str, str], receiver: Receiver
+) -> None:
+    receiver.hang.add("/hooks/stakeholders")
+    try:
+        slow = await log_incident(api, tokens)
+        for n in range(5):
+            update = {"audience": "customers", "message": f"update {n}"}
+            posted = await api.post(
+                f"/v1/incidents/{slow['incident_id']}/updates", json=update, headers=auth(tokens, "reporter")
+            )
+            assert posted.status_code == 200
+        assert await eventually(lambda: _async(len(receiver.about(slow["incident_id"])) == 5), 10), "all hanging"
+
+        created = await _p1(api, tokens)
+        incident_id = created["incident_id"]
+        assert await eventually(lambda: _async(any(r.path == "/hooks/leads" for r in receiver.about(incident_id))), 15)
+        [page] = [r for r in receiver.about(incident_id) if r.path == "/hooks/leads"]
+        assert (page.at - _at(created["logged_at"])).total_seconds() < STEPS[2][2] + 1.5, "paged on time regardless"
+        await api.post(f"/v1/incidents/{incident_id}/acknowledge", json={}, headers=auth(tokens, "responder"))
+    finally:
+        receiver.hang.discard("/hooks/stakeholders")
+
+
 async def test_kill_9_between_emitting_and_recording_an_escalation(
     api: httpx.AsyncClient,
     tokens: dict[str, str],

@@ -25,6 +25,8 @@ class Received:
 @dataclass
 class Receiver:
     requests: list[Received] = field(default_factory=list)
+    hang: set[str] = field(default_factory=set)  # paths that play dead: never answer (until released)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
 
     def about(self, incident_id: str) -> list[Received]:
         """Requests about one incident (generic bodies carry its id; Slack texts carry its title)."""
@@ -42,6 +44,9 @@ async def running_receiver(port: int) -> AsyncIterator[Receiver]:
         body = await request.json()
         key = request.headers.get("idempotency-key", "")
         receiver.requests.append(Received(request.url.path, key, body, datetime.now(UTC)))
+        if request.url.path in receiver.hang:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(receiver.release.wait(), 60)
         return JSONResponse({"ok": True})
 
     app = Starlette(routes=[Route("/hooks/{name}", hook, methods=["POST"])])
@@ -54,5 +59,6 @@ async def running_receiver(port: int) -> AsyncIterator[Receiver]:
     try:
         yield receiver
     finally:
+        receiver.release.set()
         server.should_exit = True
         await task

@@ -152,4 +152,4 @@ async def test_async_answer_and_verdict_lookup(api: httpx.AsyncClient, tokens: d
             break
     assert verdict.status_code == 200
     assert verdict.json()["verdict"] == "accepted"
-    assert verdict.json()["version"] == 2
+    assert verdict.json()["revision"] == 2  # the escalator may have set SLA targets first (bookkeeping)

@@ -97,9 +97,6 @@ async def test_a_missed_acknowledge_target_is_a_visible_breach(api: httpx.AsyncC
     assert (_at(targets["data"]["ack_due_at"]) - _at(created["logged_at"])).total_seconds() == pytest.approx(5.0)
     [breach] = [e for e in timeline if e["type"] == "incident.sla_breached"]
     assert breach["data"]["target"] == "acknowledge" and breach["data"]["due_at"] == targets["data"]["ack_due_at"]
-    listed = await api.get("/v1/incidents", params={"breached": "true"}, headers=auth(tokens, "auditor"))
-    if listed.status_code == 200:
-        assert incident_id in {i["incident_id"] for i in listed.json()["items"]}
     await api.post(f"/v1/incidents/{incident_id}/acknowledge", json={}, headers=auth(tokens, "responder"))
 
 

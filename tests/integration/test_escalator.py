@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -206,6 +207,43 @@ async def test_kill_9_between_emitting_and_recording_an_escalation(
     assert len([e for e in await _escalations(api, tokens, incident_id) if e["data"]["level"] == 2]) == 1
     pages = [r for r in receiver.about(incident_id) if r.path == "/hooks/leads"]
     assert 1 <= len(pages) <= 2 and len({r.idempotency_key for r in pages}) == 1
+
+
+async def test_kill_9_between_a_delivery_and_its_record_resends_once_with_the_same_key(
+    api: httpx.AsyncClient,
+    tokens: dict[str, str],
+    receiver: Receiver,
+    db: asyncpg.Connection,
+    services: dict[str, Service],
+) -> None:
+    async def outbox_idle() -> bool:
+        return bool(await db.fetchval("SELECT count(*) FROM escalator_outbox WHERE status = 'pending'") == 0)
+
+    assert await eventually(outbox_idle, timeout_s=40), "the crash must hit this test's delivery"
+    normal = services["escalator"]
+    assert normal.stop() == 0
+    crashing = Service("escalator", normal.port, env={**ESCALATOR_ENV, "INCIDENTS_ESCALATOR_CRASH_AFTER_DELIVERY": "1"})
+    crashing.start()
+    incident_id = (await log_incident(api, tokens))["incident_id"]
+    update = {"audience": "customers", "message": "Back to normal."}
+    posted = await api.post(f"/v1/incidents/{incident_id}/updates", json=update, headers=auth(tokens, "reporter"))
+    assert posted.status_code == 200
+    assert crashing.process is not None
+    assert await asyncio.to_thread(crashing.process.wait, 30) == 137, "died after the receiver said 200"
+    crashing.process = None
+
+    normal.start()
+
+    async def recorded() -> list[dict[str, Any]]:
+        return [e for e in await _timeline(api, tokens, incident_id) if e["type"] == "incident.notification_sent"]
+
+    [sent] = await eventually(recorded, timeout_s=30)
+    await asyncio.sleep(1.0)
+    pages = [r for r in receiver.about(incident_id) if r.path == "/hooks/stakeholders"]
+    assert len(pages) == 2, "one extra attempt after the crash"
+    assert len({r.idempotency_key for r in pages}) == 1, "carrying the same Idempotency-Key"
+    assert sent["data"]["channel"] == "stakeholders"
+    assert len(await recorded()) == 1
 
 
 async def test_metrics_show_timers_and_notifications(services: dict[str, Service]) -> None:

@@ -2,14 +2,13 @@
 
 import asyncio
 import contextlib
-import os
-import sys
 from typing import Protocol
 
 import structlog
 
 from escalator import metrics, store
 from escalator.clock import Clock
+from escalator.faults import crash_now
 from escalator.ownership import Ownership
 from escalator.policies import PolicyBook
 from escalator.timers import build_event
@@ -20,7 +19,6 @@ from incidents_shared.domain.events import EventBase, event_type
 
 log = structlog.get_logger(__name__)
 BATCH = 500
-CRASH_EXIT_CODE = 137  # what a kill -9 looks like to a supervisor
 
 
 async def pause(stop: asyncio.Event, seconds: float) -> None:
@@ -92,8 +90,4 @@ class TimerLoop:
         """Fault injection (INCIDENTS_ESCALATOR_CRASH_AFTER_EMIT): die like kill -9 after the ack, before the commit."""
         hit = [ev for ev in emitted if event_type(type(ev)) == self.crash_after_emit]
         if hit:
-            log.warning("fault_injected_crash_after_emit", event_id=str(hit[0].event_id),
-                        incident_id=str(hit[0].incident_id))  # fmt: skip
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(CRASH_EXIT_CODE)
+            crash_now("crash_after_emit", event_id=str(hit[0].event_id), incident_id=str(hit[0].incident_id))

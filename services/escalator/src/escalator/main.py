@@ -56,6 +56,7 @@ async def run(settings: EscalatorSettings, policy: Policy, clock: Clock) -> None
                 max_attempts=settings.notify_max_attempts,
                 backoff_s=settings.notify_backoff_s,
                 concurrency=settings.notify_concurrency,
+                crash_after_delivery=settings.escalator_crash_after_delivery,
             )
             return [timers.run, sender.run]
 

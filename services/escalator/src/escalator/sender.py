@@ -16,6 +16,7 @@ import structlog
 
 from escalator import metrics, store
 from escalator.clock import Clock
+from escalator.faults import crash_now
 from escalator.firing import EventLog, pause
 from escalator.notify import Delivery
 from escalator.ownership import Ownership
@@ -44,12 +45,14 @@ class Sender:
         backoff_s: float,
         concurrency: int,
         rng: random.Random | None = None,
+        crash_after_delivery: bool = False,
     ) -> None:
         self.pool, self.events, self.http, self.clock, self.owned = pool, events, http, clock, owned
         self.tick_s, self.timeout_s, self.max_attempts = tick_s, timeout_s, max_attempts
         self.backoff_s, self.concurrency = backoff_s, concurrency
         self.rng = rng or random.SystemRandom()
         self.in_flight: dict[UUID, asyncio.Task[None]] = {}
+        self.crash_after_delivery = crash_after_delivery  # fault injection for tests only
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
@@ -82,6 +85,10 @@ class Sender:
 
     async def deliver(self, delivery: Delivery, attempt: int) -> None:
         error = await self._post(delivery)
+        if error is None and self.crash_after_delivery:
+            crash_now(
+                "crash_after_delivery", delivery_id=str(delivery.delivery_id), incident_id=str(delivery.incident_id)
+            )
         metrics.NOTIFICATIONS.labels("sent" if error is None else "error").inc()
         now = self.clock.now()
         try:

@@ -29,6 +29,9 @@ class EscalatorSettings(CommonSettings):
     # Fault injection for tests only: exit(137) right after Kafka acked an event of this type, before the
     # escalator records that it fired (simulates kill -9 at the worst moment). Never set it in production.
     escalator_crash_after_emit: str | None = None
+    # Fault injection for tests only: exit(137) right after a receiver accepted a notification, before the
+    # delivery is recorded (the next instance delivers again, with the same Idempotency-Key).
+    escalator_crash_after_delivery: bool = False
 
     @field_validator("policy_file")
     @classmethod

@@ -24,43 +24,54 @@ from incidents_shared.reader import ReaderSpec, Worker, run_log_reader
 from incidents_shared.settings import load_settings
 
 
+class Escalator:
+    """Wires the fold, the timer loop and the sender around one pool, one appender and one policy book."""
+
+    def __init__(self, settings: EscalatorSettings, policy: Policy, clock: Clock, stack: contextlib.AsyncExitStack):
+        self.settings, self.policy, self.clock, self.stack = settings, policy, clock, stack
+        self.owned = Ownership()
+        self.appender = KafkaAppender(settings, settings.append_timeout_s)
+        self.book = PolicyBook(policy)
+
+    async def make_handler(self, pool: Pool) -> BatchHandler:
+        async with pool.acquire() as conn:
+            seen = await register_policy(conn, self.policy)  # refuses an edited file with an old version
+        self.book.versions.update({p.key: p for p in seen if p.key != self.policy.key})
+        await self.appender.start()
+        self.stack.push_async_callback(self.appender.stop)
+        return EscalatorHandler(pool, GROUP_ID, self.settings.events_topic, self.book)
+
+    def make_workers(self, pool: Pool) -> list[Worker]:
+        s = self.settings
+        http = httpx.AsyncClient(follow_redirects=False)
+        self.stack.push_async_callback(http.aclose)
+        timers = TimerLoop(pool, self.appender, self.book, self.clock, self.owned, tick_s=s.timer_tick_s,
+                           crash_after_emit=s.escalator_crash_after_emit)  # fmt: skip
+        sender = Sender(
+            pool,
+            self.appender,
+            http,
+            self.clock,
+            self.owned,
+            tick_s=s.timer_tick_s,
+            timeout_s=s.notify_timeout_s,
+            max_attempts=s.notify_max_attempts,
+            backoff_s=s.notify_backoff_s,
+            concurrency=s.notify_concurrency,
+            crash_after_delivery=s.escalator_crash_after_delivery,
+        )
+        return [timers.run, sender.run]
+
+
 async def run(settings: EscalatorSettings, policy: Policy, clock: Clock) -> None:
     spec = ReaderSpec(
         "escalator", GROUP_ID, settings.escalator_http_port, settings.escalator_batch_max, settings.escalator_poll_ms
     )
-    owned = Ownership()
-    books: list[PolicyBook] = []
     async with contextlib.AsyncExitStack() as stack:
-        appender = KafkaAppender(settings, settings.append_timeout_s)
-        http = await stack.enter_async_context(httpx.AsyncClient(follow_redirects=False))
-
-        async def make_handler(pool: Pool) -> BatchHandler:
-            async with pool.acquire() as conn:
-                seen = await register_policy(conn, policy)
-            books.append(PolicyBook(policy, {p.key: p for p in seen if p.key != policy.key}))
-            await appender.start()
-            stack.push_async_callback(appender.stop)
-            return EscalatorHandler(pool, GROUP_ID, settings.events_topic, books[0])
-
-        def make_workers(pool: Pool) -> list[Worker]:
-            timers = TimerLoop(pool, appender, books[0], clock, owned, tick_s=settings.timer_tick_s,
-                               crash_after_emit=settings.escalator_crash_after_emit)  # fmt: skip
-            sender = Sender(
-                pool,
-                appender,
-                http,
-                clock,
-                owned,
-                tick_s=settings.timer_tick_s,
-                timeout_s=settings.notify_timeout_s,
-                max_attempts=settings.notify_max_attempts,
-                backoff_s=settings.notify_backoff_s,
-                concurrency=settings.notify_concurrency,
-                crash_after_delivery=settings.escalator_crash_after_delivery,
-            )
-            return [timers.run, sender.run]
-
-        await run_log_reader(settings, spec, make_handler, on_assigned=owned.assigned, make_workers=make_workers)
+        app = Escalator(settings, policy, clock, stack)
+        await run_log_reader(
+            settings, spec, app.make_handler, on_assigned=app.owned.assigned, make_workers=app.make_workers
+        )
 
 
 def main() -> None:

@@ -26,6 +26,12 @@ test: ## unit + integration tests against a private real Kafka and PostgreSQL
 unit: venv ## unit tests of the pure code only (no servers)
 	@.venv/bin/python -m pytest tests/unit
 
+bench: venv ## benchmarks on a fresh local stack -> bench/results, BENCHMARKS.md (needs wrk)
+	@scripts/bench.sh
+
+bench-quick: venv ## a quick smoke run of the benchmarks (CI)
+	@scripts/bench.sh --quick
+
 lint: venv ## ruff and mypy --strict
 	@.venv/bin/ruff check .
 	@.venv/bin/ruff format --check .
@@ -38,4 +44,4 @@ format: venv ## apply ruff's formatting and safe fixes
 clean: down ## stop everything and delete .devstack/ data (keeps nothing)
 	rm -rf .devstack .venv
 
-.PHONY: help run up down status venv test unit lint format clean
+.PHONY: help run up down status venv test unit bench bench-quick lint format clean

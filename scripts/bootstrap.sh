@@ -11,7 +11,7 @@ import sys
 sys.exit(0 if sys.version_info >= (3, 11) else 1)
 PY
 
-stamp_inputs=(constraints.txt requirements-dev.txt shared/pyproject.toml services/*/pyproject.toml)
+stamp_inputs=(constraints.txt requirements-dev.txt shared/pyproject.toml services/*/pyproject.toml tools/*/pyproject.toml)
 stamp="$(cat "${stamp_inputs[@]}" | sha256sum | cut -d' ' -f1)"
 if [[ -x .venv/bin/python && -f .venv/.bootstrap-stamp && "$(cat .venv/.bootstrap-stamp)" == "$stamp" ]]; then
     exit 0
@@ -20,6 +20,6 @@ fi
 echo "bootstrap: installing Python packages into .venv/ (pinned by constraints.txt)" >&2
 .venv/bin/python -m pip install -q --upgrade pip >&2 || echo "bootstrap: pip upgrade skipped" >&2
 .venv/bin/python -m pip install -q -c constraints.txt -r requirements-dev.txt \
-    -e shared -e services/command-api -e services/projector -e services/escalator >&2 \
+    -e shared -e services/command-api -e services/projector -e services/escalator -e tools/incidentctl >&2 \
     || { echo "bootstrap: pip install failed; is PyPI reachable?" >&2; exit 1; }
 echo "$stamp" > .venv/.bootstrap-stamp

@@ -2,7 +2,7 @@
 # Local development stack without Docker: a real single-node Apache Kafka (KRaft, jars from Maven
 # Central) and a private PostgreSQL 15 cluster, both bound to 127.0.0.1 on non-default ports.
 #
-#   scripts/devstack.sh [--profile dev|test] start|stop|status|env|wipe
+#   scripts/devstack.sh [--profile dev|test|bench] start|stop|status|env|wipe
 #
 # Profiles: dev   -> state in .devstack/       Kafka 19092 (controller 19093), PostgreSQL 15432
 #           test  -> state in .devstack/test/  Kafka 29092 (controller 29093), PostgreSQL 25432
@@ -74,7 +74,13 @@ setup_profile() {
             KAFKA_CPORT="${INCIDENTS_DEVSTACK_KAFKA_CONTROLLER_PORT:-29093}"
             PG_PORT="${INCIDENTS_DEVSTACK_PG_PORT:-25432}"
             ;;
-        *) die "unknown profile '$PROFILE' (use dev or test)" ;;
+        bench)
+            STATE="$DEVSTACK_ROOT/bench"
+            KAFKA_PORT="${INCIDENTS_DEVSTACK_KAFKA_PORT:-59092}"
+            KAFKA_CPORT="${INCIDENTS_DEVSTACK_KAFKA_CONTROLLER_PORT:-59093}"
+            PG_PORT="${INCIDENTS_DEVSTACK_PG_PORT:-55432}"
+            ;;
+        *) die "unknown profile '$PROFILE' (use dev, test or bench)" ;;
     esac
     local p
     for p in "$KAFKA_PORT" "$KAFKA_CPORT" "$PG_PORT"; do

@@ -33,6 +33,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
         for p in ("/v1/incidents", "/v1/incidents/{id}", "/v1/incidents/{id}/timeline")
     },
     ("GET", "/v1/events/{id}"): set(ROLES),
+    **{("POST", p): {"integration", "admin"} for p in ("/v1/alerts", "/v1/alerts/alertmanager", "/v1/alerts/grafana")},
 }
 
 

@@ -78,7 +78,15 @@ async def test_one_canonical_log_line_per_request(
         "/v1/incidents?limit=1", headers=auth(tokens, "auditor", **{"X-Correlation-ID": correlation})
     )
     assert answer.status_code == 200
-    lines = (LOGS / f"command-api-{services['command-api'].port}.log").read_text().splitlines()
-    mine = [line for line in lines if f'"correlation_id": "{correlation}"' in line and '"event": "request"' in line]
-    assert len(mine) == 1
-    assert '"status": 200' in mine[0] and '"route": "/v1/incidents"' in mine[0] and '"duration_ms"' in mine[0]
+    log_file = LOGS / f"command-api-{services['command-api'].port}.log"
+
+    def mine() -> list[str]:
+        lines = log_file.read_text().splitlines()
+        return [line for line in lines if f'"correlation_id": "{correlation}"' in line and '"event": "request"' in line]
+
+    for _ in range(50):  # the line is written right after the response is sent
+        if mine():
+            break
+        await asyncio.sleep(0.05)
+    [line] = mine()
+    assert '"status": 200' in line and '"route": "/v1/incidents"' in line and '"duration_ms"' in line

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import pytest
 
+from incidents_shared.domain import commands as c
 from incidents_shared.domain import events as e
 from incidents_shared.domain import payloads as p
 from incidents_shared.domain.codec import canonical_bytes, decode, headers_for
@@ -194,3 +195,13 @@ def test_an_unhashable_type_is_undecodable(bad_type: object) -> None:
 def test_an_unknown_future_schema_version_is_undecodable() -> None:
     with pytest.raises(UndecodableEvent):
         decode(_bytes(_raw(schema_version=99)))
+
+
+@pytest.mark.parametrize("bad", ["nul\x00byte", "lone \ud800 surrogate"])
+def test_text_the_log_cannot_store_is_refused_in_commands_and_events(bad: str) -> None:
+    with pytest.raises(ValueError, match=r"NUL|surrogate"):
+        c.AddNote(text=bad)
+    with pytest.raises(ValueError, match=r"NUL|surrogate"):
+        c.LogIncident(title="ok", service="svc", labels={"k": bad})
+    with pytest.raises(UndecodableEvent):
+        decode(_bytes(_raw(correlation_id=bad)))

@@ -5,10 +5,13 @@ Shared by every writer (command API, escalator); the metric names keep their ori
 
 import asyncio
 import time
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, KafkaTimeoutError
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer.message_accumulator import BatchBuilder
 from prometheus_client import Counter, Histogram
 
 from incidents_shared.domain.codec import canonical_bytes, headers_for
@@ -59,6 +62,10 @@ class KafkaAppender:
         """Append the events of one command, in order, all to the incident's partition."""
         started = time.perf_counter()
         producer = await self._ensure_producer()
+        if len(events) > 1:
+            await self._append_batch(producer, events)
+            self._appended(events, started)
+            return
         try:
             futures = [
                 await producer.send(
@@ -73,6 +80,49 @@ class KafkaAppender:
         except (KafkaError, OSError, TimeoutError) as exc:
             log.warning("append_failed", error=repr(exc), events=len(events))
             raise LogUnavailable(f"the log did not acknowledge: {exc!r}") from exc
+        self._appended(events, started)
+
+    def _appended(self, events: list[EventBase], started: float) -> None:
         APPEND_SECONDS.observe(time.perf_counter() - started)
         for event in events:
             EVENTS_APPENDED.labels(event.model_dump(include={"type"})["type"]).inc()
+
+    @staticmethod
+    async def partition_for(producer: AIOKafkaProducer, topic: str, key: bytes) -> int:
+        """The partition a keyed send would choose: the producer's default partitioner over the topic's partitions."""
+        partitions = sorted(await producer.partitions_for(topic))
+        partition: int = DefaultPartitioner()(key, partitions, partitions)
+        return partition
+
+    async def _enqueue(self, producer: AIOKafkaProducer, batch: BatchBuilder, partition: int) -> "asyncio.Future[Any]":
+        """Queue the batch; while other batches wait for the same partition aiokafka may time out before queueing
+        (nothing was sent then, so trying again is safe) until our own deadline."""
+        deadline = time.monotonic() + self._timeout_s
+        while True:
+            try:
+                future: asyncio.Future[Any] = await producer.send_batch(
+                    batch, self._settings.events_topic, partition=partition
+                )
+                return future
+            except KafkaTimeoutError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.005)
+
+    async def _append_batch(self, producer: AIOKafkaProducer, events: list[EventBase]) -> None:
+        """Several events of one command: one record batch, so the log holds all of them or none (decision 0004)."""
+        try:
+            key = str(events[0].incident_id).encode()
+            partition = await self.partition_for(producer, self._settings.events_topic, key)
+            batch = producer.create_batch()
+            for event in events:
+                if (
+                    batch.append(key=key, value=canonical_bytes(event), timestamp=None, headers=headers_for(event))
+                    is None
+                ):
+                    raise LogUnavailable(f"{len(events)} events do not fit one record batch")
+            future = await self._enqueue(producer, batch, partition)
+            await asyncio.wait_for(future, self._timeout_s)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            log.warning("append_failed", error=repr(exc), events=len(events))
+            raise LogUnavailable(f"the log did not acknowledge: {exc!r}") from exc

@@ -22,6 +22,13 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Reset on release without asyncpg's default RESET ALL/UNLISTEN query (a round trip per release):
+    no code here changes session state on pooled connections; only a transaction left open is undone."""
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
 async def create_pool(settings: CommonSettings, **options: Any) -> "asyncpg.Pool[asyncpg.Record]":
     """A pool whose jsonb columns read and write Python objects."""
     deadline = asyncio.get_running_loop().time() + settings.startup_timeout_s
@@ -32,6 +39,7 @@ async def create_pool(settings: CommonSettings, **options: Any) -> "asyncpg.Pool
                 min_size=1,
                 max_size=settings.db_pool_max,
                 init=_init_connection,
+                reset=_keep_session,
                 **options,
             )
             assert pool is not None

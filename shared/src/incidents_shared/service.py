@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 import structlog
 import uvicorn
+import uvloop
 from fastapi import FastAPI
 
 log = structlog.get_logger(__name__)
@@ -17,6 +18,11 @@ class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         yield  # signals are handled by run_with_ops, which stops the worker too
+
+
+def run_forever(main: Coroutine[Any, Any, None]) -> None:
+    """Run a service's main coroutine on uvloop (uvicorn then also picks httptools)."""
+    uvloop.run(main)
 
 
 async def _idle(stop: asyncio.Event) -> None:

@@ -6,13 +6,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from command_api.alerts_config import load_mapping
+from command_api.alerts_service import AlertService
 from command_api.auth import TokenRegistry
 from command_api.deps import Container
 from command_api.idempotency import IdempotencyStore
 from command_api.middleware import BodyLimit, RequestContext
 from command_api.problems import Problem, install_problem_handlers, problem_response
+from command_api.ratelimit import RateLimiter
 from command_api.readmodel import ReadModel
-from command_api.routes import commands, queries
+from command_api.routes import alerts, commands, queries
 from command_api.service import CommandService
 from command_api.settings import ApiSettings
 from command_api.verdicts import VerdictWaiter
@@ -27,6 +30,7 @@ answer is its verdict. Authenticate with `Authorization: Bearer <token>`. Errors
 
 def create_app(settings: ApiSettings) -> FastAPI:
     tokens = TokenRegistry.load(settings.tokens_file, settings.token_hashes)
+    mapping = load_mapping(settings.alert_mapping_file)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -47,7 +51,11 @@ def create_app(settings: ApiSettings) -> FastAPI:
             settings.verdict_timeout_s,
             settings.retry_after_s,
         )
-        app.state.container = Container(tokens, read_model, service)
+        limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+        app.state.container = Container(tokens, limiter, read_model, service)
+        app.state.alerts = AlertService(
+            read_model, appender, waiter, mapping, DEFAULT_TAXONOMY, settings.verdict_timeout_s
+        )
         app.state.probes = {"kafka": kafka_probe(settings.kafka_bootstrap), "postgres": postgres_probe(pool)}
         try:
             yield
@@ -72,6 +80,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
 
     app.include_router(commands.router)
     app.include_router(queries.router)
+    app.include_router(alerts.router)
     add_ops_routes(app, lambda: app.state.probes)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContext)

@@ -8,6 +8,7 @@ from fastapi import Depends, Header, Request
 
 from command_api.auth import Principal, TokenRegistry
 from command_api.problems import Problem
+from command_api.ratelimit import RateLimiter, retry_after_header
 from command_api.readmodel import ReadModel
 from command_api.service import CommandService
 from incidents_shared.domain.enums import Role
@@ -18,11 +19,12 @@ class Container:
     """Everything the routes need, built once by the app's lifespan."""
 
     tokens: TokenRegistry
+    limiter: RateLimiter
     read_model: ReadModel
     commands: CommandService
 
 
-def container(request: Request) -> Container:
+async def container(request: Request) -> Container:
     built: Container = request.app.state.container
     return built
 
@@ -48,6 +50,14 @@ def require(roles: frozenset[Role]) -> Callable[..., Awaitable[Principal]]:
         principal = box.tokens.authenticate(token.strip())
         if principal is None:
             raise _unauthorized("unknown token")
+        if (wait_s := box.limiter.take(principal.id)) > 0:
+            raise Problem(
+                429,
+                "rate-limited",
+                "Too many requests",
+                f"limit per principal: {box.limiter.rate}/s",
+                headers={"Retry-After": retry_after_header(wait_s)},
+            )
         if principal.role not in roles:
             raise Problem(
                 403, "forbidden", "Your role may not do this", f"role {principal.role.value} may not call this endpoint"
@@ -57,7 +67,7 @@ def require(roles: frozenset[Role]) -> Callable[..., Awaitable[Principal]]:
     return authenticate
 
 
-def correlation_id(request: Request) -> str:
+async def correlation_id(request: Request) -> str:
     value: str = request.state.correlation_id
     return value
 

@@ -12,6 +12,7 @@ log = structlog.get_logger("command_api.access")
 REQUESTS = Counter("api_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("api_request_seconds", "HTTP request latency", ["method", "route"])
 CORRELATION_HEADER = b"x-correlation-id"
+DRAIN_LIMIT_FACTOR = 10  # beyond 10x the limit we stop reading and let the connection drop
 
 
 class BodyLimit:
@@ -27,7 +28,8 @@ class BodyLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _too_large(send, self.max_bytes)
+            drained = await _drain(receive, DRAIN_LIMIT_FACTOR * self.max_bytes)
+            await _too_large(send, self.max_bytes, close=not drained)
             return
         received = 0
         refused = False
@@ -39,7 +41,10 @@ class BodyLimit:
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
                     refused = True
-                    await _too_large(send, self.max_bytes)
+                    drained = not message.get("more_body", False) or await _drain(
+                        receive, DRAIN_LIMIT_FACTOR * self.max_bytes
+                    )
+                    await _too_large(send, self.max_bytes, close=not drained)
                     return {"type": "http.disconnect"}
             return message
 
@@ -50,7 +55,21 @@ class BodyLimit:
         await self.app(scope, limited_receive, guarded_send)
 
 
-async def _too_large(send: Send, max_bytes: int) -> None:
+async def _drain(receive: Receive, limit: int) -> bool:
+    """Read and discard a refused body (up to `limit` bytes) before answering, so the client reads our 413
+    instead of a connection reset while it is still sending. False when we gave up and must close."""
+    drained = 0
+    while drained <= limit:
+        message = await receive()
+        if message["type"] != "http.request":
+            return False
+        if not message.get("more_body", False):
+            return True
+        drained += len(message.get("body", b""))
+    return False
+
+
+async def _too_large(send: Send, max_bytes: int, *, close: bool) -> None:
     body = json.dumps(
         {
             "type": "https://incidents.local/problems/too-large",
@@ -59,13 +78,10 @@ async def _too_large(send: Send, max_bytes: int) -> None:
             "detail": f"the limit is {max_bytes} bytes",
         }
     ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [(b"content-type", b"application/problem+json"), (b"connection", b"close")],
-        }
-    )
+    headers = [(b"content-type", b"application/problem+json")]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -80,9 +80,10 @@ class CommandService:
 
     async def _run(self, req: Request, command_id: UUID, body_hash: str) -> Answer:
         incident_id = req.incident_id or uuid5(command_id, "incident")
-        first_event_id = uuid5(command_id, "0")
-        if (earlier := await self.read_model.verdict(first_event_id)) is not None:
-            return await self._answer(req, earlier)  # a retry of a command already judged
+        if req.idempotency_key is not None:
+            earlier = await self.read_model.verdict(uuid5(command_id, "0"))
+            if earlier is not None:
+                return await self._answer(req, earlier)  # a retry of a command already judged
         meta = c.CommandMeta(
             incident_id=incident_id,
             command_id=command_id,

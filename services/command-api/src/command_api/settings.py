@@ -3,8 +3,9 @@
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from command_api.alerts_config import load_mapping
 from incidents_shared.settings import CommonSettings, Port
 
 
@@ -16,6 +17,15 @@ class ApiSettings(CommonSettings):
     append_timeout_s: Annotated[float, Field(gt=0, le=60)] = 5.0
     max_body_bytes: Annotated[int, Field(ge=1_024, le=50_000_000)] = 1_000_000
     retry_after_s: Annotated[int, Field(ge=1, le=3_600)] = 5
+    rate_limit_per_s: Annotated[float, Field(gt=0, le=1_000_000)] = 2_000.0  # per principal
+    rate_limit_burst: Annotated[int, Field(ge=1, le=1_000_000)] = 4_000
+    alert_mapping_file: Path | None = None  # YAML or JSON; see incidents_shared.domain.alerts.AlertMapping
+
+    @field_validator("alert_mapping_file")
+    @classmethod
+    def _mapping_is_valid(cls, value: Path | None) -> Path | None:
+        load_mapping(value)  # fail at start-up, naming the file and the wrong keys
+        return value
 
     @model_validator(mode="after")
     def _some_tokens(self) -> "ApiSettings":

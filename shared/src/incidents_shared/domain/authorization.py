@@ -28,6 +28,7 @@ COMMAND_ROLES: dict[type[c.Command], frozenset[Role]] = {
     c.Escalate: MANAGERS,
     c.Close: MANAGERS,
     c.CompleteReview: MANAGERS,
+    c.ReceiveAlert: INTEGRATIONS,
 }
 
 PRIORITY_OVERRIDE_ROLES = MANAGERS

@@ -5,11 +5,13 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from incidents_shared.domain import payloads as p
+from incidents_shared.domain.alerts import AlertPolicy, NormalizedAlert
 from incidents_shared.domain.enums import HoldReason, Level, LinkRelation, NoteKind, Priority, ResolutionCode
 from incidents_shared.domain.events import Actor
+from incidents_shared.domain.text import StorableModel
 from incidents_shared.domain.timeutil import UtcDateTime
 
 
@@ -27,8 +29,8 @@ class CommandMeta:
     request_hash: str | None = None
 
 
-class Command(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class Command(StorableModel):
+    """Base of every command."""
 
 
 def _example(**body: Any) -> ConfigDict:
@@ -212,3 +214,10 @@ class CompleteReview(Command):
 
     summary: p.Text
     action_items: Annotated[list[p.ActionItem], Field(max_length=100)] = Field(default_factory=list)
+
+
+class ReceiveAlert(Command):
+    """An alert from monitoring, normalized, with the alert policy in force when it arrived."""
+
+    alert: NormalizedAlert
+    policy: AlertPolicy = Field(default_factory=AlertPolicy)

@@ -7,8 +7,9 @@ from uuid import uuid5
 from incidents_shared.domain import commands as c
 from incidents_shared.domain import events as e
 from incidents_shared.domain import payloads as p
+from incidents_shared.domain.alert_decisions import alert_drafts
 from incidents_shared.domain.authorization import PRIORITY_OVERRIDE_ROLES, may_issue
-from incidents_shared.domain.enums import EscalationReason, Source
+from incidents_shared.domain.enums import EscalationReason, LinkRelation, ResolutionCode, Source
 from incidents_shared.domain.errors import (
     Forbidden,
     IncidentNotFound,
@@ -42,7 +43,7 @@ def decide(
     """The events a command produces, or a DomainError saying why it cannot be done now."""
     if not may_issue(meta.actor.role, type(command)):
         raise Forbidden(f"role {meta.actor.role} may not {type(command).__name__}")
-    if state is None and not isinstance(command, c.LogIncident):
+    if state is None and not isinstance(command, c.LogIncident | c.ReceiveAlert):
         raise IncidentNotFound(f"incident {meta.incident_id} does not exist")
     current = state.revision if state is not None else 0
     if meta.expected_version is not None and meta.expected_version != current:
@@ -77,7 +78,7 @@ def _build(cls: type[e.EventBase], data: p.Payload, meta: c.CommandMeta, index: 
         "actor": meta.actor,
         "correlation_id": meta.correlation_id,
         "causation_id": meta.causation_id,
-        "expected_version": meta.expected_version,
+        "expected_version": meta.expected_version if index == 0 else None,  # later ones ride in the same batch
         "request_hash": meta.request_hash,
         "data": data,
     }
@@ -185,7 +186,11 @@ def _update(state: Incident | None, cmd: c.PostUpdate, meta: c.CommandMeta) -> l
 
 @decides(c.Link)
 def _link(state: Incident | None, cmd: c.Link, meta: c.CommandMeta) -> list[Draft]:
-    return [(e.IncidentLinked, p.LinkedData(other_incident_id=cmd.other_incident_id, relation=cmd.relation))]
+    linked: Draft = (e.IncidentLinked, p.LinkedData(other_incident_id=cmd.other_incident_id, relation=cmd.relation))
+    if cmd.relation is not LinkRelation.DUPLICATE_OF or state is None or not state.is_open:
+        return [linked]
+    summary = f"Duplicate of incident {cmd.other_incident_id}"
+    return [linked, (e.IncidentResolved, p.ResolvedData(resolution_code=ResolutionCode.DUPLICATE, summary=summary))]
 
 
 @decides(c.Resolve)
@@ -207,3 +212,8 @@ def _close(state: Incident | None, cmd: c.Close, meta: c.CommandMeta) -> list[Dr
 @decides(c.CompleteReview)
 def _review(state: Incident | None, cmd: c.CompleteReview, meta: c.CommandMeta) -> list[Draft]:
     return [(e.ReviewCompleted, p.ReviewCompletedData(summary=cmd.summary, action_items=cmd.action_items))]
+
+
+@decides(c.ReceiveAlert)
+def _receive_alert(state: Incident | None, cmd: c.ReceiveAlert, meta: c.CommandMeta) -> list[Draft]:
+    return alert_drafts(state, cmd.alert, cmd.policy, meta.actor.id, meta.now)

@@ -3,14 +3,15 @@
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from incidents_shared.domain import payloads as p
 from incidents_shared.domain.enums import ActorKind
+from incidents_shared.domain.text import StorableModel
 from incidents_shared.domain.timeutil import UtcDateTime
 
 
-class Actor(BaseModel):
+class Actor(StorableModel):
     """Who caused an event: a person, another service, or this system."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -19,7 +20,7 @@ class Actor(BaseModel):
     role: Annotated[str, Field(min_length=1, max_length=40)]
 
 
-class EventBase(BaseModel):
+class EventBase(StorableModel):
     """The envelope every event shares."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

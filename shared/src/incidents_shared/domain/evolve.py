@@ -4,7 +4,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from incidents_shared.domain import events as e
-from incidents_shared.domain.enums import SlaTarget, Status
+from incidents_shared.domain.enums import SlaTarget, Source, Status
 from incidents_shared.domain.state import Incident, Link
 
 E = TypeVar("E", bound=e.EventBase)
@@ -42,6 +42,8 @@ def start(event: e.IncidentLogged) -> Incident:
         detected_at=d.detected_at,
         logged_at=event.occurred_at,
         updated_at=event.recorded_at,
+        alert_count=1 if d.source is Source.ALERT else 0,  # the alert that opened it is its first occurrence
+        last_alert_at=event.occurred_at if d.source is Source.ALERT else None,
     )
 
 

@@ -4,7 +4,7 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from incidents_shared.domain.enums import (
     AlertStatus,
@@ -19,6 +19,7 @@ from incidents_shared.domain.enums import (
     Source,
 )
 from incidents_shared.domain.priority import priority_for
+from incidents_shared.domain.text import StorableModel
 from incidents_shared.domain.timeutil import UtcDateTime
 
 Title = Annotated[str, Field(min_length=1, max_length=200)]
@@ -32,8 +33,8 @@ Labels = Annotated[
 ]
 
 
-class Payload(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class Payload(StorableModel):
+    """Base of every event payload."""
 
 
 class LoggedData(Payload):

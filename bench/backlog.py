@@ -1,0 +1,95 @@
+"""A backlog of realistic events on the log, and the projector's catch-up over it."""
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from bench.kafka_raw import ACTOR, WINDOW
+from incidents_shared.domain import commands as c
+from incidents_shared.domain.codec import canonical_bytes
+from incidents_shared.domain.decide import decide
+from incidents_shared.domain.fold import advance
+
+LIFE: list[c.Command] = [
+    c.LogIncident(title="Disk full on db-7", service="billing", impact="medium", urgency="high"),
+    c.Categorize(category="database", subcategory="capacity"),
+    c.Assign(team="dba", assignee="carol"),
+    c.Acknowledge(),
+    c.StartInvestigation(),
+    *[c.AddNote(kind="note", text=f"step {i}: cleaning old WAL segments") for i in range(4)],
+    c.Resolve(summary="WAL archived, 40% free"),
+]
+
+
+def incident_events(start: datetime) -> list[tuple[bytes, bytes]]:
+    """One incident's life as (key, value) records, decided and folded like the API would."""
+    incident_id, state = uuid.uuid4(), None
+    records = []
+    for n, command in enumerate(LIFE):
+        meta = c.CommandMeta(
+            incident_id=incident_id,
+            command_id=uuid.uuid4(),
+            actor=ACTOR,
+            now=start + timedelta(seconds=n),
+            correlation_id="bench",
+        )
+        for event in decide(state, command, meta):
+            state = advance(state, event)
+            records.append((str(incident_id).encode(), canonical_bytes(event)))
+    return records
+
+
+async def produce(bootstrap: str, topic: str, events: int) -> int:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5, max_batch_size=512 * 1024
+    )
+    await producer.start()
+    sent, start = 0, datetime.now(UTC)
+    try:
+        while sent < events:
+            chunk = [r for _ in range(WINDOW // len(LIFE)) for r in incident_events(start)]
+            futures = [await producer.send(topic, value, key=key) for key, value in chunk]
+            await asyncio.gather(*futures)
+            sent += len(chunk)
+    finally:
+        await producer.stop()
+    return sent
+
+
+async def wait_caught_up(database_url: str, total: int, timeout_s: float) -> float:
+    """Seconds until the projector's stored offsets cover `total` records."""
+    conn = await asyncpg.connect(database_url)
+    started = time.perf_counter()
+    try:
+        while time.perf_counter() - started < timeout_s:
+            done = await conn.fetchval(
+                "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE group_id = 'projector'"
+            )
+            if done >= total:
+                return time.perf_counter() - started
+            await asyncio.sleep(0.2)
+        raise TimeoutError(f"projector did not catch up with {total} events in {timeout_s}s")
+    finally:
+        await conn.close()
+
+
+async def copy_ceiling(database_url: str, rows: int) -> float:
+    """Rows per second for asyncpg copy_records_to_table of incident_events-shaped rows."""
+    event = incident_events(datetime.now(UTC))[0][1].decode()
+    now = datetime.now(UTC)
+    records = [
+        (uuid.uuid4(), uuid.uuid4(), 1, 1, "incident.logged", now, now, "bench", event, "0" * 64, "f" * 64, 0, n)
+        for n in range(rows)
+    ]
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("CREATE TEMP TABLE copy_target (LIKE incident_events INCLUDING ALL)")
+        started = time.perf_counter()
+        await conn.copy_records_to_table("copy_target", records=records)
+        return rows / (time.perf_counter() - started)
+    finally:
+        await conn.close()

@@ -1,0 +1,109 @@
+"""bench/results/*.json and the table in BENCHMARKS.md."""
+
+import json
+import os
+import platform
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+MARK_START, MARK_END = "<!-- bench:table:start -->", "<!-- bench:table:end -->"
+
+# (key, unit, target as text, check against the results)
+TARGETS: list[tuple[str, str, str, Any]] = [
+    ("kafka_raw_eps", "events/s", "ceiling", None),
+    (
+        "api_verdict_rps",
+        "req/s",
+        ">= 2000 and >= crud_baseline_rps",
+        lambda r: r["api_verdict_rps"] >= 2000 and r["api_verdict_rps"] >= r["crud_baseline_rps"],
+    ),
+    ("api_async_rps", "req/s", ">= 5000", lambda r: r["api_async_rps"] >= 5000),
+    ("api_p50_ms_at_1000rps", "ms", "", None),
+    ("api_p99_ms_at_1000rps", "ms", "<= 50", lambda r: r["api_p99_ms_at_1000rps"] <= 50),
+    ("e2e_p99_ms_at_500rps", "ms", "<= 100", lambda r: r["e2e_p99_ms_at_500rps"] <= 100),
+    (
+        "projector_eps",
+        "events/s",
+        ">= 0.5 x copy_ceiling_rps",
+        lambda r: r["projector_eps"] >= 0.5 * r["copy_ceiling_rps"],
+    ),
+    ("copy_ceiling_rps", "rows/s", "ceiling", None),
+    ("rebuild_1m_s", "s", "<= 60", lambda r: r["rebuild_1m_s"] <= 60),
+    ("timer_lateness_p99_ms_100k", "ms", "<= 1000", lambda r: r["timer_lateness_p99_ms_100k"] <= 1000),
+    ("crud_baseline_rps", "req/s", "baseline", None),
+]
+
+
+def machine() -> dict[str, Any]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT, check=False
+    ).stdout.strip()
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "commit": commit,
+    }
+
+
+def save(results: dict[str, Any], notes: dict[str, str], quick: bool) -> Path:
+    now = datetime.now(UTC)
+    document = {"machine": machine(), "when": now.isoformat(), "quick": quick, "results": results, "notes": notes}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{now.strftime('%Y%m%dT%H%M%SZ')}{'-quick' if quick else ''}.json"
+    text = json.dumps(document, indent=2, sort_keys=True) + "\n"
+    path.write_text(text)
+    (RESULTS / ("latest-quick.json" if quick else "latest.json")).write_text(text)
+    return path
+
+
+def _verdict(check: Any, results: dict[str, Any]) -> str:
+    if check is None:
+        return ""
+    try:
+        return "holds" if check(results) else "**misses**"
+    except (KeyError, TypeError):
+        return "not measured"
+
+
+def table(document: dict[str, Any]) -> str:
+    results, notes = document["results"], document.get("notes", {})
+    rows = ["| measurement | value | unit | target | status | note |", "|---|---:|---|---|---|---|"]
+    for key, unit, target, check in TARGETS:
+        value = results.get(key)
+        shown = "—" if value is None else f"{value:,.1f}" if isinstance(value, float) else str(value)
+        rows.append(f"| `{key}` | {shown} | {unit} | {target} | {_verdict(check, results)} | {notes.get(key, '')} |")
+    rss = results.get("rss_mb", {})
+    for name, figures in sorted(rss.items()):
+        rows.append(
+            f"| `rss_mb.{name}` | {figures.get('rest', '—')} / {figures.get('load', '—')} | MB | "
+            "at rest / under load | | |"
+        )
+    m = document["machine"]
+    head = (
+        f"Run {document['when']} on {m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, Python {m['python']}, "
+        f"commit {m['commit']}{' (quick mode)' if document.get('quick') else ''}."
+    )
+    return "\n".join([head, "", *rows])
+
+
+def update_markdown(document: dict[str, Any]) -> None:
+    path = ROOT / "BENCHMARKS.md"
+    text = path.read_text()
+    start, end = text.index(MARK_START) + len(MARK_START), text.index(MARK_END)
+    path.write_text(text[:start] + "\n" + table(document) + "\n" + text[end:])

@@ -1,0 +1,66 @@
+"""The benchmark's own devstack profile (fresh Kafka + PostgreSQL) and the platform's services on it."""
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.integration.services import ROOT, Service
+
+STATE = ROOT / ".devstack" / "bench"
+PORTS = {"command-api": 58000, "projector": 58001, "escalator": 58002}
+CRUD_PORT = 58010
+
+
+def devstack(action: str) -> None:
+    subprocess.run(
+        [str(ROOT / "scripts" / "devstack.sh"), "--profile", "bench", action], check=True, stdout=subprocess.DEVNULL
+    )
+
+
+def load_env() -> dict[str, str]:
+    env = {}
+    for line in (STATE / "env").read_text().splitlines():
+        if "=" in line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            env[key] = value.strip("'")
+    return env
+
+
+@contextmanager
+def bench_stack(partitions: int) -> Iterator[dict[str, str]]:
+    """Wipe and start the bench profile, create topics and schema, and stop it all afterwards."""
+    for key in ("INCIDENTS_KAFKA_BOOTSTRAP", "INCIDENTS_DATABASE_URL", "INCIDENTS_TOKENS_FILE"):
+        os.environ.pop(key, None)
+    devstack("wipe")
+    devstack("start")
+    try:
+        env = load_env() | {"INCIDENTS_TOPIC_PARTITIONS": str(partitions), "INCIDENTS_LOG_LEVEL": "warning"}
+        os.environ.update(env)
+        subprocess.run(
+            [str(ROOT / ".venv" / "bin" / "incidents-admin"), "init"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        yield env
+    finally:
+        devstack("stop")
+
+
+def tokens() -> dict[str, str]:
+    loaded: dict[str, str] = json.loads(Path(os.environ["INCIDENTS_TOKENS_FILE"]).read_text())
+    return loaded
+
+
+def service(name: str) -> Service:
+    return Service(name, PORTS[name])
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0

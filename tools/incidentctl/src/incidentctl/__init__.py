@@ -1,0 +1,1 @@
+"""incidentctl: replay, rebuild and verify the incident log and its read models."""

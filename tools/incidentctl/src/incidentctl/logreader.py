@@ -1,0 +1,78 @@
+"""Reading the incident log straight from Kafka, independently of the read models."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from incidents_shared.consumer import Record
+from incidents_shared.kafka import verify_log_topic
+from incidents_shared.settings import CommonSettings
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where reading starts and stops per partition, and from which offset records are in the asked range.
+
+    Reading always starts at the beginning of the log: the fold needs every earlier event to judge later ones.
+    """
+
+    start: dict[int, int]
+    end: dict[int, int]
+    since: dict[int, int]
+
+    def in_range(self, record: Record) -> bool:
+        return record.offset >= self.since[record.partition]
+
+    @property
+    def total(self) -> int:
+        return sum(max(0, self.end[p] - self.start[p]) for p in self.end)
+
+
+async def _bounds(
+    consumer: AIOKafkaConsumer, tps: list[TopicPartition], since: datetime | None, until: datetime | None
+) -> Span:
+    begin = await consumer.beginning_offsets(tps)
+    ends = await consumer.end_offsets(tps)
+    start = {tp.partition: begin[tp] for tp in tps}
+    end = {tp.partition: ends[tp] for tp in tps}
+    first = dict(start)
+    # The broker's time index maps a timestamp to the first offset at or after it.
+    for stamp, target in ((since, first), (until, end)):
+        if stamp is None:
+            continue
+        found = await consumer.offsets_for_times({tp: int(stamp.timestamp() * 1000) for tp in tps})
+        for tp in tps:
+            hit = found.get(tp)
+            target[tp.partition] = hit.offset if hit is not None else ends[tp]
+    return Span(start, end, first)
+
+
+async def read_log(
+    settings: CommonSettings, since: datetime | None = None, until: datetime | None = None
+) -> AsyncIterator[tuple[Span, list[Record]]]:
+    """Yield batches of records of the log topic, in order per partition, between two broker times."""
+    partitions = await verify_log_topic(settings)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(settings.events_topic, p) for p in range(partitions)]
+        consumer.assign(tps)
+        span = await _bounds(consumer, tps, since, until)
+        for tp in tps:
+            consumer.seek(tp, span.start[tp.partition])
+        open_tps = {tp for tp in tps if span.start[tp.partition] < span.end[tp.partition]}
+        while open_tps:
+            polled = await consumer.getmany(*open_tps, timeout_ms=1_000, max_records=5_000)
+            batch: list[Record] = []
+            for tp, messages in polled.items():
+                for m in messages:
+                    if m.offset < span.end[tp.partition]:
+                        batch.append(Record(m.partition, m.offset, m.key.decode() if m.key else None, m.value or b""))
+                if await consumer.position(tp) >= span.end[tp.partition]:
+                    open_tps.discard(tp)
+            if batch:
+                yield span, batch
+    finally:
+        await consumer.stop()

@@ -1,0 +1,18 @@
+"""The incidentctl application: each command lives in its own module under incidentctl.commands."""
+
+import typer
+
+from incidentctl.commands import replay
+
+app = typer.Typer(
+    name="incidentctl",
+    help="Replay the incident log, reconstruct incidents, and check the read models against the log.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.command("replay")(replay.replay)
+
+
+@app.callback()
+def main() -> None:
+    """Settings come from INCIDENTS_* variables, e.g. `set -a; source .devstack/env; set +a`."""

@@ -7,7 +7,10 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from escalator.batch import Known, decode_batch, fold_batch
+from escalator.clock import SystemClock
+from escalator.firing import TimerLoop
 from escalator.notify import Delivery
+from escalator.ownership import Ownership
 from escalator.policies import PolicyBook
 from escalator.policy_file import load_policy_file, parse_policy
 from escalator.sender import Sender
@@ -225,3 +228,26 @@ def test_backoff_grows_exponentially_with_jitter() -> None:
     for attempt in range(1, 6):
         delay = sender.backoff(attempt).total_seconds()
         assert 0.5 * 2 ** (attempt - 1) <= delay <= 2 ** (attempt - 1)
+
+
+class RecordingLog:
+    def __init__(self) -> None:
+        self.appends: list[list[UUID]] = []
+
+    async def append(self, events: list[e.EventBase]) -> None:
+        self.appends.append([event.incident_id for event in events])
+
+
+async def test_the_timer_loop_appends_each_incident_on_its_own() -> None:
+    """An append is one record batch on one incident's partition: mixing incidents would misroute events."""
+    log = RecordingLog()
+    loop = TimerLoop(None, log, PolicyBook(FAST), SystemClock(), Ownership(), tick_s=0.1)  # type: ignore[arg-type]
+    a, b = Escalator(PolicyBook(FAST)), Escalator(PolicyBook(FAST))
+    for esc in (a, b):
+        esc.log_p1()
+    emitted = [*a.advance(s(5)), *b.advance(s(5))]
+    await loop._append_per_incident(emitted)
+    assert sorted(log.appends, key=len) == sorted(
+        [[ev.incident_id for ev in emitted if ev.incident_id == esc.incident] for esc in (a, b)], key=len
+    )
+    assert all(len(set(group)) == 1 for group in log.appends)

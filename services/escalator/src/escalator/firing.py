@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 from typing import Protocol
+from uuid import UUID
 
 import structlog
 
@@ -31,7 +32,7 @@ class EventLog(Protocol):
     """Where the escalator appends its events (KafkaAppender in production)."""
 
     async def append(self, events: list[EventBase]) -> None:
-        """Append in order; raise LogUnavailable unless every event was acknowledged."""
+        """Append events of ONE incident in order, atomically; raise LogUnavailable unless all were acknowledged."""
 
 
 class TimerLoop:
@@ -73,7 +74,7 @@ class TimerLoop:
         if not ready:
             return 0
         emitted = [build_event(t, states[t.incident_id], self.book, now) for t in ready]
-        await self.events.append(emitted)
+        await self._append_per_incident(emitted)
         acked = self.clock.now()
         self._maybe_crash(emitted)
         async with self.pool.acquire() as conn:
@@ -85,6 +86,16 @@ class TimerLoop:
             log.info("timer_fired", incident_id=str(timer.incident_id), kind=timer.kind.value, step=timer.step,
                      due_at=timer.due_at.isoformat(), late_s=late_s)  # fmt: skip
         return len(ready)
+
+    async def _append_per_incident(self, emitted: list[EventBase]) -> None:
+        """One append per incident (an append is one record batch on that incident's partition), all at once.
+
+        If any fails, none is marked fired: the ones that landed are appended again later, as duplicates.
+        """
+        groups: dict[UUID, list[EventBase]] = {}
+        for event in emitted:
+            groups.setdefault(event.incident_id, []).append(event)
+        await asyncio.gather(*(self.events.append(group) for group in groups.values()))
 
     def _maybe_crash(self, emitted: list[EventBase]) -> None:
         """Fault injection (INCIDENTS_ESCALATOR_CRASH_AFTER_EMIT): die like kill -9 after the ack, before the commit."""

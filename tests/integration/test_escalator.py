@@ -1,6 +1,8 @@
 """The escalator against the real services, with the fast policy: P1 steps are seconds apart."""
 
 import asyncio
+import contextlib
+import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -168,6 +170,21 @@ async def test_a_dead_receiver_never_delays_other_incidents(
         receiver.hang.discard("/hooks/stakeholders")
 
 
+@contextlib.asynccontextmanager
+async def _crashing_escalator(services: dict[str, Service], **fault: str) -> AsyncIterator[subprocess.Popen[bytes]]:
+    """Replace the escalator by one with a fault hook; afterwards (crashed or not) the normal one runs again."""
+    normal = services["escalator"]
+    assert normal.stop() == 0
+    crashing = Service("escalator", normal.port, env={**ESCALATOR_ENV, **fault})
+    try:
+        crashing.start()
+        assert crashing.process is not None
+        yield crashing.process
+    finally:
+        crashing.kill()
+        normal.start()
+
+
 async def test_kill_9_between_emitting_and_recording_an_escalation(
     api: httpx.AsyncClient,
     tokens: dict[str, str],
@@ -175,23 +192,15 @@ async def test_kill_9_between_emitting_and_recording_an_escalation(
     settings: CommonSettings,
     services: dict[str, Service],
 ) -> None:
-    normal = services["escalator"]
-    assert normal.stop() == 0
-    crashing = Service(
-        "escalator", normal.port, env={**ESCALATOR_ENV, "INCIDENTS_ESCALATOR_CRASH_AFTER_EMIT": "incident.escalated"}
-    )
-    crashing.start()
-    created = await _p1(api, tokens)
-    incident_id = created["incident_id"]
-    assert crashing.process is not None
-    assert await asyncio.to_thread(crashing.process.wait, 30) == 137, "died right after Kafka acked the escalation"
-    crashing.process = None
+    async with _crashing_escalator(services, INCIDENTS_ESCALATOR_CRASH_AFTER_EMIT="incident.escalated") as crashing:
+        incident_id = (await _p1(api, tokens))["incident_id"]
+        assert await asyncio.to_thread(crashing.wait, 30) == 137, "died right after Kafka acked the escalation"
     crash_line = [
-        line for line in (LOGS / f"escalator-{normal.port}.log").read_text().splitlines() if "fault_injected" in line
+        line
+        for line in (LOGS / f"escalator-{services['escalator'].port}.log").read_text().splitlines()
+        if "fault_injected" in line
     ][-1]
     assert incident_id in crash_line, "the fault hit this test's escalation"
-
-    normal.start()
 
     async def level_2_accepted() -> list[dict[str, Any]]:
         return [e for e in await _escalations(api, tokens, incident_id) if e["data"]["level"] == 2]
@@ -220,19 +229,12 @@ async def test_kill_9_between_a_delivery_and_its_record_resends_once_with_the_sa
         return bool(await db.fetchval("SELECT count(*) FROM escalator_outbox WHERE status = 'pending'") == 0)
 
     assert await eventually(outbox_idle, timeout_s=40), "the crash must hit this test's delivery"
-    normal = services["escalator"]
-    assert normal.stop() == 0
-    crashing = Service("escalator", normal.port, env={**ESCALATOR_ENV, "INCIDENTS_ESCALATOR_CRASH_AFTER_DELIVERY": "1"})
-    crashing.start()
-    incident_id = (await log_incident(api, tokens))["incident_id"]
-    update = {"audience": "customers", "message": "Back to normal."}
-    posted = await api.post(f"/v1/incidents/{incident_id}/updates", json=update, headers=auth(tokens, "reporter"))
-    assert posted.status_code == 200
-    assert crashing.process is not None
-    assert await asyncio.to_thread(crashing.process.wait, 30) == 137, "died after the receiver said 200"
-    crashing.process = None
-
-    normal.start()
+    async with _crashing_escalator(services, INCIDENTS_ESCALATOR_CRASH_AFTER_DELIVERY="1") as crashing:
+        incident_id = (await log_incident(api, tokens))["incident_id"]
+        update = {"audience": "customers", "message": "Back to normal."}
+        posted = await api.post(f"/v1/incidents/{incident_id}/updates", json=update, headers=auth(tokens, "reporter"))
+        assert posted.status_code == 200
+        assert await asyncio.to_thread(crashing.wait, 30) == 137, "died after the receiver said 200"
 
     async def recorded() -> list[dict[str, Any]]:
         return [e for e in await _timeline(api, tokens, incident_id) if e["type"] == "incident.notification_sent"]

@@ -341,7 +341,12 @@ kafka_java() { # java with our JVM flags and classpath; args = main class + args
 format_kafka_storage() {
     [[ -f "$KAFKA_DIR/data/meta.properties" ]] && return 0
     local idfile="$KAFKA_DIR/cluster.id" cid out="$KAFKA_DIR/format.log"
-    [[ -s "$idfile" ]] || random_b64url 16 >"$idfile"
+    # A leading '-' would be read as an option by the storage tool: draw again until it does not start with one.
+    if [[ ! -s "$idfile" ]] || [[ "$(cat "$idfile")" == -* ]]; then
+        cid="$(random_b64url 16)"
+        while [[ "$cid" == -* ]]; do cid="$(random_b64url 16)"; done
+        printf '%s\n' "$cid" >"$idfile"
+    fi
     cid="$(cat "$idfile")"
     log "formatting Kafka storage in $KAFKA_DIR/data (cluster id $cid)"
     if ! kafka_java kafka.tools.StorageTool format --standalone -t "$cid" -c "$(kafka_props)" >"$out" 2>&1; then

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -11,9 +12,25 @@ import pytest
 
 from incidentctl.checker import check
 from incidents_shared.settings import CommonSettings
-from tests.integration.services import PORTS, Service, require_env
+from tests.integration.services import PORTS, ROOT, Service, require_env
 
 pytestmark = pytest.mark.integration
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+# The escalator runs the fast policy (P1 steps seconds apart); its channels post to a receiver on WEBHOOK_PORT
+# (a free port of the machine: other test stacks may be using the fixed ones).
+WEBHOOK_PORT = _free_port()
+ESCALATOR_ENV = {
+    "INCIDENTS_POLICY_FILE": str(ROOT / "examples" / "policies" / "fast-demo.yaml"),
+    "INCIDENTS_WEBHOOK_BASE": f"http://127.0.0.1:{WEBHOOK_PORT}",
+}
 
 
 @pytest.fixture(scope="session")
@@ -32,8 +49,14 @@ def tokens() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def services(settings: CommonSettings) -> Iterator[dict[str, Service]]:
     started = {name: Service(name, port) for name, port in PORTS.items()}
-    for name in ("projector", "escalator", "command-api"):
-        started[name].start()
+    started["escalator"].env.update(ESCALATOR_ENV)
+    try:
+        for name in ("projector", "escalator", "command-api"):
+            started[name].start()
+    except BaseException:
+        for service in started.values():  # leave nothing running behind a failed start
+            service.kill()
+        raise
     yield started
     codes = {name: service.stop() for name, service in started.items()}
     assert all(code == 0 for code in codes.values()), f"services did not stop cleanly: {codes}"

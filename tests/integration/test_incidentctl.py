@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import httpx
 
+from incidents_shared.domain.events import BOOKKEEPING_TYPES
 from tests.integration.helpers import auth, log_incident
 from tests.integration.services import BIN
 
@@ -27,10 +28,13 @@ async def test_replay_one_incident_with_rejected_events(api: httpx.AsyncClient, 
     result = _incidentctl("replay", "--incident", incident_id, "--include-rejected")
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [(r["type"], r["verdict"], r["version"]) for r in rows] == [
-        ("incident.logged", "accepted", 1),
-        ("incident.acknowledged", "accepted", 2),
+    people = [r for r in rows if r["type"] not in BOOKKEEPING_TYPES]  # the escalator's SLA targets may be anywhere
+    assert [(r["type"], r["verdict"]) for r in people] == [
+        ("incident.logged", "accepted"),
+        ("incident.acknowledged", "accepted"),
     ]
+    versions = [r["version"] for r in rows if r["verdict"] == "accepted"]
+    assert versions == list(range(1, len(versions) + 1))
     assert rows[0]["data"]["title"] == created["title"]
 
 

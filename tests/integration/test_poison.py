@@ -55,7 +55,8 @@ async def test_poison_parks_one_incident_and_stays_parked_until_it_decodes(
     settings: CommonSettings,
     services: dict[str, Service],
 ) -> None:
-    poisoned = (await log_incident(api, tokens, title="poisoned"))["incident_id"]
+    # No priority: the escalator then appends nothing of its own to this incident (no SLA targets).
+    poisoned = (await log_incident(api, tokens, title="poisoned", impact=None, urgency=None))["incident_id"]
     await produce(settings, poisoned, b"{not json")
     await eventually(lambda: _parked(db, poisoned, 0))
     waiting = await api.post(
@@ -97,7 +98,7 @@ async def test_poison_parks_one_incident_and_stays_parked_until_it_decodes(
 async def test_release_after_a_fix_judges_the_parked_records_in_order(
     api: httpx.AsyncClient, tokens: dict[str, str], db: asyncpg.Connection, settings: CommonSettings
 ) -> None:
-    incident_id = (await log_incident(api, tokens, title="future note"))["incident_id"]
+    incident_id = (await log_incident(api, tokens, title="future note", impact=None, urgency=None))["incident_id"]
     note = raw_event("incident.note_added", uuid.UUID(incident_id), {"category": "diagnosis", "body": "disk"}, 99)
     await produce(settings, incident_id, note)
     await eventually(lambda: _parked(db, incident_id, 0))

@@ -34,7 +34,8 @@ async def _read(api: httpx.AsyncClient, headers: dict[str, str], params: dict[st
 async def test_resume_with_last_event_id_misses_nothing_and_repeats_nothing(
     api: httpx.AsyncClient, tokens: dict[str, str]
 ) -> None:
-    incident_id = (await log_incident(api, tokens))["incident_id"]
+    # No priority: the escalator appends nothing of its own (SLA targets) to this incident's stream.
+    incident_id = (await log_incident(api, tokens, impact=None, urgency=None))["incident_id"]
     for action, body in (("acknowledge", {}), ("investigate", {}), ("notes", {"kind": "note", "text": "looking"})):
         answer = await api.post(f"/v1/incidents/{incident_id}/{action}", json=body, headers=auth(tokens, "responder"))
         assert answer.status_code == 200
@@ -61,7 +62,9 @@ async def test_resume_with_last_event_id_misses_nothing_and_repeats_nothing(
 async def test_live_events_arrive_and_filters_apply(api: httpx.AsyncClient, tokens: dict[str, str]) -> None:
     p1 = (await log_incident(api, tokens, impact="high", urgency="high"))["incident_id"]
     p5 = (await log_incident(api, tokens, impact="low", urgency="low"))["incident_id"]
-    listening = asyncio.create_task(_read(api, auth(tokens, "reporter"), {"priority": "P1"}, 1))
+    # The escalator appends SLA targets (and, on the fast policy, escalations) to P1s: filter by type too.
+    wanted = {"priority": "P1", "type": "incident.acknowledged"}
+    listening = asyncio.create_task(_read(api, auth(tokens, "reporter"), wanted, 1))
     await asyncio.sleep(0.5)  # the stream starts at the live end: only what happens from now on
     for incident_id in (p5, p1):
         answer = await api.post(f"/v1/incidents/{incident_id}/acknowledge", json={}, headers=auth(tokens, "responder"))

@@ -1,7 +1,9 @@
 """The composition every log reader shares: wait for the log and the database, migrate, consume, serve ops."""
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
@@ -26,10 +28,24 @@ class ReaderSpec:
 
 
 HandlerFactory = Callable[[Pool], Awaitable[BatchHandler]]
+# A background task beside the consumer (the escalator's timers and outbox), stopped with it.
+Worker = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+WorkersFactory = Callable[[Pool], Sequence[Worker]]
 
 
-async def run_log_reader(settings: CommonSettings, spec: ReaderSpec, make_handler: HandlerFactory) -> None:
-    """Run a consumer group over the log beside its /healthz, /readyz and /metrics, until SIGTERM."""
+async def run_log_reader(
+    settings: CommonSettings,
+    spec: ReaderSpec,
+    make_handler: HandlerFactory,
+    *,
+    on_assigned: Callable[[list[int]], Awaitable[None]] | None = None,
+    make_workers: WorkersFactory | None = None,
+) -> None:
+    """Run a consumer group over the log beside its /healthz, /readyz and /metrics, until SIGTERM.
+
+    `on_assigned` hears the partitions after every rebalance; `make_workers` adds tasks that run as long as
+    the consumer does.
+    """
     await wait_for_kafka(settings)
     await verify_log_topic(settings)
     pool = await create_pool(settings)
@@ -44,10 +60,35 @@ async def run_log_reader(settings: CommonSettings, spec: ReaderSpec, make_handle
             auto_offset_reset="earliest",
             max_poll_records=spec.batch_max,
         )
-        loop = ConsumerLoop(consumer, settings.events_topic, handler, max_records=spec.batch_max, poll_ms=spec.poll_ms)
+        loop = ConsumerLoop(
+            consumer,
+            settings.events_topic,
+            handler,
+            max_records=spec.batch_max,
+            poll_ms=spec.poll_ms,
+            on_assigned=on_assigned,
+        )
+        workers = [loop.run, *(make_workers(pool) if make_workers else ())]
         app = FastAPI(title=f"incidents {spec.name}")
         probes = {"kafka": kafka_probe(settings.kafka_bootstrap), "postgres": postgres_probe(pool)}
         add_ops_routes(app, lambda: probes)
-        await run_with_ops(spec.name, app, settings.http_host, spec.http_port, loop.run)
+        await run_with_ops(spec.name, app, settings.http_host, spec.http_port, _together(workers))
     finally:
         await pool.close()
+
+
+def _together(workers: list[Worker]) -> Worker:
+    """One worker that runs all of them; the first to fail stops the others (and the service)."""
+
+    async def run(stop: asyncio.Event) -> None:
+        tasks = [asyncio.create_task(worker(stop)) for worker in workers]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                if task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    return run

@@ -15,9 +15,9 @@ from uuid import UUID, uuid4
 import structlog
 from prometheus_client import Counter
 
-from command_api.appender import KafkaAppender
 from command_api.readmodel import ReadModel, VerdictRow
 from command_api.verdicts import VerdictWaiter
+from incidents_shared.appender import KafkaAppender
 from incidents_shared.domain import alert_decisions as route
 from incidents_shared.domain import alerts as a
 from incidents_shared.domain import commands as c

@@ -9,7 +9,6 @@ from fastapi.responses import JSONResponse
 
 from command_api.alerts_config import load_mapping
 from command_api.alerts_service import AlertService
-from command_api.appender import KafkaAppender, LogUnavailable
 from command_api.auth import TokenRegistry
 from command_api.deps import Container
 from command_api.idempotency import IdempotencyStore
@@ -22,6 +21,7 @@ from command_api.service import CommandService
 from command_api.settings import ApiSettings
 from command_api.stream_query import StreamHub
 from command_api.verdicts import VerdictWaiter
+from incidents_shared.appender import KafkaAppender, LogUnavailable
 from incidents_shared.db import create_pool, migrate
 from incidents_shared.domain.taxonomy import DEFAULT_TAXONOMY
 from incidents_shared.ops import add_ops_routes, kafka_probe, postgres_probe

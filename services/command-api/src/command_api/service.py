@@ -8,12 +8,12 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 import structlog
 
-from command_api.appender import KafkaAppender
 from command_api.auth import Principal
 from command_api.idempotency import IdempotencyStore
 from command_api.problems import Problem, from_domain
 from command_api.readmodel import ReadModel, VerdictRow
 from command_api.verdicts import VerdictWaiter
+from incidents_shared.appender import KafkaAppender
 from incidents_shared.domain import commands as c
 from incidents_shared.domain.codec import request_hash
 from incidents_shared.domain.decide import decide

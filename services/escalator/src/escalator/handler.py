@@ -1,57 +1,35 @@
-"""The escalator's fold of the log: the same verdicts as every reader, stored with its offsets."""
+"""The escalator's batch handler: fold with the shared verdicts, arm timers, queue notifications, one transaction."""
 
 import asyncpg
 import structlog
 
+from escalator import metrics, store
+from escalator.batch import decode_batch, fold_batch
+from escalator.policies import PolicyBook
 from incidents_shared.consumer import Record
-from incidents_shared.domain.codec import decode
-from incidents_shared.domain.errors import UndecodableEvent
-from incidents_shared.domain.fold import judge
-from incidents_shared.domain.state import Incident
-from incidents_shared.offsets import claim_offsets, first_offsets, load_offsets, store_offsets
+from incidents_shared.offsets import claim_offsets, first_offsets, load_offsets
 
 log = structlog.get_logger(__name__)
 
 
 class EscalatorHandler:
-    def __init__(self, pool: "asyncpg.Pool[asyncpg.Record]", group: str, topic: str) -> None:
+    def __init__(self, pool: "asyncpg.Pool[asyncpg.Record]", group: str, topic: str, book: PolicyBook) -> None:
         self.pool = pool
         self.group = group
         self.topic = topic
+        self.book = book
 
     async def load_offsets(self) -> dict[int, int]:
         async with self.pool.acquire() as conn:
             return await load_offsets(conn, self.group, self.topic)
 
     async def handle(self, records: list[Record]) -> None:
+        batch = decode_batch(records)
+        events = [event for _, event in batch if event is not None]
         async with self.pool.acquire() as conn, conn.transaction():
             await claim_offsets(conn, self.group, self.topic, first_offsets(records))
-            states: dict[str, Incident | None] = {}
-            offsets: dict[int, int] = {}
-            for record in records:
-                offsets[record.partition] = record.offset + 1
-                try:
-                    event = decode(record.value)
-                except UndecodableEvent as exc:
-                    log.warning(
-                        "poison_event_skipped", partition=record.partition, offset=record.offset, error=str(exc)
-                    )
-                    continue
-                key = str(event.incident_id)
-                if key not in states:
-                    raw = await conn.fetchval(
-                        "SELECT state FROM escalator_incidents WHERE incident_id = $1", event.incident_id
-                    )
-                    states[key] = Incident.model_validate(raw) if raw else None
-                seen = await conn.fetchval("SELECT 1 FROM escalator_seen WHERE event_id = $1", event.event_id)
-                verdict, new = judge(states[key], event, seen=bool(seen))
-                if verdict.kind.value == "duplicate":
-                    continue
-                await conn.execute("INSERT INTO escalator_seen (event_id) VALUES ($1)", event.event_id)
-                states[key] = new
-            await conn.executemany(
-                "INSERT INTO escalator_incidents (incident_id, state) VALUES ($1, $2) ON CONFLICT (incident_id)"
-                " DO UPDATE SET state = EXCLUDED.state, updated_at = now()",
-                [(s.incident_id, s.model_dump(mode="json")) for s in states.values() if s is not None],
-            )
-            await store_offsets(conn, self.group, self.topic, offsets)
+            known = await store.load_known(conn, {e.incident_id for e in events}, {e.event_id for e in events})
+            outcome = fold_batch(batch, known, self.book)
+            await store.write(conn, outcome, self.group, self.topic)
+        for timer in outcome.arm.values():
+            metrics.TIMERS_ARMED.labels(timer.kind.value).inc()

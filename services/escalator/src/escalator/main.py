@@ -1,28 +1,85 @@
 """Entry point and composition root of the escalator."""
 
 import asyncio
+import contextlib
+import sys
 
+import httpx
+
+from escalator.clock import Clock, SystemClock
+from escalator.firing import TimerLoop
 from escalator.handler import EscalatorHandler
+from escalator.ownership import Ownership
+from escalator.policies import PolicyBook, PolicyVersionChanged
+from escalator.policy_file import PolicyError
+from escalator.sender import Sender
 from escalator.settings import GROUP_ID, EscalatorSettings
+from escalator.store import register_policy
+from incidents_shared.appender import KafkaAppender
 from incidents_shared.consumer import BatchHandler
 from incidents_shared.db import Pool
+from incidents_shared.domain.policy import Policy
 from incidents_shared.logging import configure_logging
-from incidents_shared.reader import ReaderSpec, run_log_reader
+from incidents_shared.reader import ReaderSpec, Worker, run_log_reader
 from incidents_shared.settings import load_settings
 
 
-async def run(settings: EscalatorSettings) -> None:
+class Escalator:
+    """Wires the fold, the timer loop and the sender around one pool, one appender and one policy book."""
+
+    def __init__(self, settings: EscalatorSettings, policy: Policy, clock: Clock, stack: contextlib.AsyncExitStack):
+        self.settings, self.policy, self.clock, self.stack = settings, policy, clock, stack
+        self.owned = Ownership()
+        self.appender = KafkaAppender(settings, settings.append_timeout_s)
+        self.book = PolicyBook(policy)
+
+    async def make_handler(self, pool: Pool) -> BatchHandler:
+        async with pool.acquire() as conn:
+            seen = await register_policy(conn, self.policy)  # refuses an edited file with an old version
+        self.book.versions.update({p.key: p for p in seen if p.key != self.policy.key})
+        await self.appender.start()
+        self.stack.push_async_callback(self.appender.stop)
+        return EscalatorHandler(pool, GROUP_ID, self.settings.events_topic, self.book)
+
+    def make_workers(self, pool: Pool) -> list[Worker]:
+        s = self.settings
+        http = httpx.AsyncClient(follow_redirects=False)
+        self.stack.push_async_callback(http.aclose)
+        timers = TimerLoop(pool, self.appender, self.book, self.clock, self.owned, tick_s=s.timer_tick_s,
+                           crash_after_emit=s.escalator_crash_after_emit)  # fmt: skip
+        sender = Sender(
+            pool,
+            self.appender,
+            http,
+            self.clock,
+            self.owned,
+            tick_s=s.timer_tick_s,
+            timeout_s=s.notify_timeout_s,
+            max_attempts=s.notify_max_attempts,
+            backoff_s=s.notify_backoff_s,
+            concurrency=s.notify_concurrency,
+            crash_after_delivery=s.escalator_crash_after_delivery,
+        )
+        return [timers.run, sender.run]
+
+
+async def run(settings: EscalatorSettings, policy: Policy, clock: Clock) -> None:
     spec = ReaderSpec(
         "escalator", GROUP_ID, settings.escalator_http_port, settings.escalator_batch_max, settings.escalator_poll_ms
     )
-
-    async def make_handler(pool: Pool) -> BatchHandler:
-        return EscalatorHandler(pool, GROUP_ID, settings.events_topic)
-
-    await run_log_reader(settings, spec, make_handler)
+    async with contextlib.AsyncExitStack() as stack:
+        app = Escalator(settings, policy, clock, stack)
+        await run_log_reader(
+            settings, spec, app.make_handler, on_assigned=app.owned.assigned, make_workers=app.make_workers
+        )
 
 
 def main() -> None:
     settings = load_settings(EscalatorSettings)
     configure_logging(settings.log_level, settings.log_format)
-    asyncio.run(run(settings))
+    try:
+        policy = settings.load_policy()
+        asyncio.run(run(settings, policy, SystemClock()))
+    except (PolicyError, PolicyVersionChanged) as exc:
+        sys.stderr.write(f"escalator: refusing to start (INCIDENTS_POLICY_FILE={settings.policy_file}):\n{exc}\n")
+        raise SystemExit(2) from exc

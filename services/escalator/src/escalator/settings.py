@@ -1,15 +1,45 @@
 """Escalator settings (INCIDENTS_ prefix)."""
 
+import os
+from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from escalator.policy_file import load_policy_file
+from incidents_shared.domain.policy import Policy
 from incidents_shared.settings import CommonSettings, Port
 
 GROUP_ID = "escalator"
+# For development from a checkout; deployments set INCIDENTS_POLICY_FILE.
+DEFAULT_POLICY_FILE = Path(__file__).resolve().parents[4] / "examples" / "policies" / "default.yaml"
 
 
 class EscalatorSettings(CommonSettings):
     escalator_http_port: Port = 8002
     escalator_batch_max: Annotated[int, Field(ge=1, le=100_000)] = 2_000
     escalator_poll_ms: Annotated[int, Field(ge=1, le=10_000)] = 100
+    policy_file: Path = DEFAULT_POLICY_FILE
+    timer_tick_s: Annotated[float, Field(gt=0, le=5)] = 0.2  # due timers fire within one tick plus an append
+    append_timeout_s: Annotated[float, Field(gt=0, le=120)] = 5.0
+    notify_timeout_s: Annotated[float, Field(gt=0, le=120)] = 5.0
+    notify_max_attempts: Annotated[int, Field(ge=1, le=50)] = 6
+    notify_backoff_s: Annotated[float, Field(gt=0, le=600)] = 1.0  # doubles per attempt, with full jitter
+    notify_concurrency: Annotated[int, Field(ge=1, le=1000)] = 50
+    # Fault injection for tests only: exit(137) right after Kafka acked an event of this type, before the
+    # escalator records that it fired (simulates kill -9 at the worst moment). Never set it in production.
+    escalator_crash_after_emit: str | None = None
+    # Fault injection for tests only: exit(137) right after a receiver accepted a notification, before the
+    # delivery is recorded (the next instance delivers again, with the same Idempotency-Key).
+    escalator_crash_after_delivery: bool = False
+
+    @field_validator("policy_file")
+    @classmethod
+    def _exists(cls, value: Path) -> Path:
+        if not value.is_file():
+            raise ValueError(f"policy file {value} does not exist (see examples/policies/)")
+        return value
+
+    def load_policy(self) -> Policy:
+        """The policy file, validated; `${NAME}` in it is taken from the environment (raises PolicyError)."""
+        return load_policy_file(self.policy_file, os.environ)

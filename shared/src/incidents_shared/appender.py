@@ -1,4 +1,7 @@
-"""Appending events to the log: idempotent acks=all producer, keyed by incident, bounded in time."""
+"""Appending events to the log: idempotent acks=all producer, keyed by incident, bounded in time.
+
+Shared by every writer (command API, escalator); the metric names keep their original `api_` prefix.
+"""
 
 import asyncio
 import time
@@ -57,6 +60,8 @@ class KafkaAppender:
 
     async def append(self, events: list[EventBase]) -> None:
         """Append the events of one command, in order, all to the incident's partition."""
+        if len({event.incident_id for event in events}) > 1:
+            raise ValueError("one append carries the events of one incident (they share a record batch)")
         started = time.perf_counter()
         producer = await self._ensure_producer()
         if len(events) > 1:

@@ -1,0 +1,104 @@
+"""The timer loop: fire the due timers of the owned partitions, mark them fired only after the log acked."""
+
+import asyncio
+import contextlib
+from typing import Protocol
+from uuid import UUID
+
+import structlog
+
+from escalator import metrics, store
+from escalator.clock import Clock
+from escalator.faults import crash_now
+from escalator.ownership import Ownership
+from escalator.policies import PolicyBook
+from escalator.timers import build_event
+from incidents_shared.appender import LogUnavailable
+from incidents_shared.consumer import STORE_ERRORS
+from incidents_shared.db import Pool
+from incidents_shared.domain.events import EventBase, event_type
+
+log = structlog.get_logger(__name__)
+BATCH = 500
+
+
+async def pause(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep up to `seconds`, waking at once when the service stops."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+class EventLog(Protocol):
+    """Where the escalator appends its events (KafkaAppender in production)."""
+
+    async def append(self, events: list[EventBase]) -> None:
+        """Append events of ONE incident in order, atomically; raise LogUnavailable unless all were acknowledged."""
+
+
+class TimerLoop:
+    def __init__(
+        self,
+        pool: Pool,
+        events: EventLog,
+        book: PolicyBook,
+        clock: Clock,
+        owned: Ownership,
+        *,
+        tick_s: float,
+        crash_after_emit: str | None = None,
+    ) -> None:
+        self.pool, self.events, self.book, self.clock, self.owned = pool, events, book, clock, owned
+        self.tick_s = tick_s
+        self.crash_after_emit = crash_after_emit
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.tick()
+            except (*STORE_ERRORS, LogUnavailable) as exc:
+                log.warning("timer_tick_failed_will_retry", error=repr(exc))
+            await pause(stop, self.tick_s)
+
+    async def tick(self) -> int:
+        """Fire what is due now; returns how many timers fired."""
+        partitions = list(self.owned.partitions)
+        if not partitions:
+            return 0
+        now = self.clock.now()
+        async with self.pool.acquire() as conn:
+            timers = await store.due_timers(conn, partitions, now, BATCH)
+            metrics.TIMERS_PENDING.set(await store.pending_timer_count(conn, partitions))
+            states = await store.states_of(conn, {t.incident_id for t in timers}) if timers else {}
+        metrics.TIMERS_DUE.set(len(timers))
+        ready = [t for t in timers if t.incident_id in states]
+        if not ready:
+            return 0
+        emitted = [build_event(t, states[t.incident_id], self.book, now) for t in ready]
+        await self._append_per_incident(emitted)
+        acked = self.clock.now()
+        self._maybe_crash(emitted)
+        async with self.pool.acquire() as conn:
+            await store.mark_fired(conn, [t.timer_id for t in ready], acked)
+        for timer in ready:
+            metrics.TIMERS_FIRED.labels(timer.kind.value).inc()
+            metrics.TIMER_LATENESS.observe(max((acked - timer.due_at).total_seconds(), 0.0))
+            late_s = round((acked - timer.due_at).total_seconds(), 3)
+            log.info("timer_fired", incident_id=str(timer.incident_id), kind=timer.kind.value, step=timer.step,
+                     due_at=timer.due_at.isoformat(), late_s=late_s)  # fmt: skip
+        return len(ready)
+
+    async def _append_per_incident(self, emitted: list[EventBase]) -> None:
+        """One append per incident (an append is one record batch on that incident's partition), all at once.
+
+        If any fails, none is marked fired: the ones that landed are appended again later, as duplicates.
+        """
+        groups: dict[UUID, list[EventBase]] = {}
+        for event in emitted:
+            groups.setdefault(event.incident_id, []).append(event)
+        await asyncio.gather(*(self.events.append(group) for group in groups.values()))
+
+    def _maybe_crash(self, emitted: list[EventBase]) -> None:
+        """Fault injection (INCIDENTS_ESCALATOR_CRASH_AFTER_EMIT): die like kill -9 after the ack, before the commit."""
+        hit = [ev for ev in emitted if event_type(type(ev)) == self.crash_after_emit]
+        if hit:
+            crash_now("crash_after_emit", event_id=str(hit[0].event_id), incident_id=str(hit[0].incident_id))

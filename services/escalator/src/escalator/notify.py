@@ -1,0 +1,106 @@
+"""Notifications: which channels an accepted event goes to, with what body and which idempotency key. Pure."""
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID, uuid5
+
+from escalator.policies import PolicyBook
+from incidents_shared.domain import events as e
+from incidents_shared.domain.policy import Channel, ChannelKind, Policy
+from incidents_shared.domain.state import Incident
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message to one channel. `delivery_id` is also the receiver's Idempotency-Key."""
+
+    delivery_id: UUID
+    incident_id: UUID
+    about_event_id: UUID
+    partition: int
+    channel: str
+    kind: ChannelKind
+    url: str
+    target: str  # the team or audience it is meant for
+    body: dict[str, Any]
+
+
+def delivery_id(about_event_id: UUID, channel: str, target: str) -> UUID:
+    return uuid5(about_event_id, f"{channel}|{target}")
+
+
+def deliveries_for(event: e.EventBase, state: Incident, partition: int, book: PolicyBook) -> list[Delivery]:
+    """One delivery per channel of the team or audience `event` concerns (none for other events)."""
+    policy = book.for_incident(state)
+    target, named = _recipients(event, state, policy)
+    facts = _facts(event, state, target)
+    return [
+        Delivery(
+            delivery_id(event.event_id, name, target),
+            state.incident_id,
+            event.event_id,
+            partition,
+            name,
+            channel.kind,
+            channel.url,
+            target,
+            _body(channel, facts),
+        )
+        for name, channel in book.channels(named)
+    ]
+
+
+def _recipients(event: e.EventBase, state: Incident, policy: Policy) -> tuple[str, list[tuple[str, Channel]]]:
+    if isinstance(event, e.IncidentEscalated):
+        return event.data.target_team, policy.team_channels(event.data.target_team)
+    if isinstance(event, e.MajorDeclared):
+        team = _major_team(state, policy)
+        return (team, policy.team_channels(team)) if team else ("", [])
+    if isinstance(event, e.StakeholderUpdatePosted):
+        return event.data.audience, policy.audience_channels(event.data.audience)
+    return "", []
+
+
+def _major_team(state: Incident, policy: Policy) -> str | None:
+    """The incident's priority rule names who hears of a major incident; else the first rule that does."""
+    rule = policy.priorities.get(state.priority) if state.priority else None
+    if rule is not None and rule.major is not None:
+        return rule.major.notify
+    return next((r.major.notify for r in policy.priorities.values() if r.major is not None), None)
+
+
+def _facts(event: e.EventBase, state: Incident, target: str) -> dict[str, Any]:
+    facts: dict[str, Any] = {
+        "event_id": str(event.event_id),
+        "event_type": e.event_type(type(event)),
+        "incident_id": str(state.incident_id),
+        "title": state.title,
+        "service": state.service,
+        "priority": state.priority.value if state.priority else None,
+        "status": state.status.value,
+        "target": target,
+    }
+    if isinstance(event, e.IncidentEscalated):
+        facts |= {"level": event.data.level, "reason": event.data.reason.value, "team": event.data.target_team}
+    elif isinstance(event, e.MajorDeclared):
+        facts |= {"reason": event.data.reason}
+    elif isinstance(event, e.StakeholderUpdatePosted):
+        facts |= {"audience": event.data.audience, "message": event.data.message}
+    return facts
+
+
+def _body(channel: Channel, facts: dict[str, Any]) -> dict[str, Any]:
+    if channel.kind is ChannelKind.SLACK:
+        return {"text": _text(facts)}
+    return facts
+
+
+def _text(facts: dict[str, Any]) -> str:
+    head = f"[{facts['priority'] or '-'}] {facts['title']} ({facts['service']}, incident {facts['incident_id']})"
+    match facts["event_type"]:
+        case "incident.escalated":
+            return f"{head}: escalated to level {facts['level']}, {facts['team']} ({facts['reason']})"
+        case "incident.major_declared":
+            return f"{head}: declared a major incident: {facts['reason']}"
+        case _:
+            return f"{head}: update for {facts.get('audience')}: {facts.get('message')}"

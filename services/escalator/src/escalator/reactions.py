@@ -1,0 +1,141 @@
+"""What the escalator does about each event its fold accepted: arm or cancel timers, queue notifications. Pure."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from escalator.notify import Delivery, deliveries_for
+from escalator.policies import PolicyBook
+from escalator.timers import Timer, TimerKind, timer_id
+from incidents_shared.domain import events as e
+from incidents_shared.domain import payloads as p
+from incidents_shared.domain.enums import SlaTarget, Status
+from incidents_shared.domain.sla import add_time, shift_for_pause
+from incidents_shared.domain.state import Incident
+
+ALL_KINDS = frozenset(TimerKind) - {TimerKind.TARGETS}
+
+
+@dataclass
+class Reaction:
+    cancel: frozenset[TimerKind] = frozenset()  # pending timers of these kinds stop, before arming
+    arm: list[Timer] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Context:
+    event: e.EventBase
+    before: Incident | None
+    after: Incident
+    partition: int
+    book: PolicyBook
+
+    def timer(self, kind: TimerKind, step: int, due: datetime, payload: dict[str, Any], salt: str = "") -> Timer:
+        incident = self.after.incident_id
+        return Timer(
+            timer_id(incident, kind, step, due, salt),
+            incident,
+            kind,
+            step,
+            due,
+            self.partition,
+            str(self.event.event_id),
+            self.event.correlation_id,
+            payload,
+        )
+
+
+Reactor = Callable[[Context], Reaction]
+
+
+def react(event: e.EventBase, before: Incident | None, after: Incident, partition: int, book: PolicyBook) -> Reaction:
+    """The escalator's answer to one accepted event."""
+    reactor = _REACTORS.get(type(event))
+    return reactor(Context(event, before, after, partition, book)) if reactor else Reaction()
+
+
+def _targets(ctx: Context, ack_due: datetime, resolve_due: datetime) -> Reaction:
+    state = ctx.after
+    assert state.priority is not None
+    policy = ctx.book.for_incident(state) if state.sla_policy_id else ctx.book.current
+    data = p.SlaTargetsSetData(
+        priority=state.priority,
+        ack_due_at=ack_due,
+        resolve_due_at=resolve_due,
+        policy_id=policy.id,
+        policy_version=policy.version,
+    )
+    payload = data.model_dump(mode="json")
+    due = ctx.event.recorded_at
+    return Reaction(arm=[ctx.timer(TimerKind.TARGETS, 0, due, payload, salt=str(ctx.event.event_id))])
+
+
+def _priority_set(ctx: Context) -> Reaction:
+    state = ctx.after
+    if state.priority is None or (ctx.before is not None and ctx.before.priority == state.priority):
+        return Reaction()
+    policy = ctx.book.for_incident(state)
+    if state.priority not in policy.priorities:
+        return Reaction()
+    return _targets(ctx, *policy.targets(state.priority, state.logged_at))
+
+
+def _resumed(ctx: Context) -> Reaction:
+    before, state = ctx.before, ctx.after
+    if before is None or before.on_hold_since is None or state.priority is None or state.resolve_due_at is None:
+        return Reaction()
+    hours = ctx.book.for_incident(state).hours(state.priority)
+    resolve = shift_for_pause(state.resolve_due_at, before.on_hold_since, ctx.event.occurred_at, hours)
+    return _targets(ctx, state.ack_due_at or resolve, resolve)
+
+
+def _reopened(ctx: Context) -> Reaction:
+    state = ctx.after
+    if state.priority is None:
+        return Reaction(cancel=ALL_KINDS)
+    policy = ctx.book.for_incident(state)
+    rule = policy.priorities[state.priority]
+    resolve = add_time(ctx.event.occurred_at, rule.resolve, policy.hours(state.priority))
+    return _targets(ctx, state.ack_due_at or resolve, resolve)
+
+
+def _targets_set(ctx: Context) -> Reaction:
+    state = ctx.after
+    assert isinstance(ctx.event, e.SlaTargetsSet)
+    assert state.priority is not None
+    policy = ctx.book.for_incident(state)
+    arm: list[Timer] = []
+    if state.status is Status.NEW and SlaTarget.ACKNOWLEDGE not in state.breached:
+        arm.append(ctx.timer(TimerKind.ACK_BREACH, 0, ctx.event.data.ack_due_at, {}))
+    if state.status is not Status.ON_HOLD and SlaTarget.RESOLVE not in state.breached:
+        arm.append(ctx.timer(TimerKind.RESOLVE_BREACH, 0, ctx.event.data.resolve_due_at, {}))
+    if state.status is Status.NEW and state.priority in policy.priorities:
+        for step in policy.schedule(state.priority, state.logged_at):
+            if step.level > state.escalation_level:
+                arm.append(ctx.timer(TimerKind.STEP, step.level, step.due_at, {"team": step.team}))
+    rule = policy.priorities.get(state.priority)
+    if rule is not None and rule.major is not None and not state.major:
+        arm.append(ctx.timer(TimerKind.MAJOR, 0, state.logged_at + rule.major.after, {}))
+    return Reaction(cancel=ALL_KINDS, arm=arm)
+
+
+def _notify(ctx: Context) -> Reaction:
+    return Reaction(deliveries=deliveries_for(ctx.event, ctx.after, ctx.partition, ctx.book))
+
+
+_REACTORS: dict[type[e.EventBase], Reactor] = {
+    e.IncidentLogged: _priority_set,
+    e.IncidentPrioritized: _priority_set,
+    e.IncidentResumed: _resumed,
+    e.IncidentReopened: _reopened,
+    e.SlaTargetsSet: _targets_set,
+    e.IncidentAcknowledged: lambda ctx: Reaction(cancel=frozenset({TimerKind.ACK_BREACH, TimerKind.STEP})),
+    e.PutOnHold: lambda ctx: Reaction(cancel=frozenset({TimerKind.RESOLVE_BREACH})),
+    e.IncidentResolved: lambda ctx: Reaction(cancel=frozenset(TimerKind)),
+    e.IncidentClosed: lambda ctx: Reaction(cancel=frozenset(TimerKind)),
+    e.IncidentEscalated: _notify,
+    e.MajorDeclared: _notify,
+    e.StakeholderUpdatePosted: _notify,
+}

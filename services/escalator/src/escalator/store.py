@@ -1,0 +1,166 @@
+"""The escalator's PostgreSQL side: its fold, timers and outbox, written with the offsets in one transaction."""
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from escalator.batch import Known, Outcome
+from escalator.notify import Delivery
+from escalator.policies import PolicyVersionChanged
+from escalator.timers import Timer, TimerKind
+from incidents_shared.db import Conn
+from incidents_shared.domain.policy import ChannelKind, Policy
+from incidents_shared.domain.state import Incident
+from incidents_shared.offsets import store_offsets
+
+_ARM = (
+    "INSERT INTO escalator_timers (timer_id, incident_id, kind, step, due_at, partition, causation_id,"
+    " correlation_id, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    " ON CONFLICT (timer_id) DO UPDATE SET status = 'pending', armed_at = now()"
+    " WHERE escalator_timers.status = 'cancelled'"  # a fired timer never fires again
+)
+_OUTBOX = (
+    "INSERT INTO escalator_outbox (delivery_id, incident_id, about_event_id, partition, channel, kind, url, target,"
+    " body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (delivery_id) DO NOTHING"
+)
+_TIMER_COLUMNS = "timer_id, incident_id, kind, step, due_at, partition, causation_id, correlation_id, payload"
+_DELIVERY_COLUMNS = "delivery_id, incident_id, about_event_id, partition, channel, kind, url, target, body"
+
+
+async def load_known(conn: Conn, ids: set[UUID], event_ids: set[UUID]) -> Known:
+    states = await conn.fetch("SELECT state FROM escalator_incidents WHERE incident_id = ANY($1::uuid[])", list(ids))
+    seen = await conn.fetch("SELECT event_id FROM escalator_seen WHERE event_id = ANY($1::uuid[])", list(event_ids))
+    return Known(
+        states={(s := Incident.model_validate(r["state"])).incident_id: s for r in states},
+        seen={r["event_id"] for r in seen},
+    )
+
+
+async def write(conn: Conn, outcome: Outcome, group: str, topic: str) -> None:
+    """Write a batch's outcome; the caller holds the transaction that also covers the offsets."""
+    if outcome.judged:
+        await conn.execute(
+            "INSERT INTO escalator_seen (event_id) SELECT unnest($1::uuid[]) ON CONFLICT DO NOTHING", outcome.judged
+        )
+    if outcome.states:
+        await conn.executemany(
+            "INSERT INTO escalator_incidents (incident_id, state) VALUES ($1, $2) ON CONFLICT (incident_id)"
+            " DO UPDATE SET state = EXCLUDED.state, updated_at = now()",
+            [(s.incident_id, s.model_dump(mode="json")) for s in outcome.states.values()],
+        )
+    if outcome.cancel:
+        pairs = sorted(outcome.cancel)
+        await conn.execute(
+            "UPDATE escalator_timers t SET status = 'cancelled' FROM unnest($1::uuid[], $2::text[]) AS c(i, k)"
+            " WHERE t.incident_id = c.i AND t.kind = c.k AND t.status = 'pending'",
+            [i for i, _ in pairs],
+            [k.value for _, k in pairs],
+        )
+    if outcome.arm:
+        await conn.executemany(_ARM, [_timer_row(t) for t in outcome.arm.values()])
+    if outcome.deliveries:
+        await conn.executemany(_OUTBOX, [_delivery_row(d) for d in outcome.deliveries])
+    await store_offsets(conn, group, topic, outcome.next_offsets)
+
+
+def _timer_row(t: Timer) -> tuple[Any, ...]:
+    return (t.timer_id, t.incident_id, t.kind.value, t.step, t.due_at, t.partition, t.causation_id,
+            t.correlation_id, t.payload)  # fmt: skip
+
+
+def _delivery_row(d: Delivery) -> tuple[Any, ...]:
+    return (d.delivery_id, d.incident_id, d.about_event_id, d.partition, d.channel, d.kind.value, d.url,
+            d.target, d.body)  # fmt: skip
+
+
+async def due_timers(conn: Conn, partitions: list[int], now: datetime, limit: int) -> list[Timer]:
+    rows = await conn.fetch(
+        f"SELECT {_TIMER_COLUMNS} FROM escalator_timers WHERE status = 'pending' AND partition = ANY($1::int[])"
+        " AND due_at <= $2 ORDER BY due_at, seq LIMIT $3",
+        partitions,
+        now,
+        limit,
+    )
+    return [Timer(**{**dict(r), "kind": TimerKind(r["kind"])}) for r in rows]
+
+
+async def states_of(conn: Conn, ids: Iterable[UUID]) -> dict[UUID, Incident]:
+    rows = await conn.fetch("SELECT state FROM escalator_incidents WHERE incident_id = ANY($1::uuid[])", list(ids))
+    return {(s := Incident.model_validate(r["state"])).incident_id: s for r in rows}
+
+
+async def mark_fired(conn: Conn, timer_ids: list[UUID], now: datetime) -> None:
+    await conn.execute(
+        "UPDATE escalator_timers SET status = 'fired', fired_at = $2 WHERE timer_id = ANY($1::uuid[])"
+        " AND status = 'pending'",
+        timer_ids,
+        now,
+    )
+
+
+async def pending_timer_count(conn: Conn, partitions: list[int]) -> int:
+    count = await conn.fetchval(
+        "SELECT count(*) FROM escalator_timers WHERE status = 'pending' AND partition = ANY($1::int[])", partitions
+    )
+    return int(count or 0)
+
+
+async def due_deliveries(
+    conn: Conn, partitions: list[int], now: datetime, exclude: list[UUID], limit: int
+) -> list[tuple[Delivery, int]]:
+    rows = await conn.fetch(
+        f"SELECT {_DELIVERY_COLUMNS}, attempts FROM escalator_outbox WHERE status = 'pending'"
+        " AND partition = ANY($1::int[]) AND next_attempt_at <= $2 AND NOT delivery_id = ANY($3::uuid[])"
+        " ORDER BY next_attempt_at, seq LIMIT $4",
+        partitions,
+        now,
+        exclude,
+        limit,
+    )
+    return [
+        (Delivery(**{**{k: v for k, v in dict(r).items() if k != "attempts"}, "kind": ChannelKind(r["kind"])}),
+         int(r["attempts"]))
+        for r in rows
+    ]  # fmt: skip
+
+
+async def record_attempt(
+    conn: Conn, delivery_id: UUID, status: str, attempts: int, next_attempt_at: datetime, error: str | None
+) -> None:
+    await conn.execute(
+        "UPDATE escalator_outbox SET status = $2, attempts = $3, next_attempt_at = $4, last_error = $5,"
+        " updated_at = now() WHERE delivery_id = $1",
+        delivery_id,
+        status,
+        attempts,
+        next_attempt_at,
+        error,
+    )
+
+
+async def register_policy(conn: Conn, policy: Policy) -> list[Policy]:
+    """Record the policy in force and return every version seen; refuse an id + version whose content changed."""
+    async with conn.transaction():
+        await conn.execute("LOCK TABLE escalator_policies IN EXCLUSIVE MODE")
+        known = await conn.fetchval(
+            "SELECT content_hash FROM escalator_policies WHERE policy_id = $1 AND version = $2",
+            policy.id,
+            policy.version,
+        )
+        if known is not None and known != policy.content_hash():
+            raise PolicyVersionChanged(
+                f"policy {policy.id} version {policy.version} was used before with other content;"
+                " bump the version to change it (running incidents keep the version they started with)"
+            )
+        if known is None:
+            await conn.execute(
+                "INSERT INTO escalator_policies (policy_id, version, content_hash, document) VALUES ($1, $2, $3, $4)",
+                policy.id,
+                policy.version,
+                policy.content_hash(),
+                json.loads(policy.model_dump_json()),
+            )
+        rows = await conn.fetch("SELECT document FROM escalator_policies")
+    return [Policy.model_validate(r["document"]) for r in rows]

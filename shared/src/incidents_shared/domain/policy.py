@@ -1,0 +1,223 @@
+"""Escalation policies: SLA targets, escalation steps, overrides, calendars and channels. Pure.
+
+A policy is versioned: an incident keeps the policy id + version recorded on its `incident.sla_targets_set`,
+so editing the file later never changes a running incident. Channels (where notifications go) are deployment
+configuration and are left out of the content hash; everything that decides *when* and *whom* is in it.
+"""
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from incidents_shared.domain.codec import canonical_json
+from incidents_shared.domain.enums import Priority
+from incidents_shared.domain.payloads import MAX_ESCALATION_LEVEL
+from incidents_shared.domain.sla import BusinessHours, add_time, parse_duration
+
+Loc = tuple[str | int, ...]
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _duration(value: Any) -> Any:
+    if isinstance(value, str) and not value.startswith("P"):  # "P..." is ISO 8601, as stored in the database
+        return parse_duration(value)
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration), Field(ge=timedelta(0))]
+Name = Annotated[str, Field(min_length=1, max_length=120)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ChannelKind(StrEnum):
+    WEBHOOK = "webhook"  # generic JSON body
+    SLACK = "slack"  # Slack-compatible incoming webhook: {"text": ...}
+
+
+class Channel(_Model):
+    kind: ChannelKind
+    url: Annotated[str, Field(pattern=r"^https?://\S+$", max_length=2_000)]
+
+
+class Team(_Model):
+    channels: list[Name] = Field(default_factory=list)
+
+
+class Calendar(_Model):
+    timezone: str
+    days: Annotated[list[str], Field(min_length=1)]
+    opens: time
+    closes: time
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Amsterdam)") from exc
+        return value
+
+    @field_validator("days")
+    @classmethod
+    def _weekdays(cls, value: list[str]) -> list[str]:
+        if unknown := [d for d in value if d not in WEEKDAYS]:
+            raise ValueError(f"unknown days {unknown}; use {', '.join(WEEKDAYS)}")
+        return value
+
+    def hours(self) -> BusinessHours:
+        return BusinessHours(self.timezone, frozenset(WEEKDAYS.index(d) for d in self.days), self.opens, self.closes)
+
+
+class Step(_Model):
+    """After `after` without acknowledgement (counted from logging), escalate to `level`, `team`."""
+
+    after: Duration
+    level: Annotated[int, Field(ge=2, le=MAX_ESCALATION_LEVEL)]
+    team: Name
+
+
+class Repeat(_Model):
+    """After the last step, page its team again `times` times, `every` apart, one level higher each time."""
+
+    times: Annotated[int, Field(ge=1, le=10)]
+    every: Duration
+
+
+class MajorRule(_Model):
+    """A priority that makes an incident major `after` its logging; the escalator declares it and pages `notify`."""
+
+    after: Duration = timedelta(0)
+    notify: Name
+
+
+class PriorityRule(_Model):
+    acknowledge: Duration
+    resolve: Duration
+    calendar: Name | None = None  # None: the clock runs 24x7
+    steps: list[Step] = Field(default_factory=list)
+    repeat: Repeat | None = None
+    major: MajorRule | None = None
+
+
+class Match(_Model):
+    category: Name | None = None
+    service: Name | None = None
+
+    def matches(self, category: str | None, service: str | None) -> bool:
+        return (self.category is None or self.category == category) and (
+            self.service is None or self.service == service
+        )
+
+
+class Override(_Model):
+    """Send some levels to other teams for matching incidents (later overrides win)."""
+
+    match: Match
+    teams: dict[Annotated[int, Field(ge=2, le=MAX_ESCALATION_LEVEL)], Name]
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    level: int
+    due_at: datetime
+    team: str
+
+
+class Policy(_Model):
+    """One version of an escalation policy."""
+
+    id: Name
+    version: Annotated[int, Field(ge=1)]
+    calendars: dict[Name, Calendar] = Field(default_factory=dict)
+    channels: dict[Name, Channel] = Field(default_factory=dict)
+    teams: dict[Name, Team] = Field(default_factory=dict)
+    priorities: dict[Priority, PriorityRule]
+    overrides: list[Override] = Field(default_factory=list)
+    stakeholders: dict[Name, list[Name]] = Field(default_factory=dict)  # audience -> channels; "*" = any other
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.id, self.version)
+
+    def content_hash(self) -> str:
+        """sha256 over everything but the channels: what must not change without a new version."""
+        return hashlib.sha256(canonical_json(self.model_dump(mode="json", exclude={"channels"}))).hexdigest()
+
+    def hours(self, priority: Priority) -> BusinessHours | None:
+        rule = self.priorities[priority]
+        return self.calendars[rule.calendar].hours() if rule.calendar else None
+
+    def targets(self, priority: Priority, start: datetime) -> tuple[datetime, datetime]:
+        """(acknowledge due, resolve due) for an incident of `priority` whose clocks start at `start`."""
+        rule, hours = self.priorities[priority], self.hours(priority)
+        return add_time(start, rule.acknowledge, hours), add_time(start, rule.resolve, hours)
+
+    def schedule(self, priority: Priority, start: datetime) -> list[PlannedStep]:
+        """Every escalation step with its due time, repeats included, in order."""
+        rule, hours = self.priorities[priority], self.hours(priority)
+        planned = [PlannedStep(s.level, add_time(start, s.after, hours), s.team) for s in rule.steps]
+        if rule.repeat and rule.steps:
+            last, after = rule.steps[-1], rule.steps[-1].after
+            for n in range(1, rule.repeat.times + 1):
+                level = last.level + n
+                if level > MAX_ESCALATION_LEVEL:
+                    break
+                planned.append(PlannedStep(level, add_time(start, after + n * rule.repeat.every, hours), last.team))
+        return planned
+
+    def team_for(self, level: int, default: str, category: str | None, service: str | None) -> str:
+        team = default
+        for override in self.overrides:
+            if override.match.matches(category, service) and level in override.teams:
+                team = override.teams[level]
+        return team
+
+    def team_channels(self, team: str) -> list[tuple[str, Channel]]:
+        known = self.teams.get(team)
+        return [(name, self.channels[name]) for name in known.channels] if known else []
+
+    def audience_channels(self, audience: str) -> list[tuple[str, Channel]]:
+        names = self.stakeholders.get(audience, self.stakeholders.get("*", []))
+        return [(name, self.channels[name]) for name in names]
+
+
+def reference_problems(policy: Policy) -> Iterator[tuple[Loc, str]]:
+    """Names that point at nothing: (where in the document, what is wrong)."""
+
+    def team(loc: Loc, name: str) -> Iterator[tuple[Loc, str]]:
+        if name not in policy.teams:
+            yield loc, f"unknown team {name!r}; define it under teams"
+
+    for name, t in policy.teams.items():
+        for i, channel in enumerate(t.channels):
+            if channel not in policy.channels:
+                yield ("teams", name, "channels", i), f"unknown channel {channel!r}; define it under channels"
+    for prio, rule in policy.priorities.items():
+        at: Loc = ("priorities", prio.value)
+        if rule.calendar and rule.calendar not in policy.calendars:
+            yield (*at, "calendar"), f"unknown calendar {rule.calendar!r}; define it under calendars"
+        for i, step in enumerate(rule.steps):
+            yield from team((*at, "steps", i, "team"), step.team)
+            if i and (step.level <= rule.steps[i - 1].level or step.after < rule.steps[i - 1].after):
+                yield (*at, "steps", i), "steps must go up in level and not back in time"
+        if rule.major:
+            yield from team((*at, "major", "notify"), rule.major.notify)
+    for i, override in enumerate(policy.overrides):
+        if override.match.category is None and override.match.service is None:
+            yield ("overrides", i, "match"), "match needs a category or a service"
+        for level, name in override.teams.items():
+            yield from team(("overrides", i, "teams", level), name)
+    for audience, names in policy.stakeholders.items():
+        for i, channel in enumerate(names):
+            if channel not in policy.channels:
+                yield ("stakeholders", audience, i), f"unknown channel {channel!r}; define it under channels"

@@ -251,3 +251,15 @@ async def test_the_timer_loop_appends_each_incident_on_its_own() -> None:
         [[ev.incident_id for ev in emitted if ev.incident_id == esc.incident] for esc in (a, b)], key=len
     )
     assert all(len(set(group)) == 1 for group in log.appends)
+
+
+def test_a_poison_record_parks_its_incident_like_the_projector_does() -> None:
+    esc = Escalator(PolicyBook(FAST))
+    poison = Record(0, esc.offset, str(esc.incident), b"{not json")
+    esc.offset += 1
+    out = fold_batch(decode_batch([poison]), esc.known, esc.book)
+    assert out.parked == {str(esc.incident): (0, 0)}
+    esc.log_p1()
+    esc.advance(s(30))
+    assert esc.accepted == [], "events behind a poison record are judged by nobody"
+    assert esc.timers == {} and esc.deliveries == []

@@ -9,6 +9,7 @@ import asyncpg
 
 @dataclass(frozen=True)
 class StoredKey:
+    fresh: bool  # claimed by this request (not a retry)
     request_hash: str
     command_id: UUID
     status_code: int | None
@@ -22,9 +23,9 @@ class IdempotencyStore:
 
     async def claim(self, principal: str, key: str, request_hash: str, command_id: UUID) -> StoredKey:
         """Record the key if new; return what is stored for it either way."""
-        await self.pool.execute(
+        inserted = await self.pool.fetchval(
             "INSERT INTO idempotency_keys (principal, key, request_hash, command_id) VALUES ($1, $2, $3, $4)"
-            " ON CONFLICT (principal, key) DO NOTHING",
+            " ON CONFLICT (principal, key) DO NOTHING RETURNING true",
             principal,
             key,
             request_hash,
@@ -37,7 +38,7 @@ class IdempotencyStore:
             key,
         )
         assert row is not None
-        return StoredKey(**dict(row))
+        return StoredKey(fresh=bool(inserted), **dict(row))
 
     async def remember(self, principal: str, key: str, status_code: int, response: Any, etag: str | None) -> None:
         await self.pool.execute(

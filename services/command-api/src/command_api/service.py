@@ -75,10 +75,18 @@ class CommandService:
             )
         if stored.status_code is not None and stored.status_code != 202:
             return Answer(stored.status_code, stored.response, {"ETag": stored.etag} if stored.etag else {})
+        if not stored.fresh:
+            await self._await_earlier_attempt(command_id)
         answer = await self._run(req, command_id, body_hash)
         etag = answer.headers.get("ETag")
         await self.idempotency.remember(req.principal.id, req.idempotency_key, answer.status, answer.body, etag)
         return answer
+
+    async def _await_earlier_attempt(self, command_id: UUID) -> None:
+        """A retry of a command whose answer was never stored (the API died, or it is still running): if the
+        first attempt reached the log, its verdict comes soon; waiting for it keeps the log free of a second copy."""
+        first = uuid5(command_id, "0")
+        await self.waiter.wait(first, self.waiter.expect(first), self.verdict_timeout_s)
 
     async def _run(self, req: Request, command_id: UUID, body_hash: str) -> Answer:
         incident_id = req.incident_id or uuid5(command_id, "incident")

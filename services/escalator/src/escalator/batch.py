@@ -25,6 +25,7 @@ class Known:
 
     states: dict[UUID, Incident]
     seen: set[UUID]
+    parked: set[str] = field(default_factory=set)  # incident keys behind a poison record
 
 
 @dataclass
@@ -35,6 +36,7 @@ class Outcome:
     arm: dict[UUID, Timer] = field(default_factory=dict)
     deliveries: list[Delivery] = field(default_factory=list)
     next_offsets: dict[int, int] = field(default_factory=dict)
+    parked: dict[str, tuple[int, int]] = field(default_factory=dict)  # newly parked key -> (partition, offset)
 
     def apply_cancel(self, incident_id: UUID, kinds: frozenset[TimerKind]) -> None:
         self.cancel |= {(incident_id, kind) for kind in kinds}
@@ -58,7 +60,12 @@ def fold_batch(batch: list[tuple[Record, EventBase | None]], known: Known, book:
     out = Outcome()
     for record, event in batch:
         out.next_offsets[record.partition] = record.offset + 1
-        if event is None:
+        key = record.key or f"{record.partition}:{record.offset}"
+        if key in known.parked:
+            continue
+        if event is None or (record.key is not None and str(event.incident_id) != record.key):
+            known.parked.add(key)  # the projector parks it too: its later events are judged by nobody
+            out.parked[key] = (record.partition, record.offset)
             continue
         before = known.states.get(event.incident_id)
         verdict, after = judge(before, event, seen=event.event_id in known.seen)

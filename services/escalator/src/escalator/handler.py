@@ -28,7 +28,8 @@ class EscalatorHandler:
         events = [event for _, event in batch if event is not None]
         async with self.pool.acquire() as conn, conn.transaction():
             await claim_offsets(conn, self.group, self.topic, first_offsets(records))
-            known = await store.load_known(conn, {e.incident_id for e in events}, {e.event_id for e in events})
+            keys = {r.key or f"{r.partition}:{r.offset}" for r in records}
+            known = await store.load_known(conn, {e.incident_id for e in events}, {e.event_id for e in events}, keys)
             outcome = fold_batch(batch, known, self.book)
             await store.write(conn, outcome, self.group, self.topic)
         for timer in outcome.arm.values():

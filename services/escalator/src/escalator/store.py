@@ -29,17 +29,27 @@ _TIMER_COLUMNS = "timer_id, incident_id, kind, step, due_at, partition, causatio
 _DELIVERY_COLUMNS = "delivery_id, incident_id, about_event_id, partition, channel, kind, url, target, body"
 
 
-async def load_known(conn: Conn, ids: set[UUID], event_ids: set[UUID]) -> Known:
+async def load_known(conn: Conn, ids: set[UUID], event_ids: set[UUID], keys: set[str]) -> Known:
     states = await conn.fetch("SELECT state FROM escalator_incidents WHERE incident_id = ANY($1::uuid[])", list(ids))
     seen = await conn.fetch("SELECT event_id FROM escalator_seen WHERE event_id = ANY($1::uuid[])", list(event_ids))
+    parked = await conn.fetch(
+        "SELECT incident_key FROM escalator_parked WHERE incident_key = ANY($1::text[])", list(keys)
+    )
     return Known(
         states={(s := Incident.model_validate(r["state"])).incident_id: s for r in states},
         seen={r["event_id"] for r in seen},
+        parked={r["incident_key"] for r in parked},
     )
 
 
 async def write(conn: Conn, outcome: Outcome, group: str, topic: str) -> None:
     """Write a batch's outcome; the caller holds the transaction that also covers the offsets."""
+    if outcome.parked:
+        await conn.executemany(
+            'INSERT INTO escalator_parked (incident_key, partition, "offset") VALUES ($1, $2, $3)'
+            " ON CONFLICT DO NOTHING",
+            [(key, p, o) for key, (p, o) in outcome.parked.items()],
+        )
     if outcome.judged:
         await conn.execute(
             "INSERT INTO escalator_seen (event_id) SELECT unnest($1::uuid[]) ON CONFLICT DO NOTHING", outcome.judged

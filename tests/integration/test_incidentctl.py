@@ -50,3 +50,21 @@ async def test_replay_csv_by_type_and_time_range(api: httpx.AsyncClient, tokens:
 
     future = _incidentctl("replay", "--since", "2999-01-01T00:00:00+00:00")
     assert future.returncode == 0 and future.stdout == ""
+
+
+async def test_state_as_of_equals_what_the_api_showed_then(api: httpx.AsyncClient, tokens: dict[str, str]) -> None:
+    created = await log_incident(api, tokens, title="state as of", impact=None, urgency=None)
+    incident_id = created["incident_id"]
+    acked = await api.post(f"/v1/incidents/{incident_id}/acknowledge", json={}, headers=auth(tokens, "responder"))
+    shown_then = acked.json()
+    moment = datetime.now(UTC)
+    later = await api.post(f"/v1/incidents/{incident_id}/investigate", json={}, headers=auth(tokens, "responder"))
+    assert later.status_code == 200
+
+    result = _incidentctl("state", incident_id, "--as-of", moment.isoformat())
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == shown_then
+    now = json.loads(_incidentctl("state", incident_id).stdout)
+    assert now["status"] == "investigating"
+    before = _incidentctl("state", incident_id, "--as-of", "2000-01-01T00:00:00+00:00")
+    assert before.returncode == 1 and "did not exist" in before.stderr

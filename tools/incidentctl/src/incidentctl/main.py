@@ -2,7 +2,7 @@
 
 import typer
 
-from incidentctl.commands import audit, rebuild, replay, verify
+from incidentctl.commands import audit, rebuild, replay, state, verify
 
 app = typer.Typer(
     name="incidentctl",
@@ -11,6 +11,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("replay")(replay.replay)
+app.command("state")(state.state)
 app.command("verify")(verify.verify)
 app.command("rebuild")(rebuild.rebuild)
 app.add_typer(audit.app, name="audit")

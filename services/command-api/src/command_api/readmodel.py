@@ -39,6 +39,7 @@ class VerdictRow:
     partition: int
     offset: int
     judged_at: datetime
+    state: dict[str, Any] | None = None  # the incident's current state, read in the same query
 
     def public(self) -> dict[str, Any]:
         return {
@@ -66,8 +67,9 @@ class ReadModel:
 
     async def verdict(self, event_id: UUID) -> VerdictRow | None:
         row = await self.pool.fetchrow(
-            "SELECT event_id, incident_id, type, verdict, reason, version, revision, hash, request_hash,"
-            ' partition, "offset", judged_at FROM event_verdicts WHERE event_id = $1',
+            "SELECT v.event_id, v.incident_id, v.type, v.verdict, v.reason, v.version, v.revision, v.hash,"
+            ' v.request_hash, v.partition, v."offset", v.judged_at, i.state FROM event_verdicts v'
+            " LEFT JOIN incidents i ON i.incident_id = v.incident_id WHERE v.event_id = $1",
             event_id,
         )
         return VerdictRow(**dict(row)) if row is not None else None

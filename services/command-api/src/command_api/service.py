@@ -136,13 +136,14 @@ class CommandService:
 
     async def _answer(self, req: Request, verdict: VerdictRow) -> Answer:
         if verdict.verdict == "accepted":
-            state = await self.read_model.incident(verdict.incident_id)
+            # The stored state is the incident's JSON as the fold wrote it: answer it as it is.
+            state = verdict.state
             assert state is not None, "an accepted event always has a projected incident"
-            headers = {"ETag": f'"{state.revision}"'}
+            headers = {"ETag": f'"{state["revision"]}"'}
             status = 200
             if req.incident_id is None:
                 status, headers["Location"] = 201, f"/v1/incidents/{verdict.incident_id}"
-            return Answer(status, state.model_dump(mode="json"), headers)
+            return Answer(status, state, headers)
         slug = "version-conflict" if verdict.verdict == "rejected_conflict" else "invalid-transition"
         raise Problem(
             409,

@@ -5,7 +5,7 @@ import contextlib
 import subprocess
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -100,6 +100,17 @@ async def test_a_missed_acknowledge_target_is_a_visible_breach(api: httpx.AsyncC
     assert (_at(targets["data"]["ack_due_at"]) - _at(created["logged_at"])).total_seconds() == pytest.approx(5.0)
     [breach] = [e for e in timeline if e["type"] == "incident.sla_breached"]
     assert breach["data"]["target"] == "acknowledge" and breach["data"]["due_at"] == targets["data"]["ack_due_at"]
+
+    # The breach shows up in the reports: a window holding only this incident.
+    logged = _at(created["logged_at"])
+    window = {
+        "from": logged.isoformat(),
+        "to": (logged + timedelta(milliseconds=1)).isoformat(),
+        "group_by": "priority",
+    }
+    report = await api.get("/v1/reports/summary", params=window, headers=auth(tokens, "manager"))
+    [p1] = [g for g in report.json()["groups"] if g["group"] == "P1"]
+    assert (p1["total"], p1["breaches"], p1["sla_compliance_pct"]) == (1, 1, 0.0)
     await api.post(f"/v1/incidents/{incident_id}/acknowledge", json={}, headers=auth(tokens, "responder"))
 
 

@@ -79,7 +79,7 @@ def main() -> None:
     configure_logging(settings.log_level, settings.log_format)
     try:
         policy = settings.load_policy()
-        asyncio.run(run(settings, policy, SystemClock()))
+        asyncio.run(run(settings, policy, SystemClock(settings.escalator_clock_skew_s)))
     except (PolicyError, PolicyVersionChanged) as exc:
         sys.stderr.write(f"escalator: refusing to start (INCIDENTS_POLICY_FILE={settings.policy_file}):\n{exc}\n")
         raise SystemExit(2) from exc

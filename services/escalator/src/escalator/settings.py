@@ -32,6 +32,8 @@ class EscalatorSettings(CommonSettings):
     # Fault injection for tests only: exit(137) right after a receiver accepted a notification, before the
     # delivery is recorded (the next instance delivers again, with the same Idempotency-Key).
     escalator_crash_after_delivery: bool = False
+    # Fault injection for tests only: this escalator's clock runs this many seconds ahead (negative: behind).
+    escalator_clock_skew_s: Annotated[float, Field(ge=-86_400, le=86_400)] = 0.0
 
     @field_validator("policy_file")
     @classmethod

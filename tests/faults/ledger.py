@@ -52,6 +52,8 @@ class Load:
         incidents = self.ledger.incidents
         if not incidents or random.random() < 0.3:
             path, body = "/v1/incidents", {"title": "fault load", "service": "checkout"}
+            if random.random() < 0.1:
+                body |= {"impact": "high", "urgency": "high"}
         else:
             target = random.choice(incidents)
             path, body = f"/v1/incidents/{target}/notes", {"text": "fault load note"}
@@ -116,6 +118,29 @@ async def count_in_log(settings: CommonSettings) -> Counter[UUID]:
     return counts
 
 
+LAST_STEP_S = 12  # the fast-demo policy's last automatic step for a P1 (examples/policies/fast-demo.yaml)
+
+
+async def check_escalations(db: asyncpg.Connection, timeout_s: float = 30) -> None:
+    """No automatic escalation step fired twice, and every step that fell due on an unacknowledged P1 fired."""
+    twice = await db.fetch(
+        "SELECT incident_id, event->'data'->>'level' AS level FROM incident_events"
+        " WHERE type = 'incident.escalated' AND event->'data'->>'reason' <> 'manual'"
+        " GROUP BY 1, 2 HAVING count(*) > 1"
+    )
+    assert not twice, f"escalation steps fired twice: {[dict(r) for r in twice]}"
+    missing_sql = (
+        "SELECT i.incident_id FROM incidents i WHERE i.priority = 'P1' AND i.status = 'new'"
+        f" AND i.logged_at < now() - interval '{LAST_STEP_S + 3} seconds'"
+        " AND (SELECT count(DISTINCT e.event->'data'->>'level') FROM incident_events e"
+        "      WHERE e.incident_id = i.incident_id AND e.type = 'incident.escalated') < 3"
+    )
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while (missing := await db.fetch(missing_sql)) and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.5)
+    assert not missing, f"due escalation steps that never fired: {[r['incident_id'] for r in missing[:5]]}"
+
+
 async def check_invariants(settings: CommonSettings, db: asyncpg.Connection, ledger: Ledger | None) -> Folded:
     """Every acknowledged command is in the log once; the read model is exactly the fold of the log."""
     await settle(settings, db)
@@ -132,6 +157,7 @@ async def check_invariants(settings: CommonSettings, db: asyncpg.Connection, led
         assert not twice, f"{len(twice)} acknowledged commands are in the log more than once"
         unjudged = [e for e in ledger.acknowledged if e not in folded.verdicts]
         assert not unjudged, f"{len(unjudged)} acknowledged commands have no verdict"
+    await check_escalations(db)
     gaps = await db.fetch(
         "SELECT incident_id FROM incident_events GROUP BY incident_id HAVING count(*) <> max(version)"
         " OR min(version) <> 1"

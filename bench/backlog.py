@@ -77,6 +77,24 @@ async def wait_caught_up(database_url: str, total: int, timeout_s: float) -> flo
         await conn.close()
 
 
+COPY_COLUMNS = [
+    "event_id",
+    "incident_id",
+    "version",
+    "revision",
+    "type",
+    "occurred_at",
+    "recorded_at",
+    "actor_id",
+    "event",
+    "prev_hash",
+    "hash",
+    "partition",
+    "offset",
+    "position",
+]
+
+
 async def copy_ceiling(database_url: str, rows: int) -> float:
     """Rows per second for asyncpg copy_records_to_table of incident_events-shaped rows."""
     event = incident_events(datetime.now(UTC))[0][1].decode()
@@ -89,7 +107,7 @@ async def copy_ceiling(database_url: str, rows: int) -> float:
     try:
         await conn.execute("CREATE TEMP TABLE copy_target (LIKE incident_events INCLUDING ALL)")
         started = time.perf_counter()
-        await conn.copy_records_to_table("copy_target", records=records)
+        await conn.copy_records_to_table("copy_target", records=records, columns=COPY_COLUMNS)
         return rows / (time.perf_counter() - started)
     finally:
         await conn.close()

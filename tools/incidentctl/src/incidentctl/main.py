@@ -2,17 +2,18 @@
 
 import typer
 
-from incidentctl.commands import audit, rebuild, replay, verify
+from incidentctl.commands import audit, rebuild, replay, simulate, verify
 
 app = typer.Typer(
     name="incidentctl",
-    help="Replay the incident log, reconstruct incidents, and check the read models against the log.",
+    help="Replay the incident log, reconstruct incidents, check the read models against the log, simulate policies.",
     no_args_is_help=True,
     add_completion=False,
 )
 app.command("replay")(replay.replay)
 app.command("verify")(verify.verify)
 app.command("rebuild")(rebuild.rebuild)
+app.command("simulate")(simulate.simulate_command)
 app.add_typer(audit.app, name="audit")
 
 

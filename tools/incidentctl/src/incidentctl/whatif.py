@@ -108,7 +108,7 @@ def render_text(report: dict[str, Any]) -> str:
         f"candidate {pol['candidate']['id']} v{pol['candidate']['version']}",
         f"incidents logged from {report['since'] or 'the start of the log'}, simulated up to {report['until']}",
         "",
-        f"{'priority':<9} {'metric':<24} {'current':>10} {'candidate':>10} {'change':>10}",
+        f"{'priority':<9} {'metric':<27} {'current':>10} {'candidate':>10} {'change':>10}",
     ]
     groups = [*report["priorities"].items(), ("total", report["total"])]
     for priority, sides in groups:
@@ -121,7 +121,7 @@ def _rows(priority: str, current: dict[str, Any], candidate: dict[str, Any]) -> 
     for stat in ("median", "mean", "max"):
         rows.append((f"time to responder {stat} s", current["time_to_responder_s"][stat],
                      candidate["time_to_responder_s"][stat]))  # fmt: skip
-    return [f"{priority:<9} {name:<24} {_cell(a):>10} {_cell(b):>10} {_change(a, b):>10}" for name, a, b in rows]
+    return [f"{priority:<9} {name:<27} {_cell(a):>10} {_cell(b):>10} {_change(a, b):>10}" for name, a, b in rows]
 
 
 def _cell(value: float | None) -> str:

@@ -6,19 +6,18 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
-from escalator.batch import Known, decode_batch, fold_batch
+from escalator.batch import decode_batch, fold_batch
 from escalator.clock import SystemClock
 from escalator.firing import TimerLoop
-from escalator.notify import Delivery
 from escalator.ownership import Ownership
 from escalator.policies import PolicyBook
 from escalator.policy_file import load_policy_file, parse_policy
 from escalator.sender import Sender
-from escalator.timers import Timer, build_event
+from escalator.simulation import Simulator
+from escalator.timers import build_event
 from incidents_shared.consumer import Record
 from incidents_shared.domain import events as e
 from incidents_shared.domain import payloads as p
-from incidents_shared.domain.codec import canonical_bytes
 from incidents_shared.domain.enums import ActorKind, EscalationReason, HoldReason, Level, Priority, SlaTarget
 
 FAST = load_policy_file(Path(__file__).resolve().parents[2] / "examples" / "policies" / "fast-demo.yaml", {})
@@ -30,42 +29,12 @@ def s(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
-class Escalator:
-    """The escalator's fold and timers without I/O: `append` is the log, `advance` moves the clock."""
+class Escalator(Simulator):
+    """The escalator's fold and timers without I/O (escalator.simulation), plus one incident's commands."""
 
     def __init__(self, book: PolicyBook) -> None:
-        self.book = book
-        self.known = Known({}, set())
-        self.timers: dict[UUID, Timer] = {}
-        self.fired: set[UUID] = set()
-        self.deliveries: list[Delivery] = []
-        self.accepted: list[e.EventBase] = []
-        self.offset = 0
+        super().__init__(book)
         self.incident = uuid4()
-
-    def append(self, event: e.EventBase) -> None:
-        record = Record(0, self.offset, str(event.incident_id), canonical_bytes(event))
-        self.offset += 1
-        before = self.known.states.get(event.incident_id)
-        out = fold_batch(decode_batch([record]), self.known, self.book)
-        if out.states.get(event.incident_id) is not None and out.states[event.incident_id] != before:
-            self.accepted.append(event)
-        for incident, kind in out.cancel:
-            self.timers = {k: t for k, t in self.timers.items() if not (t.incident_id == incident and t.kind == kind)}
-        self.timers |= {k: t for k, t in out.arm.items() if k not in self.fired}
-        self.deliveries.extend(out.deliveries)
-
-    def advance(self, now: datetime) -> list[e.EventBase]:
-        """Fire every timer due by `now`, in due order, including timers armed by what fired."""
-        emitted = []
-        while due := sorted((t for t in self.timers.values() if t.due_at <= now), key=lambda t: t.due_at):
-            timer = due[0]
-            event = build_event(timer, self.known.states[timer.incident_id], self.book, now)
-            del self.timers[timer.timer_id]
-            self.fired.add(timer.timer_id)
-            self.append(event)
-            emitted.append(event)
-        return emitted
 
     def command(self, cls: type[e.EventBase], at: datetime, data: p.Payload | None = None) -> e.EventBase:
         event = cls.model_validate(

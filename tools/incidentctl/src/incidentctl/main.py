@@ -2,11 +2,11 @@
 
 import typer
 
-from incidentctl.commands import audit, rebuild, replay, state, verify
+from incidentctl.commands import audit, rebuild, replay, simulate, state, verify
 
 app = typer.Typer(
     name="incidentctl",
-    help="Replay the incident log, reconstruct incidents, and check the read models against the log.",
+    help="Replay the incident log, reconstruct incidents, check the read models against the log, simulate policies.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -14,6 +14,7 @@ app.command("replay")(replay.replay)
 app.command("state")(state.state)
 app.command("verify")(verify.verify)
 app.command("rebuild")(rebuild.rebuild)
+app.command("simulate")(simulate.simulate_command)
 app.add_typer(audit.app, name="audit")
 
 

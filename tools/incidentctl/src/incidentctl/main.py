@@ -2,7 +2,7 @@
 
 import typer
 
-from incidentctl.commands import audit, rebuild, replay, verify
+from incidentctl.commands import audit, drill, rebuild, replay, report, verify
 
 app = typer.Typer(
     name="incidentctl",
@@ -13,6 +13,8 @@ app = typer.Typer(
 app.command("replay")(replay.replay)
 app.command("verify")(verify.verify)
 app.command("rebuild")(rebuild.rebuild)
+app.command("drill")(drill.drill)
+app.command("report")(report.report)
 app.add_typer(audit.app, name="audit")
 
 

@@ -19,6 +19,7 @@ from incidents_shared.domain.codec import decode
 from incidents_shared.domain.errors import UndecodableEvent
 from incidents_shared.domain.events import EventBase
 from incidents_shared.invariants import LogFold
+from incidents_shared.logging import configure_logging
 from incidents_shared.settings import CommonSettings, load_settings
 
 log = structlog.get_logger(__name__)
@@ -103,6 +104,7 @@ def drill(
     use a manager or admin token. Drills are left out of reports unless they ask for them.
     """
     settings = load_settings(CommonSettings)
+    configure_logging(settings.log_level, settings.log_format)  # logs to stderr; stdout is the steps
     token = _token(token_file)
     steps = plan(asyncio.run(accepted_events(settings, source)), source)
     if not steps:

@@ -11,6 +11,7 @@ import typer
 from incidentctl.report_data import load_report
 from incidentctl.report_html import render
 from incidents_shared.report_query import Window
+from incidents_shared.logging import configure_logging
 from incidents_shared.settings import CommonSettings, load_settings
 
 log = structlog.get_logger(__name__)
@@ -38,7 +39,9 @@ def report(
     if start >= end:
         raise typer.BadParameter("--since must be before --until", param_hint="--since")
     window = Window(start, end, include_drills)
-    data = asyncio.run(load_report(load_settings(CommonSettings), window))
+    settings = load_settings(CommonSettings)
+    configure_logging(settings.log_level, settings.log_format)
+    data = asyncio.run(load_report(settings, window))
     html.write_text(render(data), encoding="utf-8")
     log.info("report_written", path=str(html), incidents=data.headline["total"] if data.headline else 0)
     typer.echo(f"wrote {html}")

@@ -12,6 +12,11 @@ from tests.integration.helpers import auth, eventually, log_incident
 from tests.integration.services import BIN
 
 
+def _incidentctl(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    command = [str(BIN / "incidentctl"), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False, env=env)
+
+
 async def _people_events(api: httpx.AsyncClient, tokens: dict[str, str], incident_id: str) -> list[str]:
     response = await api.get(f"/v1/incidents/{incident_id}/timeline", headers=auth(tokens, "manager"))
     if response.status_code == 404:  # not projected yet
@@ -70,7 +75,7 @@ async def test_drill_replays_an_incident_as_a_new_drill_incident(
     token_file = tmp_path / "token"
     token_file.write_text(tokens["manager"])
     args = ["drill", "--from", original_id, "--speed", "0", "--api", api_url, "--token-file", str(token_file)]
-    result = subprocess.run([str(BIN / "incidentctl"), *args], capture_output=True, text=True, timeout=120, check=False)
+    result = _incidentctl(*args)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("drill incident ")
@@ -91,13 +96,7 @@ async def test_drill_replays_an_incident_as_a_new_drill_incident(
 
 
 def test_drill_needs_a_token(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [str(BIN / "incidentctl"), "drill", "--from", "8e0f7a3c-1d2b-4c5d-9e6f-7a8b9c0d1e2f", "--speed", "0"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
-    )
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    result = _incidentctl("drill", "--from", "8e0f7a3c-1d2b-4c5d-9e6f-7a8b9c0d1e2f", "--speed", "0", env=env)
     assert result.returncode != 0
     assert "INCIDENTS_DRILL_TOKEN" in result.stderr

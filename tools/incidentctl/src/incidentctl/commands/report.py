@@ -10,8 +10,8 @@ import typer
 
 from incidentctl.report_data import load_report
 from incidentctl.report_html import render
-from incidents_shared.report_query import Window
 from incidents_shared.logging import configure_logging
+from incidents_shared.report_query import Window
 from incidents_shared.settings import CommonSettings, load_settings
 
 log = structlog.get_logger(__name__)

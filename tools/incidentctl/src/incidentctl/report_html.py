@@ -18,7 +18,7 @@ table{border-collapse:collapse;font-size:13px}td,th{border-bottom:1px solid #e5e
 
 
 def _kpi(key: str, label: str, value: float | None, shown: str) -> str:
-    data = "" if value is None else f"{value:g}"
+    data = "" if value is None else str(value)  # exact, for machines; `shown` is for people
     body = f"<b>{escape(shown)}</b><span>{escape(label)}</span>"
     return f'<div class="kpi" data-key="{key}" data-value="{data}">{body}</div>'
 

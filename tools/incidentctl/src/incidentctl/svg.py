@@ -13,11 +13,15 @@ def plain(value: float) -> str:
 
 
 def duration(seconds: float) -> str:
-    """A duration for people: 45s, 12m, 3.5h, 2.1d."""
+    """A duration for people: 0s, 350ms, 4.2s, 45s, 12m, 3.5h, 2.1d."""
     for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
         if seconds >= size:
-            return f"{seconds / size:.1f}{unit}".replace(".0", "")
-    return f"{seconds:.0f}s"
+            return f"{seconds / size:.1f}".removesuffix(".0") + unit
+    if seconds >= 10 or seconds == 0:
+        return f"{seconds:.0f}s"
+    if seconds >= 1:
+        return f"{seconds:.1f}".removesuffix(".0") + "s"
+    return f"{seconds * 1000:.0f}ms"
 
 
 def nice_max(value: float) -> float:

@@ -131,4 +131,3 @@ async def test_report_is_self_contained_with_the_apis_figures_and_renders(
     shot = _screenshot(html, tmp_path)
     assert len(shot) > 20_000
     assert _png_colours(shot) > 20  # text, bars and lines in several colours, not a blank page
-    shutil.copy(tmp_path / "report.png", Path("/tmp/incidentctl-report-drillreport.png"))

@@ -100,7 +100,7 @@ async def copy_ceiling(database_url: str, rows: int) -> float:
     event = incident_events(datetime.now(UTC))[0][1].decode()
     now = datetime.now(UTC)
     records = [
-        (uuid.uuid4(), uuid.uuid4(), 1, 1, "incident.logged", now, now, "bench", event, "0" * 64, "f" * 64, 0, n)
+        (uuid.uuid4(), uuid.uuid4(), 1, 1, "incident.logged", now, now, "bench", event, "0" * 64, "f" * 64, 0, n, n)
         for n in range(rows)
     ]
     conn = await asyncpg.connect(database_url)

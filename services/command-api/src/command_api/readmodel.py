@@ -8,8 +8,16 @@ from uuid import UUID
 import asyncpg
 
 from command_api.incident_query import Cursor, IncidentQuery
-from command_api.report_query import GroupBy, RecurBy, Window, recurring_row, recurring_sql, summary_row, summary_sql
 from incidents_shared.domain.state import Incident
+from incidents_shared.report_query import (
+    GroupBy,
+    RecurBy,
+    Window,
+    recurring_row,
+    recurring_sql,
+    summary_row,
+    summary_sql,
+)
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ class LogIncident(Command):
     impact: Level | None = None
     urgency: Level | None = None
     runbook_url: Annotated[str, Field(max_length=2_000)] | None = None
+    drill: bool = Field(default=False, description="a practice run (`incidentctl drill`): source `drill`")
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> "LogIncident":

@@ -92,7 +92,7 @@ def _log(state: Incident | None, cmd: c.LogIncident, meta: c.CommandMeta) -> lis
         title=cmd.title,
         description=cmd.description,
         service=cmd.service,
-        source=Source.API,
+        source=Source.DRILL if cmd.drill else Source.API,
         reporter=meta.actor.id,
         detected_at=cmd.detected_at or meta.now,
         labels=cmd.labels,

@@ -2,7 +2,7 @@
 
 import typer
 
-from incidentctl.commands import audit, rebuild, replay, simulate, state, verify
+from incidentctl.commands import audit, drill, rebuild, replay, report, simulate, state, verify
 
 app = typer.Typer(
     name="incidentctl",
@@ -15,6 +15,8 @@ app.command("state")(state.state)
 app.command("verify")(verify.verify)
 app.command("rebuild")(rebuild.rebuild)
 app.command("simulate")(simulate.simulate_command)
+app.command("drill")(drill.drill)
+app.command("report")(report.report)
 app.add_typer(audit.app, name="audit")
 
 

@@ -9,8 +9,8 @@ from command_api.auth import Principal
 from command_api.deps import ContainerDep, require
 from command_api.params import QueryTime
 from command_api.problems import Problem
-from command_api.report_query import GroupBy, RecurBy, Window
 from incidents_shared.domain.authorization import READERS
+from incidents_shared.report_query import GroupBy, RecurBy, Window
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 Reader = Annotated[Principal, Depends(require(READERS))]

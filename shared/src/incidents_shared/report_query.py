@@ -1,4 +1,4 @@
-"""Report statements over the incidents read model; definitions in docs/REPORTS.md.
+"""Report statements over the incidents read model, shared by the API and `incidentctl report`; see docs/REPORTS.md.
 
 Every figure comes from columns the projector derives from event times (detected_at, logged_at,
 acknowledged_at, resolved_at, breached), so a rebuild recomputes all history under a changed definition.
@@ -109,4 +109,22 @@ def recurring_row(row: dict[str, Any]) -> dict[str, Any]:
         "first_seen": row["first_seen"].isoformat(),
         "last_seen": row["last_seen"].isoformat(),
         "latest_incident_ids": [str(i) for i in row["latest_incident_ids"]],
+    }
+
+
+def weekly_sql(window: Window) -> str:
+    """MTTA and MTTR per ISO week (Monday 00:00 UTC) of `logged_at`, with the same definitions as the summary."""
+    return (
+        "SELECT (date_trunc('week', logged_at AT TIME ZONE 'UTC'))::date AS week, count(*) AS total, "
+        f"{_stats('mtta', _MTTA)}, {_stats('mttr', _MTTR)} "
+        f"FROM incidents WHERE {window.where()} GROUP BY week ORDER BY week"
+    )
+
+
+def weekly_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "week": row["week"].isoformat(),
+        "total": row["total"],
+        "mtta_seconds": _figures(row, "mtta"),
+        "mttr_seconds": _figures(row, "mttr"),
     }

@@ -43,5 +43,6 @@ async def measure(url: str, database_url: str, token: str, ids: list[str], rate:
         "p99_ms": pct(99),
         "sent": samples.sent,
         "errors": samples.errors,
+        "shed": samples.shed,
         "without_verdict": missing,
     }

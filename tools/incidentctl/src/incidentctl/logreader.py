@@ -1,14 +1,33 @@
 """Reading the incident log straight from Kafka, independently of the read models."""
 
-from collections.abc import AsyncIterator
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from rich.progress import Progress
 
 from incidents_shared.consumer import Record
 from incidents_shared.kafka import verify_log_topic
 from incidents_shared.settings import CommonSettings
+
+ProgressFn = Callable[[int, int], None]  # (records in the span, records just read)
+_PROGRESS: ContextVar[ProgressFn | None] = ContextVar("incidentctl_progress", default=None)
+
+
+@contextmanager
+def log_progress(label: str) -> Iterator[None]:
+    """A progress bar on a TTY for every read of the log inside the block (commands wrap asyncio.run in it)."""
+    with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
+        task = progress.add_task(label, total=None)
+        token = _PROGRESS.set(lambda total, read: progress.update(task, total=total, advance=read))
+        try:
+            yield
+        finally:
+            _PROGRESS.reset(token)
 
 
 @dataclass(frozen=True)
@@ -73,6 +92,8 @@ async def read_log(
                 if await consumer.position(tp) >= span.end[tp.partition]:
                     open_tps.discard(tp)
             if batch:
+                if (report := _PROGRESS.get()) is not None:
+                    report(span.total, len(batch))
                 yield span, batch
     finally:
         await consumer.stop()

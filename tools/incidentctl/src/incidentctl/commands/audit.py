@@ -5,6 +5,7 @@ import asyncio
 import typer
 
 from incidentctl.audit import verify as run_verify
+from incidentctl.logreader import log_progress
 from incidents_shared.settings import CommonSettings, load_settings
 
 app = typer.Typer(
@@ -19,7 +20,9 @@ def verify() -> None:
     Reports the exact incident and version of any edited, deleted or inserted event, and any checkpoint the log
     no longer matches; exits 1 on any finding. Set INCIDENTS_AUDIT_KEY to check the checkpoints' signatures.
     """
-    report = asyncio.run(run_verify(load_settings(CommonSettings)))
+    settings = load_settings(CommonSettings)
+    with log_progress("recomputing chains from the log"):
+        report = asyncio.run(run_verify(settings))
     for finding in report.findings:
         typer.echo(finding)
     summary = f"{report.incidents} incidents, {report.events} accepted events, {report.checkpoints} checkpoints: " + (

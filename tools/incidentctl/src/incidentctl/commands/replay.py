@@ -10,9 +10,8 @@ from typing import Annotated, Any, TextIO
 from uuid import UUID
 
 import typer
-from rich.progress import Progress
 
-from incidentctl.logreader import read_log
+from incidentctl.logreader import log_progress, read_log
 from incidents_shared.consumer import Record
 from incidents_shared.domain.codec import decode
 from incidents_shared.domain.errors import UndecodableEvent
@@ -89,10 +88,8 @@ async def _replay(
     writer = csv.DictWriter(out, CSV_FIELDS, extrasaction="ignore") if fmt == "csv" else None
     if writer is not None:
         writer.writeheader()
-    with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
-        task = progress.add_task("replaying", total=None)
+    with log_progress("replaying"):
         async for span, batch in read_log(settings, since, until):
-            progress.update(task, total=span.total, advance=len(batch))
             for record in batch:
                 row = replayer.verdict_row(record)
                 if not span.in_range(record) or not _keep(row, incident, types, include_rejected):

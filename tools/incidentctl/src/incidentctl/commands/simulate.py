@@ -2,18 +2,16 @@
 
 import asyncio
 import os
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import Progress
 
 from escalator.policy_file import PolicyError, load_policy_file
 from escalator.settings import DEFAULT_POLICY_FILE
 from escalator.simulation import history
-from incidentctl.logreader import read_log
+from incidentctl.logreader import log_progress, read_log
 from incidentctl.whatif import render_json, render_text, simulate
 from incidents_shared.consumer import Record
 from incidents_shared.domain.policy import Policy
@@ -23,10 +21,8 @@ from incidents_shared.settings import CommonSettings, load_settings
 async def _records(settings: CommonSettings) -> list[Record]:
     """The whole log, in order per partition (every earlier event is needed to judge a later one)."""
     records: list[Record] = []
-    with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
-        task = progress.add_task("reading the log", total=None)
-        async for span, batch in read_log(settings):
-            progress.update(task, total=span.total, advance=len(batch))
+    with log_progress("reading the log"):
+        async for _, batch in read_log(settings):
             records.extend(batch)
     return records
 

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import typer
 
-from incidentctl.logreader import read_log
+from incidentctl.logreader import log_progress, read_log
 from incidents_shared.domain.codec import decode
 from incidents_shared.domain.errors import UndecodableEvent
 from incidents_shared.invariants import LogFold
@@ -43,7 +43,9 @@ def state(
     when = as_of or datetime.now(UTC)
     if when.tzinfo is None:
         raise typer.BadParameter("give the time with an offset, e.g. 2026-11-27T10:00:00Z", param_hint="--as-of")
-    found = asyncio.run(state_at(load_settings(CommonSettings), incident_id, when))
+    settings = load_settings(CommonSettings)
+    with log_progress("folding the log"):
+        found = asyncio.run(state_at(settings, incident_id, when))
     if found is None:
         typer.echo(f"incident {incident_id} did not exist at {when.isoformat()}", err=True)
         raise typer.Exit(1)

@@ -6,6 +6,7 @@ from typing import Annotated
 import typer
 
 from incidentctl.checker import check
+from incidentctl.logreader import log_progress
 from incidents_shared.settings import CommonSettings, load_settings
 
 MAX_SHOWN = 200
@@ -20,7 +21,8 @@ def verify(
     verdicts, parked incidents).
     """
     settings = load_settings(CommonSettings)
-    report = asyncio.run(check(settings, schema))
+    with log_progress("folding the log"):
+        report = asyncio.run(check(settings, schema))
     for line in report.differences[:MAX_SHOWN]:
         typer.echo(line)
     if len(report.differences) > MAX_SHOWN:

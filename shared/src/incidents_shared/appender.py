@@ -4,12 +4,20 @@ Shared by every writer (command API, escalator); the metric names keep their ori
 """
 
 import asyncio
+import contextlib
 import time
 from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError, KafkaTimeoutError
+from aiokafka.errors import (
+    InvalidProducerEpoch,
+    KafkaError,
+    KafkaTimeoutError,
+    OutOfOrderSequenceNumber,
+    ProducerFenced,
+    UnknownProducerId,
+)
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 from prometheus_client import Counter, Histogram
@@ -22,6 +30,9 @@ from incidents_shared.settings import CommonSettings
 log = structlog.get_logger(__name__)
 EVENTS_APPENDED = Counter("api_events_appended_total", "Events appended to the log", ["type"])
 APPEND_SECONDS = Histogram("api_append_seconds", "Time for the log to acknowledge an append")
+
+
+FATAL_PRODUCER_ERRORS = (OutOfOrderSequenceNumber, UnknownProducerId, InvalidProducerEpoch, ProducerFenced)
 
 
 class LogUnavailable(Exception):
@@ -80,9 +91,22 @@ class KafkaAppender:
             ]
             await asyncio.wait_for(asyncio.gather(*futures), self._timeout_s)
         except (KafkaError, OSError, TimeoutError) as exc:
-            log.warning("append_failed", error=repr(exc), events=len(events))
+            await self._failed(exc, len(events))
             raise LogUnavailable(f"the log did not acknowledge: {exc!r}") from exc
         self._appended(events, started)
+
+    async def _failed(self, exc: BaseException, events: int) -> None:
+        """Log the failure; after a fatal idempotence error (e.g. the broker lost the producer's sequence state in a
+        restart) the producer never recovers by itself: drop it, the next append starts a new one. Event ids are
+        deterministic, so whatever the old producer may still have written is judged a duplicate."""
+        log.warning("append_failed", error=repr(exc), events=events)
+        if isinstance(exc, FATAL_PRODUCER_ERRORS):
+            async with self._lock:
+                producer, self._producer = self._producer, None
+            if producer is not None:
+                log.warning("producer_replaced", error=repr(exc))
+                with contextlib.suppress(KafkaError, OSError, TimeoutError):
+                    await producer.stop()
 
     def _appended(self, events: list[EventBase], started: float) -> None:
         APPEND_SECONDS.observe(time.perf_counter() - started)
@@ -126,5 +150,5 @@ class KafkaAppender:
             future = await self._enqueue(producer, batch, partition)
             await asyncio.wait_for(future, self._timeout_s)
         except (KafkaError, OSError, TimeoutError) as exc:
-            log.warning("append_failed", error=repr(exc), events=len(events))
+            await self._failed(exc, len(events))
             raise LogUnavailable(f"the log did not acknowledge: {exc!r}") from exc

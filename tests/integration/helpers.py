@@ -6,6 +6,8 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from incidentctl.logreader import read_log
+from incidents_shared.consumer import Record
 from incidents_shared.domain.codec import decode
 from incidents_shared.domain.events import EventBase
 from incidents_shared.kafka import verify_log_topic
@@ -26,22 +28,12 @@ async def log_incident(api: httpx.AsyncClient, tokens: dict[str, str], **fields:
 
 async def events_in_log(settings: CommonSettings, incident_id: str) -> list[EventBase]:
     """Every event of one incident as it stands in the Kafka topic, read independently of the projector."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        count = await verify_log_topic(settings)
-        partitions = [TopicPartition(settings.events_topic, p) for p in range(count)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        found: list[EventBase] = []
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-            batch = await consumer.getmany(timeout_ms=500)
-            for records in batch.values():
-                found.extend(decode(r.value) for r in records if r.key and r.key.decode() == incident_id)
-        return found
-    finally:
-        await consumer.stop()
+    return [decode(r.value) for r in await records_in_log(settings) if r.key == incident_id]
+
+
+async def records_in_log(settings: CommonSettings) -> list[Record]:
+    """Every record of the log topic, in log order per partition (incidentctl's reader, not the projector)."""
+    return [record async for _, batch in read_log(settings) for record in batch]
 
 
 async def eventually(check: Any, timeout_s: float = 15.0) -> Any:

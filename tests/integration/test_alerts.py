@@ -7,7 +7,6 @@ from typing import Any
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from incidents_shared.appender import KafkaAppender
@@ -15,9 +14,9 @@ from incidents_shared.domain.codec import decode
 from incidents_shared.domain.events import EventBase, IncidentAssigned, IncidentLogged
 from incidents_shared.domain.fold import judge
 from incidents_shared.domain.state import Incident
-from incidents_shared.kafka import make_producer, verify_log_topic
+from incidents_shared.kafka import make_producer
 from incidents_shared.settings import CommonSettings
-from tests.integration.helpers import auth
+from tests.integration.helpers import auth, records_in_log
 
 STORM = 500
 
@@ -43,21 +42,7 @@ async def _incident(api: httpx.AsyncClient, tokens: dict[str, str], incident_id:
 
 async def _whole_log(settings: CommonSettings) -> list[EventBase]:
     """Every event in the topic, partition by partition in log order, read without the projector."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        count = await verify_log_topic(settings)
-        partitions = [TopicPartition(settings.events_topic, p) for p in range(count)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        found: dict[int, list[EventBase]] = {p.partition: [] for p in partitions}
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-            for tp, records in (await consumer.getmany(timeout_ms=500)).items():
-                found[tp.partition].extend(decode(r.value) for r in records)
-        return [event for events in found.values() for event in events]
-    finally:
-        await consumer.stop()
+    return [decode(r.value) for r in sorted(await records_in_log(settings), key=lambda r: (r.partition, r.offset))]
 
 
 def _accepted(events: list[EventBase], incident_id: uuid.UUID) -> list[EventBase]:
@@ -177,24 +162,11 @@ async def test_duplicate_of_resolves_the_duplicate_and_routes_its_alerts(
 
 
 async def _records_of(settings: CommonSettings, incident_id: str) -> list[tuple[int, int, bytes]]:
-    """(partition, offset, type header) of every record keyed by the incident."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        count = await verify_log_topic(settings)
-        partitions = [TopicPartition(settings.events_topic, p) for p in range(count)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        found = []
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-            for tp, records in (await consumer.getmany(timeout_ms=500)).items():
-                for r in records:
-                    if r.key == incident_id.encode():
-                        found.append((tp.partition, r.offset, dict(r.headers)["type"]))
-        return sorted(found)
-    finally:
-        await consumer.stop()
+    """(partition, offset, type) of every record keyed by the incident."""
+    records = [r for r in await records_in_log(settings) if r.key == incident_id]
+    return sorted(
+        (r.partition, r.offset, decode(r.value).model_dump(include={"type"})["type"].encode()) for r in records
+    )
 
 
 async def test_a_mixed_batch_gets_one_outcome_per_alert(api: httpx.AsyncClient, tokens: dict[str, str]) -> None:

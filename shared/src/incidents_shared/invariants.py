@@ -13,8 +13,8 @@ from incidents_shared.audit import GENESIS_DIGEST, next_digest
 from incidents_shared.consumer import Record
 from incidents_shared.domain.codec import decode
 from incidents_shared.domain.errors import UndecodableEvent
-from incidents_shared.domain.events import NoteAdded
-from incidents_shared.domain.fold import VerdictKind, judge
+from incidents_shared.domain.events import EventBase, NoteAdded
+from incidents_shared.domain.fold import Verdict, VerdictKind, judge
 from incidents_shared.domain.state import Incident
 
 VerdictKey = tuple[str, int, int, str | None]  # verdict, version, revision, hash
@@ -31,6 +31,15 @@ class ReadModelSnapshot:
     notes: dict[UUID, str] = field(default_factory=dict)  # searchable note texts, in order
 
 
+@dataclass(frozen=True)
+class Applied:
+    """One record after the fold: its event and verdict, or why it was parked unjudged."""
+
+    event: EventBase | None = None
+    verdict: Verdict | None = None
+    parked: str | None = None
+
+
 class LogFold:
     """The log folded through the shared `judge`, record by record, in log order per partition."""
 
@@ -44,21 +53,22 @@ class LogFold:
         self.digests: dict[int, str] = {}  # running digest of accepted events per partition (incidents_shared.audit)
         self.accepted: dict[UUID, list[tuple[int, UUID, str]]] = defaultdict(list)  # (version, event id, hash)
 
-    def apply(self, record: Record) -> None:
+    def apply(self, record: Record) -> Applied:
+        """Judge one record at its place in the log; what happened to it, as every reader sees it."""
         key = record.key or f"{record.partition}:{record.offset}"
         if key in self.parked:
-            return
+            return Applied(parked="its incident is parked behind a poison record")
         try:
             event = decode(record.value)
-        except UndecodableEvent:
+        except UndecodableEvent as exc:
             self.parked.add(key)
-            return
+            return Applied(parked=f"poison: {exc}")
         if record.key is not None and str(event.incident_id) != record.key:
             self.parked.add(key)
-            return
+            return Applied(event, parked="poison: the record key is not the event's incident")
         verdict, state = judge(self.states.get(event.incident_id), event, seen=event.event_id in self.seen)
         if verdict.kind is VerdictKind.DUPLICATE:
-            return
+            return Applied(event, verdict)
         self.seen.add(event.event_id)
         self.verdicts[event.event_id] = (verdict.kind.value, verdict.version, verdict.revision, verdict.hash)
         if verdict.accepted and state is not None:
@@ -69,6 +79,7 @@ class LogFold:
             self.digests[record.partition] = next_digest(previous, verdict.hash or "")
             if isinstance(event, NoteAdded):
                 self.notes[event.incident_id] += " " + event.data.text
+        return Applied(event, verdict)
 
     def expected(self) -> ReadModelSnapshot:
         return ReadModelSnapshot(

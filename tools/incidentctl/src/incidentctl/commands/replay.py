@@ -13,10 +13,7 @@ import typer
 
 from incidentctl.logreader import log_progress, read_log
 from incidents_shared.consumer import Record
-from incidents_shared.domain.codec import decode
-from incidents_shared.domain.errors import UndecodableEvent
-from incidents_shared.domain.fold import judge
-from incidents_shared.domain.state import Incident
+from incidents_shared.invariants import LogFold
 from incidents_shared.settings import CommonSettings, load_settings
 
 CSV_FIELDS = (
@@ -35,35 +32,21 @@ CSV_FIELDS = (
 
 
 class Replayer:
-    """Folds the whole log in order so every event carries the verdict every reader reaches."""
+    """Folds the whole log in order (the shared LogFold, parking included), so every record carries the verdict
+    every reader reaches."""
 
     def __init__(self) -> None:
-        self.states: dict[UUID, Incident] = {}
-        self.seen: set[UUID] = set()
+        self.fold = LogFold()
 
     def verdict_row(self, record: Record) -> dict[str, Any]:
-        try:
-            event = decode(record.value)
-        except UndecodableEvent as exc:
-            return {
-                "partition": record.partition,
-                "offset": record.offset,
-                "incident_id": record.key,
-                "verdict": "poison",
-                "reason": str(exc),
-            }
-        verdict, state = judge(self.states.get(event.incident_id), event, seen=event.event_id in self.seen)
-        self.seen.add(event.event_id)
-        if state is not None:
-            self.states[event.incident_id] = state
-        return {
-            "partition": record.partition,
-            "offset": record.offset,
-            **event.model_dump(mode="json"),
-            "verdict": verdict.kind.value,
-            "reason": verdict.reason,
-            "version": verdict.version,
-        }
+        applied = self.fold.apply(record)
+        row: dict[str, Any] = {"partition": record.partition, "offset": record.offset, "incident_id": record.key}
+        if applied.event is not None:
+            row |= applied.event.model_dump(mode="json")
+        if applied.parked is not None or applied.verdict is None:
+            return row | {"verdict": "parked", "reason": applied.parked}
+        verdict = applied.verdict
+        return row | {"verdict": verdict.kind.value, "reason": verdict.reason, "version": verdict.version}
 
 
 def _keep(row: dict[str, Any], incident: UUID | None, types: list[str], include_rejected: bool) -> bool:

@@ -1,48 +1,75 @@
-"""From sending a command to seeing its verdict in the read model, at a fixed offered rate."""
+"""Open-loop load in a separate process (bench/openloop.py), and from sending a command to its verdict."""
 
 import asyncio
+import contextlib
+import json
+import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 
-from bench import openloop
+from bench.openloop import percentile
 
 CHANNEL = "incident_verdicts"
+SETTLE_S = 30.0
 
 
-async def _settle(seen: dict[str, float], bodies: list[tuple[float, dict[str, Any]]], timeout_s: float) -> None:
-    """Give the verdicts of the last requests time to arrive."""
-    deadline = time.perf_counter() + timeout_s
-    for _, body in bodies:
-        while body["event_id"] not in seen and time.perf_counter() < deadline:  # noqa: ASYNC110 - a callback fills it
-            await asyncio.sleep(0.05)
+async def open_loop(url: str, token: str, ids: list[str], rate: int, seconds: int, prefer: str = "") -> dict[str, Any]:
+    """Run bench.openloop in its own process; its summary, with one entry per request."""
+    work = Path(tempfile.mkdtemp(prefix="bench-openloop-"))
+    (work / "ids.json").write_text(json.dumps(ids))
+    command = [sys.executable, "-m", "bench.openloop", "--url", url, "--token", token, "--ids", str(work / "ids.json")]
+    command += ["--rate", str(rate), "--seconds", str(seconds), "--out", str(work / "out.json")]
+    if prefer:
+        command += ["--prefer", prefer]
+    process = await asyncio.create_subprocess_exec(*command)
+    if await process.wait() != 0:
+        raise RuntimeError(f"bench.openloop failed with {process.returncode}")
+    summary: dict[str, Any] = json.loads((work / "out.json").read_text())
+    return summary
+
+
+async def latency(url: str, token: str, ids: list[str], rate: int, seconds: int) -> dict[str, Any]:
+    """Commands waiting for their verdicts at a fixed offered rate: latency from when each was due."""
+    summary = await open_loop(url, token, ids, rate, seconds)
+    return {k: v for k, v in summary.items() if k != "requests"}
 
 
 async def measure(url: str, database_url: str, token: str, ids: list[str], rate: int, seconds: int) -> dict[str, Any]:
+    """`Prefer: respond-async` at a fixed rate; latency from when a command was due to the NOTIFY of its
+    verdict, which the projector sends in the transaction that commits the read model."""
     seen: dict[str, float] = {}
+    missing: set[str] = set()
+    settled = asyncio.Event()
     conn = await asyncpg.connect(database_url)
 
     def notified(_conn: Any, _pid: int, _channel: str, payload: object) -> None:
-        seen[str(payload)] = time.perf_counter()
+        seen.setdefault(str(payload), time.monotonic())
+        missing.discard(str(payload))
+        if not missing:
+            settled.set()
 
     await conn.add_listener(CHANNEL, notified)
     try:
-        samples = await openloop.run(url, token, ids, rate, seconds, prefer="respond-async", keep_bodies=True)
-        await _settle(seen, samples.bodies, timeout_s=30)
+        summary = await open_loop(url, token, ids, rate, seconds, prefer="respond-async")
+        wanted = [r for r in summary["requests"] if r["event_id"]]
+        missing.update(r["event_id"] for r in wanted if r["event_id"] not in seen)
+        if missing:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(settled.wait(), SETTLE_S)  # the verdicts of the last requests
     finally:
         await conn.close()
-    latencies = sorted((seen[b["event_id"]] - sent) * 1000 for sent, b in samples.bodies if b["event_id"] in seen)
-    missing = sum(1 for _, b in samples.bodies if b["event_id"] not in seen)
-
-    def pct(p: float) -> float:
-        return round(latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))], 2) if latencies else -1.0
-
+    latencies = [(seen[r["event_id"]] - r["due"]) * 1000 for r in wanted if r["event_id"] in seen]
     return {
-        "p50_ms": pct(50),
-        "p99_ms": pct(99),
-        "sent": samples.sent,
-        "errors": samples.errors,
-        "shed": samples.shed,
-        "without_verdict": missing,
+        "p50_ms": percentile(latencies, 50),
+        "p99_ms": percentile(latencies, 99),
+        "max_ms": round(max(latencies), 2) if latencies else float("nan"),
+        "sent": summary["sent"],
+        "errors": summary["errors"],
+        "without_verdict": len(wanted) - len(latencies),
+        "append_p99_ms": summary["p99_ms"],
+        "generator_cpu_s": summary["generator_cpu_s"],
     }

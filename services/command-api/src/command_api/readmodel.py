@@ -47,7 +47,8 @@ class VerdictRow:
     partition: int
     offset: int
     judged_at: datetime
-    state: dict[str, Any] | None = None  # the incident's current state, read in the same query
+    state_json: str | None = None  # the incident's current state as the fold stored it (JSON text), same query
+    state_revision: int | None = None
 
     def public(self) -> dict[str, Any]:
         return {
@@ -70,13 +71,15 @@ class ReadModel:
         self.pool = pool
 
     async def incident(self, incident_id: UUID) -> Incident | None:
-        raw = await self.pool.fetchval("SELECT state FROM incidents WHERE incident_id = $1", incident_id)
-        return Incident.model_validate(raw) if raw is not None else None
+        # JSON text straight into pydantic-core: no dict in between (a hot path: every command reads it).
+        raw = await self.pool.fetchval("SELECT state::text FROM incidents WHERE incident_id = $1", incident_id)
+        return Incident.model_validate_json(raw) if raw is not None else None
 
     async def verdict(self, event_id: UUID) -> VerdictRow | None:
         row = await self.pool.fetchrow(
             "SELECT v.event_id, v.incident_id, v.type, v.verdict, v.reason, v.version, v.revision, v.hash,"
-            ' v.request_hash, v.partition, v."offset", v.judged_at, i.state FROM event_verdicts v'
+            ' v.request_hash, v.partition, v."offset", v.judged_at, i.state::text AS state_json,'
+            " (i.state->>'revision')::int AS state_revision FROM event_verdicts v"
             " LEFT JOIN incidents i ON i.incident_id = v.incident_id WHERE v.event_id = $1",
             event_id,
         )

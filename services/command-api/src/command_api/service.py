@@ -1,5 +1,6 @@
 """The command use case: decide on the current state, append, wait for the verdict, answer."""
 
+import json
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,10 +37,21 @@ class Request:
 
 
 @dataclass(frozen=True)
+class RawJson:
+    """A JSON document already encoded (the incident's state as the projector stored it): sent as it is."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Answer:
     status: int
-    body: Any
+    body: Any  # a JSON-able value, or RawJson
     headers: dict[str, str] = field(default_factory=dict)
+
+    def document(self) -> Any:
+        """The body as a JSON value (for storing it beside an Idempotency-Key)."""
+        return json.loads(self.body.text) if isinstance(self.body, RawJson) else self.body
 
 
 @dataclass
@@ -79,7 +91,7 @@ class CommandService:
             await self._await_earlier_attempt(command_id)
         answer = await self._run(req, command_id, body_hash)
         etag = answer.headers.get("ETag")
-        await self.idempotency.remember(req.principal.id, req.idempotency_key, answer.status, answer.body, etag)
+        await self.idempotency.remember(req.principal.id, req.idempotency_key, answer.status, answer.document(), etag)
         return answer
 
     async def _await_earlier_attempt(self, command_id: UUID) -> None:
@@ -136,14 +148,13 @@ class CommandService:
 
     async def _answer(self, req: Request, verdict: VerdictRow) -> Answer:
         if verdict.verdict == "accepted":
-            # The stored state is the incident's JSON as the fold wrote it: answer it as it is.
-            state = verdict.state
-            assert state is not None, "an accepted event always has a projected incident"
-            headers = {"ETag": f'"{state["revision"]}"'}
+            # The stored state is the incident's JSON as the fold wrote it: answer it as it is, undecoded.
+            assert verdict.state_json is not None, "an accepted event always has a projected incident"
+            headers = {"ETag": f'"{verdict.state_revision}"'}
             status = 200
             if req.incident_id is None:
                 status, headers["Location"] = 201, f"/v1/incidents/{verdict.incident_id}"
-            return Answer(status, state, headers)
+            return Answer(status, RawJson(verdict.state_json), headers)
         slug = "version-conflict" if verdict.verdict == "rejected_conflict" else "invalid-transition"
         raise Problem(
             409,

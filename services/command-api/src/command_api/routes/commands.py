@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 
 from command_api.auth import Principal
 from command_api.deps import ContainerDep, CorrelationId, IdempotencyKey, IfMatch, Prefer, parse_if_match, require
-from command_api.service import Answer, Request
+from command_api.service import Answer, RawJson, Request
 from incidents_shared.domain import commands as c
 from incidents_shared.domain.authorization import COMMAND_ROLES
 
@@ -45,6 +45,8 @@ ANSWERS: dict[int | str, dict[str, Any]] = {
 
 
 def to_response(answer: Answer) -> Response:
+    if isinstance(answer.body, RawJson):
+        return Response(answer.body.text, answer.status, answer.headers, media_type="application/json")
     return JSONResponse(answer.body, status_code=answer.status, headers=answer.headers)
 
 

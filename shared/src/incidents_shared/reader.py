@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from incidents_shared.consumer import BatchHandler, ConsumerLoop
 from incidents_shared.db import Pool, create_pool, migrate
 from incidents_shared.kafka import verify_log_topic, wait_for_kafka
-from incidents_shared.ops import add_ops_routes, kafka_probe, postgres_probe
+from incidents_shared.ops import NO_OTEL, add_ops_routes, kafka_probe, postgres_probe
 from incidents_shared.service import run_with_ops
 from incidents_shared.settings import CommonSettings
 
@@ -69,7 +69,7 @@ async def run_log_reader(
             on_assigned=on_assigned,
         )
         workers = [loop.run, *(make_workers(pool) if make_workers else ())]
-        app = FastAPI(title=f"incidents {spec.name}")
+        app = FastAPI(title=f"incidents {spec.name}", telemetry=NO_OTEL)
         probes = {"kafka": kafka_probe(settings.kafka_bootstrap), "postgres": postgres_probe(pool)}
         add_ops_routes(app, lambda: probes)
         await run_with_ops(spec.name, app, settings.http_host, spec.http_port, _together(workers))

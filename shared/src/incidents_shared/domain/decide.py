@@ -63,10 +63,11 @@ def _check_taxonomy(command: c.Command, taxonomy: Taxonomy) -> None:
 
 
 def _check_preconditions(state: Incident | None, events: list[e.EventBase]) -> None:
-    for event in events:
+    for index, event in enumerate(events):
         if (reason := violation(state, event)) is not None:
             raise InvalidTransition(reason)
-        state = advance(state, event)
+        if index < len(events) - 1:  # only a later event of the same command needs the state after this one
+            state = advance(state, event)
 
 
 def _build(cls: type[e.EventBase], data: p.Payload, meta: c.CommandMeta, index: int) -> e.EventBase:

@@ -94,12 +94,37 @@ def table(document: dict[str, Any]) -> str:
             f"| `rss_mb.{name}` | {figures.get('rest', '—')} / {figures.get('load', '—')} | MB | "
             "at rest / under load | | |"
         )
+    rows += ["", *cpu_budget(results)]
     m = document["machine"]
     head = (
         f"Run {document['when']} on {m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, Python {m['python']}, "
         f"commit {m['commit']}{' (quick mode)' if document.get('quick') else ''}."
     )
     return "\n".join([head, "", *rows])
+
+
+CPU_PARTS = ("command-api", "projector", "escalator", "kafka", "postgres", "generator")
+
+
+def cpu_budget(results: dict[str, Any]) -> list[str]:
+    """Milliseconds of CPU per request by part, for each load run: where two cores go."""
+    budget = results.get("cpu_ms_per_request", {})
+    if not budget:
+        return []
+    rows = [
+        "CPU per request (ms of CPU time, measured from /proc during the run; `machine` is all busy CPU, other",
+        "processes included):",
+        "",
+        "| run | " + " | ".join(CPU_PARTS) + " | sum | machine | cores busy |",
+        "|---|" + "---:|" * (len(CPU_PARTS) + 3),
+    ]
+    for run, figures in budget.items():
+        per = figures["ms_per_request"]
+        total = sum(per.get(part, 0.0) for part in CPU_PARTS)
+        cells = " | ".join(f"{per.get(part, 0.0):.2f}" for part in CPU_PARTS)
+        busy = figures["cores"].get("machine", 0.0)
+        rows.append(f"| {run} | {cells} | {total:.2f} | {per.get('machine', 0.0):.2f} | {busy:.2f} |")
+    return rows
 
 
 def update_markdown(document: dict[str, Any]) -> None:

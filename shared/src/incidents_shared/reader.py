@@ -59,6 +59,8 @@ async def run_log_reader(
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=spec.batch_max,
+            fetch_min_bytes=settings.consumer_fetch_min_bytes,
+            fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
         )
         loop = ConsumerLoop(
             consumer,

@@ -27,6 +27,10 @@ class CommonSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     db_pool_max: Annotated[int, Field(ge=1, le=200)] = 10
     startup_timeout_s: Annotated[float, Field(gt=0, le=600)] = 60.0
+    # Consumers (projector, escalator) let the broker gather records for a fetch: up to this many bytes or this
+    # long, whichever comes first (docs/decisions/0053).
+    consumer_fetch_min_bytes: Annotated[int, Field(ge=1, le=1_048_576)] = 16_384
+    consumer_fetch_max_wait_ms: Annotated[int, Field(ge=0, le=500)] = 5
     # HMAC key of the signed audit checkpoints (projector writes them, `incidentctl audit verify` checks them).
     audit_key: SecretStr | None = None
     audit_checkpoint_s: Annotated[float, Field(gt=0, le=86_400)] = 60.0

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.openloop import percentile
 
@@ -30,6 +31,33 @@ async def open_loop(url: str, token: str, ids: list[str], rate: int, seconds: in
         raise RuntimeError(f"bench.openloop failed with {process.returncode}")
     summary: dict[str, Any] = json.loads((work / "out.json").read_text())
     return summary
+
+
+async def settle(bootstrap: str, topic: str, database_url: str, groups: tuple[str, ...], timeout_s: float) -> float:
+    """Wait until every consumer group has stored offsets at the log's end: the next run starts on an idle
+    platform, not on the backlog of the previous one. Returns the seconds it took."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    conn = await asyncpg.connect(database_url)
+    started = time.monotonic()
+    try:
+        await consumer.topics()
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        end = sum((await consumer.end_offsets(partitions)).values())
+        while time.monotonic() - started < timeout_s:
+            stored = await conn.fetch(
+                "SELECT group_id, sum(next_offset) AS done FROM consumer_offsets"
+                " WHERE topic = $1 AND group_id = any($2::text[]) GROUP BY group_id",
+                topic,
+                list(groups),
+            )
+            if len(stored) == len(groups) and all(r["done"] >= end for r in stored):
+                return time.monotonic() - started
+            await asyncio.sleep(0.1)
+        raise TimeoutError(f"consumers {groups} did not reach the end of {topic} within {timeout_s} s")
+    finally:
+        await conn.close()
+        await consumer.stop()
 
 
 async def latency(url: str, token: str, ids: list[str], rate: int, seconds: int) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from tests.integration.services import ROOT, Service
 FULL = {"raw_events": 200_000, "backlog": 1_000_000, "wrk_s": 15, "open_s": 15, "copy_rows": 200_000}
 QUICK = {"raw_events": 10_000, "backlog": 20_000, "wrk_s": 4, "open_s": 3, "copy_rows": 10_000}
 SEED_INCIDENTS = 200
+SETTLE_GROUPS = ("projector", "escalator")
 
 
 def log(message: str) -> None:
@@ -47,6 +48,7 @@ def wrk_both(url: str, token: str, ids: list[str], seconds: int, pids: dict[str,
     out: dict[str, Any] = {"cpu": {}}
     meter = CpuMeter(pids, STATE)
     for key, prefer in (("api_verdict_rps", ""), ("api_async_rps", "respond-async")):
+        settle()
         script = api_load.write_script(token, ids, prefer)
         before, started = meter.start(), time.perf_counter()
         result = api_load.run_wrk(url, script, seconds)
@@ -58,16 +60,27 @@ def wrk_both(url: str, token: str, ids: list[str], seconds: int, pids: dict[str,
     return out
 
 
+def settle() -> None:
+    """Let the projector and the escalator finish the previous run's events before the next run starts."""
+    from incidents_shared.settings import CommonSettings
+
+    topic, bootstrap = CommonSettings().events_topic, os.environ["INCIDENTS_KAFKA_BOOTSTRAP"]
+    took = asyncio.run(e2e.settle(bootstrap, topic, os.environ["INCIDENTS_DATABASE_URL"], SETTLE_GROUPS, 600))
+    log(f"consumers caught up after {took:.1f} s")
+
+
 def open_loops(url: str, token: str, ids: list[str], seconds: int, pids: dict[str, int]) -> dict[str, Any]:
     """Latency at fixed offered rates, from a generator in its own process (bench/openloop.py)."""
     out: dict[str, Any] = {}
     meter = CpuMeter(pids, STATE)
+    settle()
     before, started = meter.start(), time.perf_counter()
     fixed = asyncio.run(e2e.latency(url, token, ids, 1000, seconds))
     out["cpu_at_1000rps"] = meter.since(before, time.perf_counter() - started, fixed["sent"])
     out["api_p50_ms_at_1000rps"], out["api_p99_ms_at_1000rps"] = fixed["p50_ms"], fixed["p99_ms"]
     out["api_at_1000rps"] = fixed
     log(f"at 1000 rps: {fixed}")
+    settle()
     flow = asyncio.run(e2e.measure(url, os.environ["INCIDENTS_DATABASE_URL"], token, ids, 500, seconds))
     out["e2e_p99_ms_at_500rps"], out["e2e_p50_ms_at_500rps"] = flow["p99_ms"], flow["p50_ms"]
     out["e2e_at_500rps"] = flow

@@ -19,8 +19,10 @@ from contextlib import contextmanager
 import asyncpg
 
 from bench import backlog
-from bench.stack import devstack, load_env, service
+from bench.stack import STATE, devstack, load_env, service
 from tests.integration.services import BIN, ROOT
+
+BACKLOG_FILE = STATE / "backlog-events"  # how many records the last non-reuse run put on the log
 
 PROJECTOR_STATE = (
     "TRUNCATE incidents, incident_events, event_verdicts, dead_letters, parked_incidents, parked_events,"
@@ -57,19 +59,6 @@ async def reset(database_url: str) -> int:
         await conn.close()
 
 
-async def log_size(bootstrap: str, topic: str) -> int:
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
-        parts = consumer.partitions_for_topic(topic) or set()
-        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in parts])
-        return sum(ends.values())
-    finally:
-        await consumer.stop()
-
-
 def start_py_spy(pid: int, out: str) -> "subprocess.Popen[bytes]":
     fmt = "raw" if out.endswith(".txt") else "flamegraph"
     args = [str(BIN / "py-spy"), "record", "--pid", str(pid), "-o", out, "--format", fmt, "--rate", "50"]
@@ -91,9 +80,10 @@ def main() -> None:
         topic = CommonSettings().events_topic
         if args.reuse:
             asyncio.run(reset(url))
-            total = asyncio.run(log_size(bootstrap, topic))
+            total = int(BACKLOG_FILE.read_text())
         else:
             total = asyncio.run(backlog.produce(bootstrap, topic, args.events))
+            BACKLOG_FILE.write_text(str(total))
         log(f"backlog of {total} events; starting the projector")
         projector = service("projector")
         projector.start()

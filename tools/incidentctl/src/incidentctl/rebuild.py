@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from incidents_shared.consumer import Record
 from incidents_shared.db import Conn, Pool, create_pool, migrate
+from incidents_shared.gc_tuning import tune_for_batches
 from incidents_shared.offsets import load_offsets
 from incidents_shared.readside import READ_MODEL_LOCK, SWAP_CHANNEL
 from incidents_shared.settings import CommonSettings
@@ -29,7 +30,7 @@ PROJECTOR_TABLES = (
     "stream_counter",
     "partition_digests",
 )
-BATCH = 2_000
+BATCH = 20_000  # the projector's catch-up batch (projector_batch_max)
 CLOSE_ENOUGH = 1_000  # records behind the live projector at which the final, locked catch-up starts
 
 CHECKSUM_SQL = (
@@ -137,6 +138,7 @@ async def _swap(conn: Conn, live: str, rebuilt: str, retired: str, keep_position
 
 async def rebuild(settings: CommonSettings, *, swap: bool = True, force: bool = False) -> RebuildReport:
     """Rebuild beside the live read model; swap when the checksums agree (or `force`: a changed definition)."""
+    tune_for_batches()
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
     schema, retired = f"rebuild_{stamp}", f"retired_{stamp}"
     live_pool = await create_pool(settings)

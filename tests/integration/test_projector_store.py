@@ -128,15 +128,17 @@ async def test_poison_parks_its_incident_and_later_records_wait(pool: Pool) -> N
         assert await conn.fetchval("SELECT count(*) FROM incident_events") == 1
 
 
-async def test_copy_still_refuses_an_event_written_twice(pool: Pool) -> None:
-    events, log = life(LIFE[:1]), Log()
-    records = log.records(on_log(events))
-    await apply(pool, records)
+async def test_copy_still_refuses_a_verdict_or_an_event_written_twice(pool: Pool) -> None:
+    records = Log().records(on_log(life(LIFE[:1])))
     async with pool.acquire() as conn:
         outcome, _ = await store.judge_records(conn, records)
-    assert outcome.verdicts == []  # judged before: a duplicate, nothing to write
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("DELETE FROM event_verdicts")  # forget the verdict, keep the stored event
-        outcome, _ = await store.judge_records(conn, records)
-        with pytest.raises(asyncpg.UniqueViolationError):
+        async with conn.transaction():
             await store.write_judged(conn, outcome)
+        with pytest.raises(asyncpg.UniqueViolationError):
+            async with conn.transaction():
+                await store.write_judged(conn, outcome)
+        outcome.verdicts.clear()  # past the verdicts: the events' primary key refuses it too
+        with pytest.raises(asyncpg.UniqueViolationError):
+            async with conn.transaction():
+                await store.write_judged(conn, outcome)
+        assert await conn.fetchval("SELECT count(*) FROM incident_events") == 1

@@ -3,11 +3,9 @@
 from typing import Any
 
 from incidents_shared.db import JsonText
-from incidents_shared.domain.events import EVENT_CLASSES, EventBase, NoteAdded, event_type
+from incidents_shared.domain.events import TYPE_OF, EventBase, NoteAdded
 from incidents_shared.domain.fold import Verdict
 from incidents_shared.domain.state import Incident
-
-_TYPE_OF = {cls: event_type(cls) for cls in EVENT_CLASSES}
 
 EVENT_COLUMNS = (
     "event_id",
@@ -100,7 +98,7 @@ def event_row(
         event.incident_id,
         verdict.version,
         verdict.revision,
-        _TYPE_OF[type(event)],
+        TYPE_OF[type(event)],
         event.occurred_at,
         event.recorded_at,
         event.actor.id,
@@ -122,7 +120,7 @@ def verdict_row(event: EventBase, verdict: Verdict, partition: int, offset: int)
     return (
         verdict.event_id,
         verdict.incident_id,
-        _TYPE_OF[type(event)],
+        TYPE_OF[type(event)],
         verdict.kind.value,
         verdict.reason,
         verdict.version,

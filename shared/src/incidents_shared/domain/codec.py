@@ -9,7 +9,7 @@ import orjson
 from pydantic import TypeAdapter, ValidationError
 
 from incidents_shared.domain.errors import UndecodableEvent
-from incidents_shared.domain.events import EVENT_TYPES, Event, EventBase, event_type
+from incidents_shared.domain.events import EVENT_TYPES, TYPE_OF, Event, EventBase
 from incidents_shared.domain.text import TEXT_PROVEN_STORABLE
 
 GENESIS_HASH = "0" * 64
@@ -80,7 +80,7 @@ _PROVEN = {TEXT_PROVEN_STORABLE: True}
 def _needs_upcast(event: EventBase) -> bool:
     """Whether `upcast` would have changed this record's payload (its schema_version as written, default 1)."""
     written = event.schema_version if "schema_version" in event.model_fields_set else 1
-    return (event_type(type(event)), written) in UPCASTERS
+    return (TYPE_OF[type(event)], written) in UPCASTERS
 
 
 def decode(value: bytes) -> Event:

@@ -65,7 +65,7 @@ def judge(
 def advance(state: Incident | None, event: e.EventBase, canonical: bytes | None = None) -> Incident:
     """Evolve and move the stream position, the revision and the hash chain."""
     previous_hash = state.last_hash if state else GENESIS_HASH
-    bumps_revision = e.event_type(type(event)) not in e.BOOKKEEPING_TYPES
+    bumps_revision = e.TYPE_OF[type(event)] not in e.BOOKKEEPING_TYPES
     return evolve(
         state,
         event,

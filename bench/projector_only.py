@@ -61,7 +61,7 @@ async def reset(database_url: str) -> int:
 
 def start_py_spy(pid: int, out: str) -> "subprocess.Popen[bytes]":
     fmt = "raw" if out.endswith(".txt") else "flamegraph"
-    args = [str(BIN / "py-spy"), "record", "--pid", str(pid), "-o", out, "--format", fmt, "--rate", "50"]
+    args = [str(BIN / "py-spy"), "record", "--pid", str(pid), "-o", out, "--format", fmt, "--rate", "50", "--idle"]
     return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

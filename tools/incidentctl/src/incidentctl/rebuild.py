@@ -30,6 +30,7 @@ PROJECTOR_TABLES = (
     "stream_counter",
     "partition_digests",
 )
+POSITION_INDEX = "incident_events_position_idx"  # migrations/0006_read_side.sql
 BATCH = 20_000  # the projector's catch-up batch (projector_batch_max)
 CLOSE_ENOUGH = 1_000  # records behind the live projector at which the final, locked catch-up starts
 
@@ -123,9 +124,14 @@ async def _swap(conn: Conn, live: str, rebuilt: str, retired: str, keep_position
         await conn.execute(f"ALTER TABLE {live_q}.{table} SET SCHEMA {old_q}")
         await conn.execute(f"ALTER TABLE {new_q}.{table} SET SCHEMA {live_q}")
     if keep_positions:  # the same events as before: Last-Event-ID stays valid
-        for sign in ("-o.position", "-n.position"):  # via negatives: the unique index never sees a clash
-            source = f"FROM {old_q}.incident_events o WHERE n.event_id = o.event_id"
-            await conn.execute(f"UPDATE {live_q}.incident_events n SET position = {sign} {source}")
+        # One pass without the unique index (two passes via negative positions rewrote every row twice), then
+        # the index as migration 0006 made it; all inside the swap's transaction, so nobody sees it missing.
+        await conn.execute(f"DROP INDEX {live_q}.{POSITION_INDEX}")
+        await conn.execute(
+            f"UPDATE {live_q}.incident_events n SET position = o.position"
+            f" FROM {old_q}.incident_events o WHERE n.event_id = o.event_id"
+        )
+        await conn.execute(f"CREATE UNIQUE INDEX {POSITION_INDEX} ON {live_q}.incident_events (position)")
         await conn.execute(
             f"UPDATE {live_q}.stream_counter SET position = (SELECT position FROM {old_q}.stream_counter)"
         )

@@ -2,6 +2,7 @@
 the live projector, then, under the read-model lock every projector batch takes shared, compare checksums
 and swap the projector's tables in one transaction (docs/decisions/0024)."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -105,6 +106,13 @@ async def _catch_up(settings: CommonSettings, pool: Pool, target: dict[int, int]
     return count
 
 
+async def _checksum_beside(pool: Pool, schema: str) -> str:
+    """The rebuilt schema's checksum on a connection of its own, while the locked one sums the live schema
+    (the rebuilt schema has no other writer; its final catch-up is committed before)."""
+    async with pool.acquire() as conn:
+        return await checksum(conn, schema)
+
+
 async def checksum(conn: Conn, schema: str) -> str:
     value: str = await conn.fetchval(CHECKSUM_SQL.format(s=_quoted(schema)))
     return value
@@ -196,7 +204,7 @@ async def _finish(
         await conn.execute("SELECT pg_advisory_xact_lock($1)", READ_MODEL_LOCK)  # no live batch from here on
         target = await load_offsets(conn, GROUP_ID, settings.events_topic)
         records += await _catch_up(settings, new_pool, target)
-        live_sum, new_sum = await checksum(conn, live_schema), await checksum(conn, schema)
+        live_sum, new_sum = await asyncio.gather(checksum(conn, live_schema), _checksum_beside(new_pool, schema))
         swapped = swap and (live_sum == new_sum or force)
         if swapped:
             await _swap(conn, live_schema, schema, retired, keep_positions=live_sum == new_sum)

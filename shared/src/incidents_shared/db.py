@@ -18,8 +18,27 @@ Pool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
 Conn: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
 
+class JsonText(str):
+    """JSON already serialised (canonical event bytes, say): stored in a jsonb column as is, not re-encoded."""
+
+
+_JSONB_VERSION = b"\x01"  # jsonb's binary wire format: a version byte, then the JSON text
+
+
+def _encode_jsonb(value: Any) -> bytes:
+    text = value if isinstance(value, JsonText) else json.dumps(value)
+    return _JSONB_VERSION + text.encode()
+
+
+def _decode_jsonb(data: bytes) -> Any:
+    return json.loads(data[1:])
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    # Binary, so that COPY (copy_records_to_table, binary only) can write jsonb columns too.
+    await conn.set_type_codec(
+        "jsonb", encoder=_encode_jsonb, decoder=_decode_jsonb, schema="pg_catalog", format="binary"
+    )
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:

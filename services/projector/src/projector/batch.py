@@ -6,10 +6,10 @@ from uuid import UUID
 
 from incidents_shared.audit import GENESIS_DIGEST, next_digest
 from incidents_shared.consumer import Record
-from incidents_shared.domain.codec import GENESIS_HASH, decode
+from incidents_shared.domain.codec import GENESIS_HASH, canonical_bytes, decode
 from incidents_shared.domain.errors import UndecodableEvent
 from incidents_shared.domain.events import EventBase
-from incidents_shared.domain.fold import Verdict, VerdictKind, judge
+from incidents_shared.domain.fold import Verdict, judge
 from incidents_shared.domain.state import Incident
 
 
@@ -39,7 +39,8 @@ class Known:
 @dataclass
 class Outcome:
     states: dict[UUID, Incident] = field(default_factory=dict)
-    events: list[tuple[Any, ...]] = field(default_factory=list)  # (event, verdict, prev_hash, partition, offset)
+    # (event, verdict, prev_hash, partition, offset, canonical bytes)
+    events: list[tuple[Any, ...]] = field(default_factory=list)
     verdicts: list[tuple[Any, ...]] = field(default_factory=list)  # (event, verdict, partition, offset)
     dead_letters: list[tuple[Record, str]] = field(default_factory=list)
     parked_events: list[Record] = field(default_factory=list)
@@ -78,15 +79,16 @@ def project(batch: list[Decoded], known: Known) -> Outcome:
             out.dead_letters.append((record, item.error or "undecodable"))
             known.parked.add(item.key)
             continue
+        if event.event_id in known.seen:
+            continue  # a duplicate: judged before, nothing to write
         state = known.states.get(event.incident_id)
-        verdict, new_state = judge(state, event, seen=event.event_id in known.seen)
-        if verdict.kind is VerdictKind.DUPLICATE:
-            continue
+        canonical = canonical_bytes(event)  # computed once: for the hash chain and for the stored event
+        verdict, new_state = judge(state, event, seen=False, canonical=canonical)
         known.seen.add(event.event_id)
         out.verdicts.append((event, verdict, record.partition, record.offset))
         if verdict.accepted and new_state is not None:
             prev_hash = state.last_hash if state else GENESIS_HASH
-            out.events.append((event, verdict, prev_hash, record.partition, record.offset))
+            out.events.append((event, verdict, prev_hash, record.partition, record.offset, canonical))
             known.states[event.incident_id] = new_state
             out.states[event.incident_id] = new_state
             digest = next_digest(known.digests.get(record.partition, GENESIS_DIGEST), verdict.hash or "")

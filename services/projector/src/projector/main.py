@@ -7,6 +7,7 @@ import structlog
 
 from incidents_shared.consumer import BatchHandler
 from incidents_shared.db import Pool
+from incidents_shared.gc_tuning import tune_for_batches
 from incidents_shared.kafka import make_producer, verify_log_topic
 from incidents_shared.logging import configure_logging
 from incidents_shared.reader import ReaderSpec, run_log_reader
@@ -56,4 +57,5 @@ async def run(settings: ProjectorSettings) -> None:
 def main() -> None:
     settings = load_settings(ProjectorSettings)
     configure_logging(settings.log_level, settings.log_format)
+    tune_for_batches()
     asyncio.run(run(settings))

@@ -2,10 +2,40 @@
 
 from typing import Any
 
-from incidents_shared.domain.events import EventBase, NoteAdded
+from incidents_shared.db import JsonText
+from incidents_shared.domain.events import TYPE_OF, EventBase, NoteAdded
 from incidents_shared.domain.fold import Verdict
 from incidents_shared.domain.state import Incident
 
+EVENT_COLUMNS = (
+    "event_id",
+    "incident_id",
+    "version",
+    "revision",
+    "type",
+    "occurred_at",
+    "recorded_at",
+    "actor_id",
+    "event",
+    "prev_hash",
+    "hash",
+    "partition",
+    "offset",
+    "position",
+)
+VERDICT_COLUMNS = (
+    "event_id",
+    "incident_id",
+    "type",
+    "verdict",
+    "reason",
+    "version",
+    "revision",
+    "hash",
+    "request_hash",
+    "partition",
+    "offset",
+)
 INCIDENT_COLUMNS = (
     "incident_id",
     "version",
@@ -60,19 +90,19 @@ def incident_row(state: Incident) -> tuple[Any, ...]:
 
 
 def event_row(
-    event: EventBase, verdict: Verdict, prev_hash: str, partition: int, offset: int, position: int
+    event: EventBase, verdict: Verdict, prev_hash: str, partition: int, offset: int, canonical: bytes, position: int
 ) -> tuple[Any, ...]:
-    raw = event.model_dump(mode="json")
+    """An `incident_events` row; the jsonb column gets the canonical bytes the hash was computed over."""
     return (
         event.event_id,
         event.incident_id,
         verdict.version,
         verdict.revision,
-        raw["type"],
+        TYPE_OF[type(event)],
         event.occurred_at,
         event.recorded_at,
         event.actor.id,
-        raw,
+        JsonText(canonical.decode()),
         prev_hash,
         verdict.hash,
         partition,
@@ -90,7 +120,7 @@ def verdict_row(event: EventBase, verdict: Verdict, partition: int, offset: int)
     return (
         verdict.event_id,
         verdict.incident_id,
-        event.model_dump(include={"type"})["type"],
+        TYPE_OF[type(event)],
         verdict.kind.value,
         verdict.reason,
         verdict.version,

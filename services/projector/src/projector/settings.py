@@ -11,5 +11,5 @@ GROUP_ID = "projector"
 
 class ProjectorSettings(CommonSettings):
     projector_http_port: Port = 8001
-    projector_batch_max: Annotated[int, Field(ge=1, le=100_000)] = 2_000
+    projector_batch_max: Annotated[int, Field(ge=1, le=100_000)] = 20_000
     projector_poll_ms: Annotated[int, Field(ge=1, le=10_000)] = 100

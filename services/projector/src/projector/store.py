@@ -10,23 +10,25 @@ from incidents_shared.domain.state import Incident
 from incidents_shared.offsets import first_offsets, store_offsets
 from incidents_shared.readside import READ_MODEL_LOCK, STREAM_CHANNEL
 from projector.batch import Known, Outcome, decode_all, project
-from projector.rows import INCIDENT_COLUMNS, event_row, incident_row, note_text, verdict_row
+from projector.rows import (
+    EVENT_COLUMNS,
+    INCIDENT_COLUMNS,
+    VERDICT_COLUMNS,
+    event_row,
+    incident_row,
+    note_text,
+    verdict_row,
+)
 
 VERDICT_CHANNEL = "incident_verdicts"
 
+# The batch's notes ride along with the state (appended to notes_text), instead of one UPDATE per note.
 _UPSERT_INCIDENT = (
-    f"INSERT INTO incidents ({', '.join(INCIDENT_COLUMNS)}) "
-    f"VALUES ({', '.join(f'${i}' for i in range(1, len(INCIDENT_COLUMNS) + 1))}) "
-    "ON CONFLICT (incident_id) DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in INCIDENT_COLUMNS[1:])
-)
-_INSERT_EVENT = (
-    "INSERT INTO incident_events (event_id, incident_id, version, revision, type, occurred_at, recorded_at,"
-    ' actor_id, event, prev_hash, hash, partition, "offset", position)'
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-)
-_INSERT_VERDICT = (
-    "INSERT INTO event_verdicts (event_id, incident_id, type, verdict, reason, version, revision, hash,"
-    ' request_hash, partition, "offset") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)'
+    f"INSERT INTO incidents ({', '.join(INCIDENT_COLUMNS)}, notes_text) "
+    f"VALUES ({', '.join(f'${i}' for i in range(1, len(INCIDENT_COLUMNS) + 2))}) "
+    "ON CONFLICT (incident_id) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in INCIDENT_COLUMNS[1:])
+    + ", notes_text = incidents.notes_text || EXCLUDED.notes_text"
 )
 
 
@@ -96,17 +98,20 @@ async def write_checkpoints(conn: Conn, key: bytes, next_offsets: dict[int, int]
 async def write_judged(conn: Conn, outcome: Outcome) -> None:
     """Verdicts, events, states, notes and parking; the offsets are the caller's business."""
     if outcome.verdicts:
-        await conn.executemany(_INSERT_VERDICT, [verdict_row(*row) for row in outcome.verdicts])
+        # COPY: plain inserts like before (an event id judged twice still violates the primary key), one pass.
+        rows = [verdict_row(*row) for row in outcome.verdicts]
+        await conn.copy_records_to_table("event_verdicts", records=rows, columns=VERDICT_COLUMNS)
     if outcome.states:
-        await conn.executemany(_UPSERT_INCIDENT, [incident_row(s) for s in outcome.states.values()])
-    await _write_notes(conn, outcome)
+        notes = _notes(outcome)
+        rows = [(*incident_row(s), notes.get(i, "")) for i, s in outcome.states.items()]
+        await conn.executemany(_UPSERT_INCIDENT, rows)
     await _write_parking(conn, outcome)
     if outcome.events:
         # Last, so the counter row stays locked for as short a time as possible before the commit.
         last = await _take_positions(conn, len(outcome.events))
         first = last - len(outcome.events) + 1
-        rows = [event_row(e, v, h, p, o, first + i) for i, (e, v, h, p, o) in enumerate(outcome.events)]
-        await conn.executemany(_INSERT_EVENT, rows)
+        rows = [event_row(e, v, h, p, o, c, first + i) for i, (e, v, h, p, o, c) in enumerate(outcome.events)]
+        await conn.copy_records_to_table("incident_events", records=rows, columns=EVENT_COLUMNS)
         await conn.execute("SELECT pg_notify($1, $2)", STREAM_CHANNEL, str(last))
     if outcome.verdicts:
         await conn.execute(
@@ -124,12 +129,13 @@ async def _take_positions(conn: Conn, count: int) -> int:
     return last
 
 
-async def _write_notes(conn: Conn, outcome: Outcome) -> None:
-    notes = [(row[0].incident_id, text) for row in outcome.events if (text := note_text(row[0])) is not None]
-    if notes:
-        await conn.executemany(
-            "UPDATE incidents SET notes_text = notes_text || ' ' || $2 WHERE incident_id = $1", notes
-        )
+def _notes(outcome: Outcome) -> dict[UUID, str]:
+    """What each incident's notes_text grows by in this batch: " " + text per accepted note, in log order."""
+    notes: dict[UUID, str] = {}
+    for row in outcome.events:
+        if (text := note_text(row[0])) is not None:
+            notes[row[0].incident_id] = notes.get(row[0].incident_id, "") + " " + text
+    return notes
 
 
 def _key(record: Record) -> str:

@@ -213,6 +213,8 @@ def current_schema_version(cls: type[EventBase]) -> int:
 
 
 EVENT_TYPES: dict[str, type[EventBase]] = {event_type(cls): cls for cls in EVENT_CLASSES}
+# event_type of each class, for per-event lookups (pydantic's model_fields is slow to reach).
+TYPE_OF: dict[type[EventBase], str] = {cls: name for name, cls in EVENT_TYPES.items()}
 
 # Appended by the system on its own: they never move the revision a client holds in ETag/If-Match.
 BOOKKEEPING_TYPES = frozenset(

@@ -21,8 +21,8 @@ def evolves(cls: type[E]) -> Callable[[Changes[E]], Changes[E]]:
     return register
 
 
-def start(event: e.IncidentLogged) -> Incident:
-    """The state an `incident.logged` event creates."""
+def start(event: e.IncidentLogged, **also: Any) -> Incident:
+    """The state an `incident.logged` event creates (with the fields in `also` set too)."""
     d = event.data
     return Incident(
         incident_id=event.incident_id,
@@ -44,16 +44,20 @@ def start(event: e.IncidentLogged) -> Incident:
         updated_at=event.recorded_at,
         alert_count=1 if d.source is Source.ALERT else 0,  # the alert that opened it is its first occurrence
         last_alert_at=event.occurred_at if d.source is Source.ALERT else None,
+        **also,
     )
 
 
-def evolve(state: Incident | None, event: e.EventBase) -> Incident:
-    """Apply one accepted event. Preconditions were checked by the caller."""
+def evolve(state: Incident | None, event: e.EventBase, **also: Any) -> Incident:
+    """Apply one accepted event. Preconditions were checked by the caller.
+
+    `also`: fields the caller sets in the same step (the fold's version, revision and hash: one copy, not two).
+    """
     if isinstance(event, e.IncidentLogged):
-        return start(event)
+        return start(event, **also)
     assert state is not None, "only incident.logged starts a stream"
     changes = _EVOLVERS[type(event)](state, event)
-    return state.model_copy(update={**changes, "updated_at": event.recorded_at})
+    return state.model_copy(update={**changes, "updated_at": event.recorded_at, **also})
 
 
 def _nothing(state: Incident, event: e.EventBase) -> dict[str, Any]:

@@ -33,10 +33,13 @@ class Verdict:
         return self.kind is VerdictKind.ACCEPTED
 
 
-def judge(state: Incident | None, event: e.EventBase, *, seen: bool) -> tuple[Verdict, Incident | None]:
+def judge(
+    state: Incident | None, event: e.EventBase, *, seen: bool, canonical: bytes | None = None
+) -> tuple[Verdict, Incident | None]:
     """The verdict on `event` given the incident's state at its place in the log, and the state after it.
 
-    `seen` says whether this event id was already judged earlier in the log (a redelivery or a retry).
+    `seen` says whether this event id was already judged earlier in the log (a redelivery or a retry);
+    `canonical`: the event's canonical bytes, when the caller has them (the hash chain needs them).
     """
     version = state.version if state else 0
     revision = state.revision if state else 0
@@ -53,21 +56,20 @@ def judge(state: Incident | None, event: e.EventBase, *, seen: bool) -> tuple[Ve
         )
     if (reason := violation(state, event)) is not None:
         return reject(VerdictKind.REJECTED_INVALID, reason)
-    new = advance(state, event)
+    new = advance(state, event, canonical)
     return Verdict(
         event.event_id, event.incident_id, VerdictKind.ACCEPTED, None, new.version, new.revision, new.last_hash
     ), new
 
 
-def advance(state: Incident | None, event: e.EventBase) -> Incident:
+def advance(state: Incident | None, event: e.EventBase, canonical: bytes | None = None) -> Incident:
     """Evolve and move the stream position, the revision and the hash chain."""
     previous_hash = state.last_hash if state else GENESIS_HASH
-    bumps_revision = e.event_type(type(event)) not in e.BOOKKEEPING_TYPES
-    new = evolve(state, event)
-    return new.model_copy(
-        update={
-            "version": (state.version if state else 0) + 1,
-            "revision": (state.revision if state else 0) + (1 if bumps_revision else 0),
-            "last_hash": chain_hash(previous_hash, event),
-        }
+    bumps_revision = e.TYPE_OF[type(event)] not in e.BOOKKEEPING_TYPES
+    return evolve(
+        state,
+        event,
+        version=(state.version if state else 0) + 1,
+        revision=(state.revision if state else 0) + (1 if bumps_revision else 0),
+        last_hash=chain_hash(previous_hash, event, canonical),
     )

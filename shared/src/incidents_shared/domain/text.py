@@ -3,7 +3,10 @@
 from collections.abc import Iterable
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
+
+# Validation context key: the input is JSON that was shown to hold no NUL and no lone surrogate (codec.decode).
+TEXT_PROVEN_STORABLE = "text_proven_storable"
 
 
 def _bad_string(value: str) -> str | None:
@@ -38,7 +41,9 @@ class StorableModel(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     @model_validator(mode="after")
-    def _storable(self) -> Self:
+    def _storable(self, info: ValidationInfo) -> Self:
+        if info.context is not None and info.context.get(TEXT_PROVEN_STORABLE):
+            return self
         if (problem := unstorable(vars(self).values())) is not None:
             raise ValueError(problem)
         return self

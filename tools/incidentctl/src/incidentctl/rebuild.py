@@ -2,6 +2,7 @@
 the live projector, then, under the read-model lock every projector batch takes shared, compare checksums
 and swap the projector's tables in one transaction (docs/decisions/0024)."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from incidents_shared.consumer import Record
 from incidents_shared.db import Conn, Pool, create_pool, migrate
+from incidents_shared.gc_tuning import tune_for_batches
 from incidents_shared.offsets import load_offsets
 from incidents_shared.readside import READ_MODEL_LOCK, SWAP_CHANNEL
 from incidents_shared.settings import CommonSettings
@@ -29,7 +31,8 @@ PROJECTOR_TABLES = (
     "stream_counter",
     "partition_digests",
 )
-BATCH = 2_000
+POSITION_INDEX = "incident_events_position_idx"  # migrations/0006_read_side.sql
+BATCH = 20_000  # the projector's catch-up batch (projector_batch_max)
 CLOSE_ENOUGH = 1_000  # records behind the live projector at which the final, locked catch-up starts
 
 CHECKSUM_SQL = (
@@ -103,6 +106,13 @@ async def _catch_up(settings: CommonSettings, pool: Pool, target: dict[int, int]
     return count
 
 
+async def _checksum_beside(pool: Pool, schema: str) -> str:
+    """The rebuilt schema's checksum on a connection of its own, while the locked one sums the live schema
+    (the rebuilt schema has no other writer; its final catch-up is committed before)."""
+    async with pool.acquire() as conn:
+        return await checksum(conn, schema)
+
+
 async def checksum(conn: Conn, schema: str) -> str:
     value: str = await conn.fetchval(CHECKSUM_SQL.format(s=_quoted(schema)))
     return value
@@ -122,9 +132,14 @@ async def _swap(conn: Conn, live: str, rebuilt: str, retired: str, keep_position
         await conn.execute(f"ALTER TABLE {live_q}.{table} SET SCHEMA {old_q}")
         await conn.execute(f"ALTER TABLE {new_q}.{table} SET SCHEMA {live_q}")
     if keep_positions:  # the same events as before: Last-Event-ID stays valid
-        for sign in ("-o.position", "-n.position"):  # via negatives: the unique index never sees a clash
-            source = f"FROM {old_q}.incident_events o WHERE n.event_id = o.event_id"
-            await conn.execute(f"UPDATE {live_q}.incident_events n SET position = {sign} {source}")
+        # One pass without the unique index (two passes via negative positions rewrote every row twice), then
+        # the index as migration 0006 made it; all inside the swap's transaction, so nobody sees it missing.
+        await conn.execute(f"DROP INDEX {live_q}.{POSITION_INDEX}")
+        await conn.execute(
+            f"UPDATE {live_q}.incident_events n SET position = o.position"
+            f" FROM {old_q}.incident_events o WHERE n.event_id = o.event_id"
+        )
+        await conn.execute(f"CREATE UNIQUE INDEX {POSITION_INDEX} ON {live_q}.incident_events (position)")
         await conn.execute(
             f"UPDATE {live_q}.stream_counter SET position = (SELECT position FROM {old_q}.stream_counter)"
         )
@@ -137,6 +152,7 @@ async def _swap(conn: Conn, live: str, rebuilt: str, retired: str, keep_position
 
 async def rebuild(settings: CommonSettings, *, swap: bool = True, force: bool = False) -> RebuildReport:
     """Rebuild beside the live read model; swap when the checksums agree (or `force`: a changed definition)."""
+    tune_for_batches()
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
     schema, retired = f"rebuild_{stamp}", f"retired_{stamp}"
     live_pool = await create_pool(settings)
@@ -188,7 +204,7 @@ async def _finish(
         await conn.execute("SELECT pg_advisory_xact_lock($1)", READ_MODEL_LOCK)  # no live batch from here on
         target = await load_offsets(conn, GROUP_ID, settings.events_topic)
         records += await _catch_up(settings, new_pool, target)
-        live_sum, new_sum = await checksum(conn, live_schema), await checksum(conn, schema)
+        live_sum, new_sum = await asyncio.gather(checksum(conn, live_schema), _checksum_beside(new_pool, schema))
         swapped = swap and (live_sum == new_sum or force)
         if swapped:
             await _swap(conn, live_schema, schema, retired, keep_positions=live_sum == new_sum)

@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import signal
 import subprocess
 import sys
@@ -160,6 +161,12 @@ async def sample_rss(pid: int, stop: asyncio.Event) -> float:
     return peak
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def fired_lateness(database_url: str) -> list[float]:
     """The escalator's own view: fired_at (after the log acknowledged) minus due_at, ms."""
     conn = await asyncpg.connect(database_url)
@@ -212,7 +219,7 @@ async def measure(
 ) -> dict[str, Any]:
     """Produce the incidents, wait until their timers are armed, and watch them fire. The escalator runs already.
 
-    With `profile`, py-spy samples the escalator from the arming until the last event was read (raw stacks)."""
+    With `profile`, py-spy samples the escalator from the first due time until the last event was read (raw stacks)."""
     plan = Plan(timers, window_s, datetime.now(UTC) + timedelta(seconds=lead_s))
     started = time.perf_counter()
     await produce(bootstrap, topic, plan)
@@ -224,12 +231,14 @@ async def measure(
     log(f"armed: {in_time} after {armed_s:.1f} s, {slack_s:.1f} s before the first due time; rss {rss_armed} MB")
     tail = Tail(bootstrap, topic)
     await tail.start()
+    await asyncio.sleep(max((plan.first_due - datetime.now(UTC)).total_seconds(), 0))
     stop = asyncio.Event()
     peak = asyncio.create_task(sample_rss(escalator_pid, stop))
-    profiler = py_spy(escalator_pid, profile)
+    profiler, cpu_before, firing_started = py_spy(escalator_pid, profile), cpu_s(escalator_pid), time.perf_counter()
     try:
         await tail.collect(timers, plan.last_due + timedelta(seconds=GRACE_S))
     finally:
+        firing_s, cpu_firing_s = time.perf_counter() - firing_started, cpu_s(escalator_pid) - cpu_before
         stop_py_spy(profiler)
     stop.set()
     seen = list(tail.seen.values())
@@ -248,6 +257,8 @@ async def measure(
         "lateness_ms_on_log": summary(on_log),
         "lateness_ms_kafka_timestamp": summary([ms(s.stamped - s.due_at) for s in seen]),
         "lateness_ms_escalator_fired_at": summary(await fired_lateness(database_url)),
+        "firing_s": round(firing_s, 1),
+        "escalator_cpu_while_firing": round(cpu_firing_s / firing_s, 2),  # CPU seconds per second (1.0 = one core)
         "escalator_rss_mb": {"armed": rss_armed, "firing_peak": await peak, "after": rss_mb(escalator_pid)},
     }
     log(json.dumps(result))

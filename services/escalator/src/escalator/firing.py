@@ -45,28 +45,31 @@ class TimerLoop:
         owned: Ownership,
         *,
         tick_s: float,
+        batch: int = BATCH,
         crash_after_emit: str | None = None,
     ) -> None:
         self.pool, self.events, self.book, self.clock, self.owned = pool, events, book, clock, owned
-        self.tick_s = tick_s
+        self.tick_s, self.batch = tick_s, batch
         self.crash_after_emit = crash_after_emit
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            fired = 0
             try:
-                await self.tick()
+                fired = await self.tick()
             except (*STORE_ERRORS, LogUnavailable) as exc:
                 log.warning("timer_tick_failed_will_retry", error=repr(exc))
-            await pause(stop, self.tick_s)
+            if fired < self.batch:  # a full batch: more may be due already, so fire on without pausing
+                await pause(stop, self.tick_s)
 
     async def tick(self) -> int:
-        """Fire what is due now; returns how many timers fired."""
+        """Fire what is due now, at most one batch; returns how many timers fired."""
         partitions = list(self.owned.partitions)
         if not partitions:
             return 0
         now = self.clock.now()
         async with self.pool.acquire() as conn:
-            timers = await store.due_timers(conn, partitions, now, BATCH)
+            timers = await store.due_timers(conn, partitions, now, self.batch)
             metrics.TIMERS_PENDING.set(await store.pending_timer_count(conn, partitions))
             states = await store.states_of(conn, {t.incident_id for t in timers}) if timers else {}
         metrics.TIMERS_DUE.set(len(timers))

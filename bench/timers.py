@@ -34,7 +34,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench.kafka_raw import ACTOR, WINDOW
-from bench.stack import PORTS, bench_stack, rss_mb, service
+from bench.stack import PORTS, STATE, bench_stack, rss_mb, service
 from incidents_shared.domain import commands as c
 from incidents_shared.domain.codec import canonical_bytes
 from incidents_shared.domain.decide import decide
@@ -47,6 +47,7 @@ BREACHED = b"incident.sla_breached"
 GRACE_S = 120.0  # how long after the last due time the reader waits for missing events
 FULL = {"timers": 100_000, "window_s": 60.0, "lead_s": 200.0}
 QUICK = {"timers": 2_000, "window_s": 10.0, "lead_s": 20.0}
+
 PY_SPY = Path(sys.executable).parent / "py-spy"
 
 
@@ -162,9 +163,54 @@ async def sample_rss(pid: int, stop: asyncio.Event) -> float:
 
 
 def cpu_s(pid: int) -> float:
-    """User + system CPU seconds the process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    """User + system CPU seconds the process has used so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def stack_pids(escalator: int, projector: int) -> dict[str, list[int]]:
+    """The processes of the stack under test; PostgreSQL is the postmaster and its backends."""
+    postmaster = int((STATE / "pg" / "data" / "postmaster.pid").read_text().split()[0])
+    backends = [int(p.parent.name) for p in Path("/proc").glob("[0-9]*/stat") if _parent(p) == postmaster]
+    kafka = int((STATE / "kafka" / "kafka.pid").read_text().split()[0])
+    return {"escalator": [escalator], "projector": [projector], "postgres": [postmaster, *backends], "kafka": [kafka]}
+
+
+def _parent(stat: Path) -> int:
+    try:
+        return int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
+def machine_busy_s() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, every core and every agent on it."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]
+    hz = os.sysconf("SC_CLK_TCK")
+    return (sum(ticks) - idle) / hz, sum(ticks) / hz
+
+
+class CpuMeter:
+    """CPU used per process group and by the whole machine between start() and stop(), in cores."""
+
+    def __init__(self, pids: dict[str, list[int]]) -> None:
+        self.pids = pids
+
+    def _read(self) -> tuple[dict[str, float], tuple[float, float], float]:
+        used = {name: sum(cpu_s(p) for p in pids) for name, pids in self.pids.items()}
+        return used, machine_busy_s(), time.perf_counter()
+
+    def start(self) -> None:
+        self.before = self._read()
+
+    def stop(self) -> dict[str, float]:
+        (used0, (busy0, total0), t0), (used1, (busy1, total1), t1) = self.before, self._read()
+        cores = {name: round((used1[name] - used0[name]) / (t1 - t0), 2) for name in used0}
+        return cores | {"machine_busy": round((busy1 - busy0) / (total1 - total0) * (os.cpu_count() or 1), 2)}
 
 
 async def fired_lateness(database_url: str) -> list[float]:
@@ -212,6 +258,7 @@ async def measure(
     database_url: str,
     topic: str,
     escalator_pid: int,
+    projector_pid: int,
     timers: int,
     window_s: float,
     lead_s: float,
@@ -234,11 +281,13 @@ async def measure(
     await asyncio.sleep(max((plan.first_due - datetime.now(UTC)).total_seconds(), 0))
     stop = asyncio.Event()
     peak = asyncio.create_task(sample_rss(escalator_pid, stop))
-    profiler, cpu_before, firing_started = py_spy(escalator_pid, profile), cpu_s(escalator_pid), time.perf_counter()
+    meter = CpuMeter(stack_pids(escalator_pid, projector_pid))
+    profiler, firing_started = py_spy(escalator_pid, profile), time.perf_counter()
+    meter.start()
     try:
         await tail.collect(timers, plan.last_due + timedelta(seconds=GRACE_S))
     finally:
-        firing_s, cpu_firing_s = time.perf_counter() - firing_started, cpu_s(escalator_pid) - cpu_before
+        firing_s, cores = time.perf_counter() - firing_started, meter.stop()
         stop_py_spy(profiler)
     stop.set()
     seen = list(tail.seen.values())
@@ -258,7 +307,8 @@ async def measure(
         "lateness_ms_kafka_timestamp": summary([ms(s.stamped - s.due_at) for s in seen]),
         "lateness_ms_escalator_fired_at": summary(await fired_lateness(database_url)),
         "firing_s": round(firing_s, 1),
-        "escalator_cpu_while_firing": round(cpu_firing_s / firing_s, 2),  # CPU seconds per second (1.0 = one core)
+        "cpu_cores_while_firing": cores,  # CPU seconds per second (1.0 = one core), machine_busy: every process
+        "load_average": os.getloadavg()[0],
         "escalator_rss_mb": {"armed": rss_armed, "firing_peak": await peak, "after": rss_mb(escalator_pid)},
     }
     log(json.dumps(result))
@@ -274,6 +324,7 @@ def run_alone(timers: int, window_s: float, lead_s: float, profile: Path | None 
             projector.start()
             escalator.start()
             assert escalator.process is not None
+            assert projector.process is not None
             pid = escalator.process.pid
             time.sleep(2)
             rest = rss_mb(pid)
@@ -283,6 +334,7 @@ def run_alone(timers: int, window_s: float, lead_s: float, profile: Path | None 
                     env["INCIDENTS_DATABASE_URL"],
                     CommonSettings().events_topic,
                     pid,
+                    projector.process.pid,
                     timers,
                     window_s,
                     lead_s,

@@ -4,7 +4,7 @@ import asyncio
 import time
 
 from escalator.clock import SystemClock
-from escalator.firing import TimerLoop
+from escalator.firing import Every, TimerLoop
 from escalator.ownership import Ownership
 from escalator.policies import PolicyBook
 from tests.unit.test_policy_escalator import FAST, RecordingLog
@@ -40,3 +40,14 @@ async def test_a_partial_batch_pauses_for_a_tick() -> None:
     await asyncio.wait_for(loop.run(stop), 5)
     assert loop.ticks == 2
     assert time.monotonic() - started >= 0.3
+
+
+def test_every_is_true_at_most_once_per_period() -> None:
+    now = [100.0]
+    every = Every(10, lambda: now[0])
+    assert every()
+    now[0] = 109.9
+    assert not every()
+    now[0] = 110.0
+    assert every()
+    assert not every()

@@ -2,6 +2,8 @@
 
 import asyncio
 import contextlib
+import time
+from collections.abc import Callable
 from typing import Protocol
 from uuid import UUID
 
@@ -20,12 +22,26 @@ from incidents_shared.domain.events import EventBase, event_type
 
 log = structlog.get_logger(__name__)
 BATCH = 500
+PENDING_GAUGE_EVERY_S = 10.0  # counting the pending timers scans all of them: ~50 ms per 200,000 in PostgreSQL
 
 
 async def pause(stop: asyncio.Event, seconds: float) -> None:
     """Sleep up to `seconds`, waking at once when the service stops."""
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
+
+
+class Every:
+    """True at most once per `seconds` of monotonic time; the first call is True."""
+
+    def __init__(self, seconds: float, now: Callable[[], float] = time.monotonic) -> None:
+        self.seconds, self.now, self.last = seconds, now, -float("inf")
+
+    def __call__(self) -> bool:
+        if self.now() - self.last < self.seconds:
+            return False
+        self.last = self.now()
+        return True
 
 
 class EventLog(Protocol):
@@ -51,6 +67,7 @@ class TimerLoop:
         self.pool, self.events, self.book, self.clock, self.owned = pool, events, book, clock, owned
         self.tick_s, self.batch = tick_s, batch
         self.crash_after_emit = crash_after_emit
+        self.count_pending = Every(PENDING_GAUGE_EVERY_S)
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -70,7 +87,8 @@ class TimerLoop:
         now = self.clock.now()
         async with self.pool.acquire() as conn:
             timers = await store.due_timers(conn, partitions, now, self.batch)
-            metrics.TIMERS_PENDING.set(await store.pending_timer_count(conn, partitions))
+            if self.count_pending():
+                metrics.TIMERS_PENDING.set(await store.pending_timer_count(conn, partitions))
             states = await store.states_of(conn, {t.incident_id for t in timers}) if timers else {}
         metrics.TIMERS_DUE.set(len(timers))
         ready = [t for t in timers if t.incident_id in states]

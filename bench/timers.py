@@ -365,7 +365,8 @@ def for_report(quick: bool) -> tuple[dict[str, Any], dict[str, str]]:
         results["timer_lateness_p99_ms_100k"] = late["p99"]
     note = (
         f"{m['timers']:,} timers due over {m['window_s']:.0f} s ({m['due_rate_per_s']:,.0f}/s); due -> event read from"
-        f" the log; p50 {late['p50']:,.0f} ms, max {late['max']:,.0f} ms; {m['fired']:,} fired, {m['missing']} missing;"
+        f" the log; p50 {late['p50']:,.0f} ms, p99 {late['p99']:,.0f} ms, max {late['max']:,.0f} ms;"
+        f" {m['fired']:,} fired, {m['missing']} missing;"
         f" escalator RSS {rss['armed']} MB armed, {rss['firing_peak']} MB firing"
     )
     if not m["armed_before_first_due"]:

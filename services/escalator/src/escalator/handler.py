@@ -1,7 +1,5 @@
 """The escalator's batch handler: fold with the shared verdicts, arm timers, queue notifications, one transaction."""
 
-import asyncio
-
 import asyncpg
 import structlog
 
@@ -26,15 +24,13 @@ class EscalatorHandler:
             return await load_offsets(conn, self.group, self.topic)
 
     async def handle(self, records: list[Record]) -> None:
-        # Decoding and folding are pure and take a few hundred ms for a full batch: in a worker thread, the timer
-        # loop on the event loop keeps firing meanwhile (the GIL is handed over every few ms) instead of waiting.
-        batch = await asyncio.to_thread(decode_batch, records)
+        batch = decode_batch(records)
         events = [event for _, event in batch if event is not None]
         async with self.pool.acquire() as conn, conn.transaction():
             await claim_offsets(conn, self.group, self.topic, first_offsets(records))
             keys = {r.key or f"{r.partition}:{r.offset}" for r in records}
             known = await store.load_known(conn, {e.incident_id for e in events}, {e.event_id for e in events}, keys)
-            outcome = await asyncio.to_thread(fold_batch, batch, known, self.book)
+            outcome = fold_batch(batch, known, self.book)
             await store.write(conn, outcome, self.group, self.topic)
         for timer in outcome.arm.values():
             metrics.TIMERS_ARMED.labels(timer.kind.value).inc()

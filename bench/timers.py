@@ -11,7 +11,7 @@ Lateness, per timer, in ms: when a reader tailing the log received the `incident
 `due_at` (`on_log`, the figure reported); also the record's Kafka timestamp (set when the escalator handed it to its
 producer) and the escalator's own `fired_at` (after the log acknowledged), each minus `due_at`.
 
-python -m bench.timers [--timers N] [--window-s S] [--lead-s S]   (on its own bench stack)
+python -m bench.timers [--quick] [--timers N] [--window-s S] [--lead-s S] [--py-spy OUT]   (its own bench stack)
 """
 
 import argparse
@@ -308,7 +308,7 @@ async def measure(
         "lateness_ms_escalator_fired_at": summary(await fired_lateness(database_url)),
         "firing_s": round(firing_s, 1),
         "cpu_cores_while_firing": cores,  # CPU seconds per second (1.0 = one core), machine_busy: every process
-        "load_average": os.getloadavg()[0],
+        "load_average": round(os.getloadavg()[0], 2),
         "escalator_rss_mb": {"armed": rss_armed, "firing_peak": await peak, "after": rss_mb(escalator_pid)},
     }
     log(json.dumps(result))

@@ -4,7 +4,9 @@ from prometheus_client import Counter, Gauge, Histogram
 
 TIMERS_ARMED = Counter("escalator_timers_armed_total", "Timers armed", ["kind"])
 TIMERS_DUE = Gauge("escalator_timers_due", "Pending timers that are due, at the last tick")
-TIMERS_PENDING = Gauge("escalator_timers_pending", "Pending timers of the partitions this instance owns")
+TIMERS_PENDING = Gauge(
+    "escalator_timers_pending", "Pending timers of the partitions this instance owns (counted every 10 s)"
+)
 TIMERS_FIRED = Counter("escalator_timers_fired_total", "Timers whose event the log acknowledged", ["kind"])
 TIMER_LATENESS = Histogram(
     "escalator_timer_lateness_seconds",

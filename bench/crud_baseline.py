@@ -1,6 +1,6 @@
 """What a user would otherwise build: the same commands as direct UPDATEs, FastAPI + asyncpg, no log.
 
-Run: python -m bench.crud_baseline  (INCIDENTS_DATABASE_URL, INCIDENTS_TOKENS_FILE, port 58010)
+Run: python -m bench.crud_baseline  (INCIDENTS_DATABASE_URL, INCIDENTS_TOKENS_FILE; port CRUD_PORT, default 26110)
 """
 
 import json
@@ -86,4 +86,4 @@ async def add_note(
 
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=int(os.environ.get("CRUD_PORT", "58010")), log_level="warning")
+    uvicorn.run(app, host="127.0.0.1", port=int(os.environ.get("CRUD_PORT", "26110")), log_level="warning")

@@ -12,7 +12,7 @@ from tests.integration.services import ROOT, Service
 STATE = ROOT / ".devstack" / "bench"
 # Services listen on PORT_BASE..PORT_BASE+10 (override to run two benchmark stacks side by side; the devstack's own
 # ports move with INCIDENTS_DEVSTACK_KAFKA_PORT, INCIDENTS_DEVSTACK_KAFKA_CONTROLLER_PORT, INCIDENTS_DEVSTACK_PG_PORT).
-PORT_BASE = int(os.environ.get("INCIDENTS_BENCH_PORT_BASE", "58000"))
+PORT_BASE = int(os.environ.get("INCIDENTS_BENCH_PORT_BASE", "26100"))
 PORTS = {"command-api": PORT_BASE, "projector": PORT_BASE + 1, "escalator": PORT_BASE + 2}
 CRUD_PORT = PORT_BASE + 10
 

@@ -76,9 +76,9 @@ setup_profile() {
             ;;
         bench)
             STATE="$DEVSTACK_ROOT/bench"
-            KAFKA_PORT="${INCIDENTS_DEVSTACK_KAFKA_PORT:-59092}"
-            KAFKA_CPORT="${INCIDENTS_DEVSTACK_KAFKA_CONTROLLER_PORT:-59093}"
-            PG_PORT="${INCIDENTS_DEVSTACK_PG_PORT:-55432}"
+            KAFKA_PORT="${INCIDENTS_DEVSTACK_KAFKA_PORT:-26092}"
+            KAFKA_CPORT="${INCIDENTS_DEVSTACK_KAFKA_CONTROLLER_PORT:-26093}"
+            PG_PORT="${INCIDENTS_DEVSTACK_PG_PORT:-26432}"
             ;;
         *) die "unknown profile '$PROFILE' (use dev, test or bench)" ;;
     esac

@@ -12,6 +12,7 @@ import uvloop
 from fastapi import FastAPI
 
 log = structlog.get_logger(__name__)
+KEEP_ALIVE_S = 75
 
 
 class _Server(uvicorn.Server):
@@ -52,6 +53,9 @@ async def run_with_ops(
             access_log=False,
             lifespan=lifespan,
             timeout_graceful_shutdown=10,
+            # Longer than clients keep idle connections (httpx 5 s, most proxies 60 s): the client closes first,
+            # so it never sends a request on a connection the server is closing (a ReadError, not a retry).
+            timeout_keep_alive=KEEP_ALIVE_S,
         )
     )
     http = asyncio.create_task(server.serve(), name=f"{name}-http")

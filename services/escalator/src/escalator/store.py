@@ -10,7 +10,7 @@ from escalator.batch import Known, Outcome
 from escalator.notify import Delivery
 from escalator.policies import PolicyVersionChanged
 from escalator.timers import Timer, TimerKind
-from incidents_shared.db import Conn
+from incidents_shared.db import Conn, JsonText
 from incidents_shared.domain.policy import ChannelKind, Policy
 from incidents_shared.domain.state import Incident
 from incidents_shared.offsets import store_offsets
@@ -30,13 +30,13 @@ _DELIVERY_COLUMNS = "delivery_id, incident_id, about_event_id, partition, channe
 
 
 async def load_known(conn: Conn, ids: set[UUID], event_ids: set[UUID], keys: set[str]) -> Known:
-    states = await conn.fetch("SELECT state FROM escalator_incidents WHERE incident_id = ANY($1::uuid[])", list(ids))
+    states = await states_of(conn, ids)
     seen = await conn.fetch("SELECT event_id FROM escalator_seen WHERE event_id = ANY($1::uuid[])", list(event_ids))
     parked = await conn.fetch(
         "SELECT incident_key FROM escalator_parked WHERE incident_key = ANY($1::text[])", list(keys)
     )
     return Known(
-        states={(s := Incident.model_validate(r["state"])).incident_id: s for r in states},
+        states=states,
         seen={r["event_id"] for r in seen},
         parked={r["incident_key"] for r in parked},
     )
@@ -58,7 +58,7 @@ async def write(conn: Conn, outcome: Outcome, group: str, topic: str) -> None:
         await conn.executemany(
             "INSERT INTO escalator_incidents (incident_id, state) VALUES ($1, $2) ON CONFLICT (incident_id)"
             " DO UPDATE SET state = EXCLUDED.state, updated_at = now()",
-            [(s.incident_id, s.model_dump(mode="json")) for s in outcome.states.values()],
+            [(s.incident_id, JsonText(s.model_dump_json())) for s in outcome.states.values()],
         )
     if outcome.cancel:
         pairs = sorted(outcome.cancel)
@@ -97,8 +97,11 @@ async def due_timers(conn: Conn, partitions: list[int], now: datetime, limit: in
 
 
 async def states_of(conn: Conn, ids: Iterable[UUID]) -> dict[UUID, Incident]:
-    rows = await conn.fetch("SELECT state FROM escalator_incidents WHERE incident_id = ANY($1::uuid[])", list(ids))
-    return {(s := Incident.model_validate(r["state"])).incident_id: s for r in rows}
+    """The escalator's own fold of these incidents: JSON text straight into pydantic-core (no dict between)."""
+    rows = await conn.fetch(
+        "SELECT state::text FROM escalator_incidents WHERE incident_id = ANY($1::uuid[])", list(ids)
+    )
+    return {(s := Incident.model_validate_json(r["state"])).incident_id: s for r in rows}
 
 
 async def mark_fired(conn: Conn, timer_ids: list[UUID], now: datetime) -> None:

@@ -85,7 +85,7 @@ def incident_row(state: Incident) -> tuple[Any, ...]:
         state.resolved_at,
         state.closed_at,
         state.updated_at,
-        state.model_dump(mode="json"),
+        JsonText(state.model_dump_json()),  # pydantic-core writes the JSON; no dict in between
     )
 
 

@@ -41,13 +41,13 @@ async def load_known(
     conn: Conn, ids: set[UUID], event_ids: Iterable[UUID], keys: set[str], partitions: Iterable[int] = ()
 ) -> Known:
     """States, judged ids and parked keys a batch needs, and the digests of its partitions."""
-    states = await conn.fetch("SELECT state FROM incidents WHERE incident_id = ANY($1::uuid[])", list(ids))
+    states = await conn.fetch("SELECT state::text FROM incidents WHERE incident_id = ANY($1::uuid[])", list(ids))
     seen = await conn.fetch("SELECT event_id FROM event_verdicts WHERE event_id = ANY($1::uuid[])", list(event_ids))
     parked = await conn.fetch(
         "SELECT incident_key FROM parked_incidents WHERE incident_key = ANY($1::text[])", list(keys)
     )
     return Known(
-        states={(s := Incident.model_validate(r["state"])).incident_id: s for r in states},
+        states={(s := Incident.model_validate_json(r["state"])).incident_id: s for r in states},
         seen={r["event_id"] for r in seen},
         parked={r["incident_key"] for r in parked},
         digests=await load_digests(conn, partitions),

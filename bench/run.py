@@ -62,11 +62,13 @@ def wrk_both(url: str, token: str, ids: list[str], seconds: int, pids: dict[str,
 
 def settle() -> None:
     """Let the projector and the escalator finish the previous run's events before the next run starts."""
+    from incidents_shared.kafka import verify_log_topic
     from incidents_shared.settings import CommonSettings
 
-    topic, bootstrap = CommonSettings().events_topic, os.environ["INCIDENTS_KAFKA_BOOTSTRAP"]
-    took = asyncio.run(e2e.settle(bootstrap, topic, os.environ["INCIDENTS_DATABASE_URL"], SETTLE_GROUPS, 600))
-    log(f"consumers caught up after {took:.1f} s")
+    settings = CommonSettings()
+    partitions = asyncio.run(verify_log_topic(settings))
+    took, end = asyncio.run(e2e.settle(settings.database_url, settings.events_topic, partitions, SETTLE_GROUPS, 1800))
+    log(f"consumers caught up with {end} records on {partitions} partitions after {took:.1f} s")
 
 
 def open_loops(url: str, token: str, ids: list[str], seconds: int, pids: dict[str, int]) -> dict[str, Any]:

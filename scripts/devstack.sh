@@ -9,6 +9,7 @@
 #                    (PostgreSQL with fsync/synchronous_commit/full_page_writes off)
 # Port overrides: INCIDENTS_DEVSTACK_KAFKA_PORT, INCIDENTS_DEVSTACK_KAFKA_CONTROLLER_PORT,
 #                 INCIDENTS_DEVSTACK_PG_PORT. PostgreSQL binaries: INCIDENTS_DEVSTACK_PG_BIN.
+#                 Extra postgres -c options: INCIDENTS_DEVSTACK_PG_OPTIONS.
 # External servers: if INCIDENTS_KAFKA_BOOTSTRAP / INCIDENTS_DATABASE_URL are set (to something other
 # than this stack's own address), the matching local server is not started and the env file carries
 # the user's value.
@@ -530,6 +531,9 @@ start_pg() {
         if [[ "$PROFILE" == test ]]; then
             opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         fi
+        # Extra server options, e.g. "-c shared_preload_libraries=pg_stat_statements" for a profile of the
+        # statements (bench/profiles/postgres.md).
+        opts+="${INCIDENTS_DEVSTACK_PG_OPTIONS:+ $INCIDENTS_DEVSTACK_PG_OPTIONS}"
         local pglog="$PG_DIR/log/postgres.log" offset=0
         [[ -f "$pglog" ]] && offset="$(wc -c <"$pglog")"
         log "starting postgres on 127.0.0.1:$PG_PORT"

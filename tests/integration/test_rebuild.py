@@ -6,6 +6,7 @@ Run in-process (typer's runner) so it reads the log with the same decoders as th
 import asyncio
 import threading
 import time
+import uuid
 
 import asyncpg
 import httpx
@@ -72,6 +73,14 @@ def test_rebuild_beside_the_live_model_then_swap(
             "/v1/incidents", json={"title": "before", "service": "rb"}, headers=auth(tokens, "reporter")
         )
     assert before.status_code == 201
+    word = f"zq{uuid.uuid4().hex[:10]}"  # a word only this note has
+    with httpx.Client(base_url=api_url, timeout=30) as client:
+        noted = client.post(
+            f"/v1/incidents/{before.json()['incident_id']}/notes",
+            json={"kind": "diagnosis", "text": f"the {word} cache is cold"},
+            headers=auth(tokens, "responder"),
+        )
+    assert noted.status_code == 200, noted.text
     position_before = asyncio.run(_position(settings, before.json()["incident_id"]))
     load = Load(api_url, tokens)
     load.start()
@@ -93,6 +102,8 @@ def test_rebuild_beside_the_live_model_then_swap(
         assert client.get(f"/v1/incidents/{incident_id}", headers=auth(tokens, "auditor")).status_code == 200
         after = client.post(f"/v1/incidents/{incident_id}/acknowledge", json={}, headers=auth(tokens, "responder"))
         assert after.status_code == 200, "the live projector writes into the swapped-in tables"
+        found = client.get("/v1/incidents", params={"q": word}, headers=auth(tokens, "auditor")).json()["items"]
+        assert [i["incident_id"] for i in found] == [incident_id], "notes stay searchable in the rebuilt tables"
     assert asyncio.run(_position(settings, incident_id)) == position_before, "Last-Event-ID stays valid"
     report = asyncio.run(check(settings))
     assert report.ok, report.differences[:20]

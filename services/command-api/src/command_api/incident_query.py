@@ -101,7 +101,12 @@ class IncidentQuery:
         for column, value in self.equals.items():
             clauses.append(f"{column} = {arg(value)}")
         if self.q:
-            clauses.append(f"search @@ websearch_to_tsquery('english', {arg(self.q)})")
+            # Title and description on the incident's row, each note on its own row (decision 0054).
+            query = f"websearch_to_tsquery('english', {arg(self.q)})"
+            clauses.append(
+                f"(search @@ {query} OR incident_id IN"
+                f" (SELECT n.incident_id FROM incident_notes n WHERE n.search @@ {query}))"
+            )
         if self.breached is not None:
             clauses.append(f"breached = {arg(self.breached)}")
         if self.created_from is not None:

@@ -105,6 +105,8 @@ async def write_judged(conn: Conn, outcome: Outcome) -> None:
         notes = _notes(outcome)
         rows = [(*incident_row(s), notes.get(i, "")) for i, s in outcome.states.items()]
         await conn.executemany(_UPSERT_INCIDENT, rows)
+    if searchable := _searchable_notes(outcome):  # each note indexed once, on its own row (decision 0054)
+        await conn.copy_records_to_table("incident_notes", records=searchable, columns=NOTE_COLUMNS)
     await _write_parking(conn, outcome)
     if outcome.events:
         # Last, so the counter row stays locked for as short a time as possible before the commit.
@@ -127,6 +129,14 @@ async def _take_positions(conn: Conn, count: int) -> int:
         "UPDATE stream_counter SET position = position + $1 WHERE id RETURNING position", count
     )
     return last
+
+
+NOTE_COLUMNS = ["event_id", "incident_id", "body"]
+
+
+def _searchable_notes(outcome: Outcome) -> list[tuple[UUID, UUID, str]]:
+    """One `incident_notes` row per accepted note of the batch."""
+    return [(e.event_id, e.incident_id, text) for e, *_ in outcome.events if (text := note_text(e)) is not None]
 
 
 def _notes(outcome: Outcome) -> dict[UUID, str]:

@@ -23,6 +23,7 @@ log = structlog.get_logger(__name__)
 # The projector's tables: what a rebuild replaces. Other services' tables stay where they are.
 PROJECTOR_TABLES = (
     "incidents",
+    "incident_notes",
     "incident_events",
     "event_verdicts",
     "dead_letters",

@@ -24,6 +24,7 @@ from command_api.verdicts import VerdictWaiter
 from incidents_shared.appender import KafkaAppender, LogUnavailable
 from incidents_shared.db import create_pool, migrate
 from incidents_shared.domain.taxonomy import DEFAULT_TAXONOMY
+from incidents_shared.gc_tuning import freeze_startup
 from incidents_shared.ops import NO_OTEL, add_ops_routes, kafka_probe, postgres_probe
 
 # PostgreSQL restarting or unreachable: the client should retry, it did nothing wrong.
@@ -71,6 +72,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
             read_model, appender, waiter, mapping, DEFAULT_TAXONOMY, settings.verdict_timeout_s
         )
         app.state.probes = {"kafka": kafka_probe(settings.kafka_bootstrap), "postgres": postgres_probe(pool)}
+        freeze_startup()
         try:
             yield
         finally:

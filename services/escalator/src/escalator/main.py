@@ -19,6 +19,7 @@ from incidents_shared.appender import KafkaAppender
 from incidents_shared.consumer import BatchHandler
 from incidents_shared.db import Pool
 from incidents_shared.domain.policy import Policy
+from incidents_shared.gc_tuning import tune_for_batches
 from incidents_shared.logging import configure_logging
 from incidents_shared.reader import ReaderSpec, Worker, run_log_reader
 from incidents_shared.settings import load_settings
@@ -77,6 +78,7 @@ async def run(settings: EscalatorSettings, policy: Policy, clock: Clock) -> None
 def main() -> None:
     settings = load_settings(EscalatorSettings)
     configure_logging(settings.log_level, settings.log_format)
+    tune_for_batches()  # it folds the log in batches like the projector (incidents_shared.gc_tuning)
     try:
         policy = settings.load_policy()
         asyncio.run(run(settings, policy, SystemClock(settings.escalator_clock_skew_s)))

@@ -58,8 +58,9 @@ class CpuMeter:
         groups["kafka"] = _cpu_seconds(kafka) if kafka else 0.0
         postmaster = _first_int(self.state_dir / "pg" / "data" / "postmaster.pid")
         if postmaster:
-            # Backends exit when their connection closes: only those alive at both ends are counted.
-            groups["postgres"] = sum(_cpu_seconds(p) for p in [postmaster, *_children(postmaster)])
+            # Per process, keyed "postgres:<pid>": backends come and go with connections (see `since`).
+            for pid in [postmaster, *_children(postmaster)]:
+                groups[f"postgres:{pid}"] = _cpu_seconds(pid)
         own = resource.getrusage(resource.RUSAGE_CHILDREN)
         groups["generator"] = own.ru_utime + own.ru_stime  # wrk, once it has been waited for
         groups["machine"] = _machine_busy_seconds()
@@ -69,8 +70,13 @@ class CpuMeter:
         return self._groups()
 
     def since(self, before: dict[str, float], seconds: float, requests: int) -> dict[str, Any]:
+        """CPU used between `before` and now. A PostgreSQL backend that started meanwhile counts whole; one that
+        exited meanwhile is missed (its last CPU cannot be read any more), so the figure is a lower bound."""
         after = self._groups()
-        used = {name: max(0.0, after[name] - before.get(name, 0.0)) for name in after}
+        used: dict[str, float] = {}
+        for name, value in after.items():
+            group = name.split(":", 1)[0]
+            used[group] = used.get(group, 0.0) + max(0.0, value - before.get(name, 0.0))
         return {
             "cores": {name: round(value / seconds, 2) for name, value in used.items()},
             "ms_per_request": {name: round(1000 * value / max(requests, 1), 3) for name, value in used.items()},

@@ -19,14 +19,16 @@ from contextlib import contextmanager
 import asyncpg
 
 from bench import backlog
-from bench.stack import STATE, devstack, load_env, service
-from tests.integration.services import BIN, ROOT
+from bench.stack import PORT_BASE, STATE, devstack, load_env, service
+from incidentctl.rebuild import PROJECTOR_TABLES
+from tests.integration.services import BIN, ROOT, Service
 
 BACKLOG_FILE = STATE / "backlog-events"  # how many records the last non-reuse run put on the log
 
+# The projector's tables as rebuild knows them (one list), plus what the projector writes beside them.
 PROJECTOR_STATE = (
-    "TRUNCATE incidents, incident_events, event_verdicts, dead_letters, parked_incidents, parked_events,"
-    " partition_digests, audit_checkpoints, consumer_offsets; UPDATE stream_counter SET position = 0"
+    f"TRUNCATE {', '.join(t for t in PROJECTOR_TABLES if t != 'stream_counter')}, audit_checkpoints,"
+    " consumer_offsets; UPDATE stream_counter SET position = 0"
 )
 
 
@@ -72,6 +74,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="leave the bench stack running afterwards")
     parser.add_argument("--py-spy", dest="py_spy", help="profile the projector into this file (.txt = raw)")
     parser.add_argument("--rebuild", action="store_true", help="also time `incidentctl rebuild` afterwards")
+    parser.add_argument(
+        "--processes", type=int, default=1, help="projector processes in the consumer group (they split partitions)"
+    )
     args = parser.parse_args()
     from incidents_shared.settings import CommonSettings
 
@@ -86,7 +91,10 @@ def main() -> None:
             BACKLOG_FILE.write_text(str(total))
         log(f"backlog of {total} events; starting the projector")
         projector = service("projector")
+        others = [Service("projector", PORT_BASE + 20 + n) for n in range(args.processes - 1)]
         projector.start()
+        for other in others:
+            other.start()
         spy = start_py_spy(projector.process.pid, args.py_spy) if args.py_spy and projector.process else None
         try:
             elapsed = asyncio.run(backlog.wait_caught_up(url, total, timeout_s=3_600))
@@ -94,8 +102,13 @@ def main() -> None:
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
                 spy.wait(30)
+            for other in others:
+                other.stop()
             projector.stop()
-        print(f"projector_eps {total / elapsed:.1f} ({total} events in {elapsed:.1f} s)", flush=True)
+        print(
+            f"projector_eps {total / elapsed:.1f} ({total} events in {elapsed:.1f} s, {args.processes} processes)",
+            flush=True,
+        )
         if args.rebuild:
             started = time.perf_counter()
             subprocess.run([str(BIN / "incidentctl"), "rebuild"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)

@@ -13,6 +13,7 @@ from incidents_shared.domain import commands as c
 from incidents_shared.domain.codec import canonical_bytes
 from incidents_shared.domain.decide import decide
 from incidents_shared.domain.fold import advance
+from projector.rows import EVENT_COLUMNS
 
 LIFE: list[c.Command] = [
     c.LogIncident(title="Disk full on db-7", service="billing", impact="medium", urgency="high"),
@@ -77,22 +78,7 @@ async def wait_caught_up(database_url: str, total: int, timeout_s: float) -> flo
         await conn.close()
 
 
-COPY_COLUMNS = [
-    "event_id",
-    "incident_id",
-    "version",
-    "revision",
-    "type",
-    "occurred_at",
-    "recorded_at",
-    "actor_id",
-    "event",
-    "prev_hash",
-    "hash",
-    "partition",
-    "offset",
-    "position",
-]
+COPY_COLUMNS = list(EVENT_COLUMNS)  # the projector's own incident_events columns
 
 
 async def copy_ceiling(database_url: str, rows: int) -> float:

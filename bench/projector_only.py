@@ -19,6 +19,7 @@ from contextlib import contextmanager
 import asyncpg
 
 from bench import backlog
+from bench.cpu import CpuMeter
 from bench.stack import PORT_BASE, STATE, devstack, load_env, service
 from incidentctl.rebuild import PROJECTOR_TABLES
 from tests.integration.services import BIN, ROOT, Service
@@ -96,8 +97,12 @@ def main() -> None:
         for other in others:
             other.start()
         spy = start_py_spy(projector.process.pid, args.py_spy) if args.py_spy and projector.process else None
+        pids = {f"projector-{n}": s.process.pid for n, s in enumerate([projector, *others]) if s.process is not None}
+        meter = CpuMeter(pids, STATE)
+        before = meter.start()
         try:
             elapsed = asyncio.run(backlog.wait_caught_up(url, total, timeout_s=3_600))
+            budget = meter.since(before, elapsed, total)
         finally:
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
@@ -109,6 +114,8 @@ def main() -> None:
             f"projector_eps {total / elapsed:.1f} ({total} events in {elapsed:.1f} s, {args.processes} processes)",
             flush=True,
         )
+        print(f"cpu us/event {({k: round(1000 * v, 1) for k, v in budget['ms_per_request'].items()})}", flush=True)
+        print(f"cores busy {budget['cores']}", flush=True)
         if args.rebuild:
             started = time.perf_counter()
             subprocess.run([str(BIN / "incidentctl"), "rebuild"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)

@@ -10,10 +10,13 @@ import uuid
 
 import asyncpg
 import httpx
+import pytest
 from typer.testing import CliRunner
 
+from incidentctl import rebuild_workers
 from incidentctl.checker import check
 from incidentctl.main import app
+from incidentctl.rebuild import rebuild
 from incidents_shared.settings import CommonSettings
 from tests.integration.helpers import auth
 
@@ -125,5 +128,64 @@ async def _drop(settings: CommonSettings, schema: str) -> None:
     conn = await asyncpg.connect(settings.database_url)
     try:
         await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    finally:
+        await conn.close()
+
+
+def test_rebuild_split_over_worker_processes_swaps_the_same_model(
+    settings: CommonSettings, api_url: str, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker-process path (used from 100,000 records behind) on this session's log: same checksums, swap."""
+    with httpx.Client(base_url=api_url, timeout=30) as client:
+        made = client.post("/v1/incidents", json={"title": "split", "service": "rb"}, headers=auth(tokens, "reporter"))
+    assert made.status_code == 201, made.text
+    incident_id = made.json()["incident_id"]
+    position_before = asyncio.run(_position(settings, incident_id))
+    monkeypatch.setattr(rebuild_workers, "PARALLEL_FROM", 0)
+    report = asyncio.run(rebuild(settings, processes=2))
+    assert report.equal, (report.live_checksum, report.rebuilt_checksum)
+    assert report.retired is not None
+    assert report.records >= asyncio.run(_events_on_log(settings)), "every record projected once by some worker"
+    assert asyncio.run(_position(settings, incident_id)) == position_before
+    with httpx.Client(base_url=api_url, timeout=30) as client:
+        got = client.get(f"/v1/incidents/{incident_id}", headers=auth(tokens, "auditor"))
+    assert got.status_code == 200 and got.json()["title"] == "split"
+    assert asyncio.run(check(settings)).ok
+
+
+def test_a_damaged_event_row_makes_the_checksums_differ(settings: CommonSettings, api_url: str) -> None:
+    """Every column of an event row but its position is in the checksum: the live rows are kept on a match."""
+    event_id, original = asyncio.run(_set_actor(settings, None, "mallory"))
+    try:
+        result = CliRunner().invoke(app, ["rebuild", "--no-swap"])
+    finally:
+        asyncio.run(_set_actor(settings, event_id, original))
+    assert result.exit_code == 1, result.output
+    lines = dict(line.split(":", 1) for line in result.output.splitlines() if ":" in line)
+    assert lines["live checksum"].strip() != lines["rebuilt checksum"].strip()
+    asyncio.run(_drop(settings, result.output.rsplit("schema ", 1)[1].strip()))
+
+
+async def _events_on_log(settings: CommonSettings) -> int:
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        count: int = await conn.fetchval("SELECT count(*) FROM event_verdicts")
+        return count
+    finally:
+        await conn.close()
+
+
+async def _set_actor(settings: CommonSettings, event_id: uuid.UUID | None, actor: str) -> tuple[uuid.UUID, str]:
+    """Overwrite one live event row's actor_id (the first event when `event_id` is None); the id and old value."""
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        row = await conn.fetchrow(
+            "SELECT event_id, actor_id FROM incident_events"
+            " WHERE event_id = $1 OR $1 IS NULL ORDER BY position LIMIT 1",
+            event_id,
+        )
+        assert row is not None
+        await conn.execute("UPDATE incident_events SET actor_id = $2 WHERE event_id = $1", row["event_id"], actor)
+        return row["event_id"], row["actor_id"]
     finally:
         await conn.close()

@@ -1,0 +1,117 @@
+"""Projecting the log into the rebuild schema: in this process, or split by partition over several processes.
+
+A rebuild projects the whole log with the projector's own code, which is CPU-bound Python; one process keeps one
+core busy while PostgreSQL waits, so a large backlog is split by partition over worker processes (each its own
+consumer, pool and event loop; partitions never share an incident, so the workers never touch the same rows).
+Small remainders (the repeated catch-ups, the final one under the lock) stay in this process: starting a worker
+costs about a second (docs/decisions/0061).
+"""
+
+import asyncio
+import multiprocessing
+from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from incidents_shared.consumer import Record
+from incidents_shared.db import Pool, create_pool
+from incidents_shared.gc_tuning import tune_for_batches
+from incidents_shared.offsets import load_offsets
+from incidents_shared.settings import CommonSettings
+from projector import store
+from projector.settings import GROUP_ID
+
+BATCH = 20_000  # the projector's catch-up batch (projector_batch_max)
+PARALLEL_FROM = 100_000  # records behind at which worker processes pay for their start-up
+
+
+def split(offsets: dict[int, int], parts: int) -> list[dict[int, int]]:
+    """Partitions dealt round-robin into at most `parts` non-empty groups."""
+    ordered = sorted(offsets)
+    groups = [{p: offsets[p] for p in ordered[i::parts]} for i in range(max(parts, 1))]
+    return [g for g in groups if g]
+
+
+async def catch_up(settings: CommonSettings, pool: Pool, schema: str, target: dict[int, int], processes: int) -> int:
+    """Project the records between the rebuild schema's stored offsets and `target`; how many there were."""
+    async with pool.acquire() as conn:
+        start = await load_offsets(conn, GROUP_ID, settings.events_topic)
+    behind = sum(max(0, end - start.get(p, 0)) for p, end in target.items())
+    if processes > 1 and behind >= PARALLEL_FROM:
+        return await _in_processes(settings, schema, start, target, processes)
+    return await _project_range(settings, pool, start, target)
+
+
+async def _in_processes(
+    settings: CommonSettings, schema: str, start: dict[int, int], target: dict[int, int], processes: int
+) -> int:
+    groups = split(target, processes)
+    loop = asyncio.get_running_loop()
+    # spawn, not fork: a forked child would inherit this process's event loop, pools and Kafka sockets.
+    with ProcessPoolExecutor(len(groups), mp_context=multiprocessing.get_context("spawn")) as pool:
+        counts = await asyncio.gather(
+            *(loop.run_in_executor(pool, project_in_worker, settings, schema, start, group) for group in groups)
+        )
+    return sum(counts)
+
+
+def project_in_worker(settings: CommonSettings, schema: str, start: dict[int, int], end: dict[int, int]) -> int:
+    """A worker process's whole life: its own event loop, pool and consumer, for its partitions only."""
+    return asyncio.run(_worker(settings, schema, start, end))
+
+
+async def _worker(settings: CommonSettings, schema: str, start: dict[int, int], end: dict[int, int]) -> int:
+    tune_for_batches()
+    pool = await create_pool(settings, server_settings={"search_path": schema})
+    try:
+        return await _project_range(settings, pool, start, end)
+    finally:
+        await pool.close()
+
+
+async def _project_range(settings: CommonSettings, pool: Pool, start: dict[int, int], end: dict[int, int]) -> int:
+    count = 0
+    async for batch in records_between(settings, start, end):
+        await project(pool, batch, settings.events_topic)
+        count += len(batch)
+    return count
+
+
+async def project(pool: Pool, records: list[Record], topic: str) -> None:
+    """One batch into the rebuild schema with the projector's own code (no dead-letter sends: done live)."""
+    async with pool.acquire() as conn, conn.transaction():
+        outcome, _ = await store.judge_records(conn, records)
+        await store.write(conn, outcome, GROUP_ID, topic)
+
+
+async def records_between(
+    settings: CommonSettings, start: dict[int, int], end: dict[int, int]
+) -> AsyncIterator[list[Record]]:
+    """Records of the log between two offset maps, in batches, in order per partition."""
+    todo = {p: (start.get(p, 0), e) for p, e in end.items() if start.get(p, 0) < e}
+    if not todo:
+        return
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = {p: TopicPartition(settings.events_topic, p) for p in todo}
+        consumer.assign(list(tps.values()))
+        for p, (first, _) in todo.items():
+            consumer.seek(tps[p], first)
+        open_parts = set(todo)
+        while open_parts:
+            polled = await consumer.getmany(*(tps[p] for p in open_parts), timeout_ms=1_000, max_records=BATCH)
+            batch = [
+                Record(m.partition, m.offset, m.key.decode() if m.key else None, m.value or b"")
+                for msgs in polled.values()
+                for m in msgs
+                if m.offset < todo[m.partition][1]
+            ]
+            for p in list(open_parts):
+                if await consumer.position(tps[p]) >= todo[p][1]:
+                    open_parts.discard(p)
+            if batch:
+                yield batch
+    finally:
+        await consumer.stop()

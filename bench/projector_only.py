@@ -16,21 +16,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import asyncpg
-
-from bench import backlog
-from bench.cpu import CpuMeter
-from bench.stack import PORT_BASE, STATE, devstack, load_env, service
-from incidentctl.rebuild import PROJECTOR_TABLES
-from tests.integration.services import BIN, ROOT, Service
+from bench import backlog, catchup
+from bench.stack import STATE, devstack, load_env
+from tests.integration.services import BIN, ROOT
 
 BACKLOG_FILE = STATE / "backlog-events"  # how many records the last non-reuse run put on the log
-
-# The projector's tables as rebuild knows them (one list), plus what the projector writes beside them.
-PROJECTOR_STATE = (
-    f"TRUNCATE {', '.join(t for t in PROJECTOR_TABLES if t != 'stream_counter')}, audit_checkpoints,"
-    " consumer_offsets; UPDATE stream_counter SET position = 0"
-)
 
 
 def log(message: str) -> None:
@@ -51,15 +41,6 @@ def stack(reuse: bool, keep: bool) -> Iterator[None]:
     finally:
         if not keep:
             devstack("stop")
-
-
-async def reset(database_url: str) -> int:
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.execute(PROJECTOR_STATE)
-        return 0
-    finally:
-        await conn.close()
 
 
 def start_py_spy(pid: int, out: str) -> "subprocess.Popen[bytes]":
@@ -85,37 +66,28 @@ def main() -> None:
         url, bootstrap = os.environ["INCIDENTS_DATABASE_URL"], os.environ["INCIDENTS_KAFKA_BOOTSTRAP"]
         topic = CommonSettings().events_topic
         if args.reuse:
-            asyncio.run(reset(url))
+            asyncio.run(catchup.reset(url))
             total = int(BACKLOG_FILE.read_text())
         else:
             total = asyncio.run(backlog.produce(bootstrap, topic, args.events))
             BACKLOG_FILE.write_text(str(total))
-        log(f"backlog of {total} events; starting the projector")
-        projector = service("projector")
-        others = [Service("projector", PORT_BASE + 20 + n) for n in range(args.processes - 1)]
-        projector.start()
-        for other in others:
-            other.start()
-        spy = start_py_spy(projector.process.pid, args.py_spy) if args.py_spy and projector.process else None
-        pids = {f"projector-{n}": s.process.pid for n, s in enumerate([projector, *others]) if s.process is not None}
-        meter = CpuMeter(pids, STATE)
-        before = meter.start()
+        log(f"backlog of {total} events; starting {args.processes} projector processes")
+        spies: list[subprocess.Popen[bytes]] = []
+
+        def attach(pids: list[int]) -> None:  # py-spy on the first projector, from its launch
+            if args.py_spy:
+                spies.append(start_py_spy(pids[0], args.py_spy))
+
         try:
-            elapsed = asyncio.run(backlog.wait_caught_up(url, total, timeout_s=3_600))
-            budget = meter.since(before, elapsed, total)
+            result = asyncio.run(catchup.catch_up(url, total, args.processes, on_launch=attach))
         finally:
-            if spy is not None:
+            for spy in spies:
                 spy.send_signal(signal.SIGINT)
                 spy.wait(30)
-            for other in others:
-                other.stop()
-            projector.stop()
-        print(
-            f"projector_eps {total / elapsed:.1f} ({total} events in {elapsed:.1f} s, {args.processes} processes)",
-            flush=True,
-        )
-        print(f"cpu us/event {({k: round(1000 * v, 1) for k, v in budget['ms_per_request'].items()})}", flush=True)
-        print(f"cores busy {budget['cores']}", flush=True)
+        result.stop()
+        print(f"projector_eps {result.eps:.1f} ({total} events in {result.seconds:.1f} s, {args.processes} processes)")
+        print(f"cpu us/event {result.summary()['cpu_us_per_event']}", flush=True)
+        print(f"cores busy {result.cpu['cores']}", flush=True)
         if args.rebuild:
             started = time.perf_counter()
             subprocess.run([str(BIN / "incidentctl"), "rebuild"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)

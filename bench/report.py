@@ -31,6 +31,7 @@ TARGETS: list[tuple[str, str, str, Any]] = [
         ">= 0.5 x copy_ceiling_rps",
         lambda r: r["projector_eps"] >= 0.5 * r["copy_ceiling_rps"],
     ),
+    ("projector_eps_one_process", "events/s", "", None),
     ("copy_ceiling_rps", "rows/s", "ceiling", None),
     ("rebuild_1m_s", "s", "<= 60", lambda r: r["rebuild_1m_s"] <= 60),
     ("timer_lateness_p99_ms_100k", "ms", "<= 1000", lambda r: r["timer_lateness_p99_ms_100k"] <= 1000),
@@ -94,7 +95,7 @@ def table(document: dict[str, Any]) -> str:
             f"| `rss_mb.{name}` | {figures.get('rest', '—')} / {figures.get('load', '—')} | MB | "
             "at rest / under load | | |"
         )
-    rows += ["", *cpu_budget(results)]
+    rows += ["", *cpu_budget(results), *catch_up_budget(results)]
     m = document["machine"]
     head = (
         f"Run {document['when']} on {m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, Python {m['python']}, "
@@ -124,6 +125,32 @@ def cpu_budget(results: dict[str, Any]) -> list[str]:
         cells = " | ".join(f"{per.get(part, 0.0):.2f}" for part in CPU_PARTS)
         busy = figures["cores"].get("machine", 0.0)
         rows.append(f"| {run} | {cells} | {total:.2f} | {per.get('machine', 0.0):.2f} | {busy:.2f} |")
+    return rows
+
+
+CATCH_UP_PARTS = ("projector", "kafka", "postgres")
+
+
+def catch_up_budget(results: dict[str, Any]) -> list[str]:
+    """Microseconds of CPU per event by part while the projector caught up: what bounds projector_eps."""
+    runs = results.get("projector_catch_up", {})
+    if not runs:
+        return []
+    rows = [
+        "",
+        "CPU per event while the projector caught up with the backlog (us of CPU time per event, from /proc):",
+        "",
+        "| catch-up | processes | events/s | " + " | ".join(CATCH_UP_PARTS) + " | machine | cores busy |",
+        "|---|---:|---:|" + "---:|" * (len(CATCH_UP_PARTS) + 2),
+    ]
+    for run, figures in runs.items():
+        per = figures["cpu_us_per_event"]
+        cells = " | ".join(f"{per.get(part, 0.0):.1f}" for part in CATCH_UP_PARTS)
+        busy = figures["cores"].get("machine", 0.0)
+        rows.append(
+            f"| {run} | {figures['processes']} | {figures['eps']:,.0f} | {cells} | {per.get('machine', 0.0):.1f}"
+            f" | {busy:.2f} |"
+        )
     return rows
 
 

@@ -43,11 +43,15 @@ class Service:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout_s: float = 60.0) -> None:
+        self.launch()
+        self.wait_healthy(timeout_s)
+
+    def launch(self) -> None:
+        """Start the process without waiting for it to be healthy (to start several at once)."""
         LOGS.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "INCIDENTS_LOG_FORMAT": "json", PORT_SETTINGS[self.name]: str(self.port), **self.env}
         log = (LOGS / f"{self.name}-{self.port}.log").open("ab")
         self.process = subprocess.Popen([str(BIN / f"incidents-{self.name}")], env=env, stdout=log, stderr=log)
-        self.wait_healthy(timeout_s)
 
     def wait_healthy(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s

@@ -3,17 +3,23 @@
 import asyncio
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from bench.kafka_raw import ACTOR, WINDOW
+from incidents_shared.consumer import Record
+from incidents_shared.db import init_connection
 from incidents_shared.domain import commands as c
 from incidents_shared.domain.codec import canonical_bytes
 from incidents_shared.domain.decide import decide
 from incidents_shared.domain.fold import advance
-from projector.rows import EVENT_COLUMNS
+from projector import store
+from projector.batch import Known, decode_all, project
+from projector.rows import EVENT_COLUMNS, VERDICT_COLUMNS, event_row, verdict_row
 
 LIFE: list[c.Command] = [
     c.LogIncident(title="Disk full on db-7", service="billing", impact="medium", urgency="high"),
@@ -99,4 +105,41 @@ async def copy_ceiling(database_url: str, rows: int) -> float:
         return rows / (time.perf_counter() - started)
     finally:
         await conn.execute("DROP TABLE IF EXISTS bench_copy_target")
+        await conn.close()
+
+
+async def copy_ceiling_all_rows(database_url: str, events: int) -> float:
+    """Events per second whose every row the projector writes (event, verdict, searchable note, incident state)
+    raw COPY gets into scratch tables like the projector's: the write side alone, nothing judged or upserted.
+
+    The rows are the projector's own (`projector.batch.project` over the backlog's records, then its row
+    builders); only the four `copy_records_to_table` calls and their commit are timed."""
+    start = datetime.now(UTC)
+    values = [kv for _ in range(max(1, events // len(LIFE))) for kv in incident_events(start)]
+    outcome = project(
+        decode_all([Record(n % 12, n, key.decode(), value) for n, (key, value) in enumerate(values)]),
+        Known({}, set(), set()),
+    )
+    tables: dict[str, tuple[Sequence[str], list[tuple[Any, ...]]]] = {
+        "incident_events": (
+            EVENT_COLUMNS,
+            [event_row(e, v, h, p, o, c, n) for n, (e, v, h, p, o, c) in enumerate(outcome.events)],
+        ),
+        "event_verdicts": (VERDICT_COLUMNS, [verdict_row(*row) for row in outcome.verdicts]),
+        "incident_notes": (store.NOTE_COLUMNS, list(store.searchable_notes(outcome))),
+        "incidents": (store.INCIDENT_ROW_COLUMNS, store.incident_rows(outcome)),
+    }
+    conn = await asyncpg.connect(database_url)
+    await init_connection(conn)  # the projector's codecs (binary jsonb for JsonText)
+    try:
+        for table in tables:
+            await conn.execute(f"CREATE TABLE bench_copy_{table} (LIKE {table} INCLUDING ALL)")
+        started = time.perf_counter()
+        async with conn.transaction():
+            for table, (columns, rows) in tables.items():
+                await conn.copy_records_to_table(f"bench_copy_{table}", records=rows, columns=list(columns))
+        return len(values) / (time.perf_counter() - started)
+    finally:
+        for table in tables:
+            await conn.execute(f"DROP TABLE IF EXISTS bench_copy_{table}")
         await conn.close()

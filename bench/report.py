@@ -33,6 +33,12 @@ TARGETS: list[tuple[str, str, str, Any]] = [
     ),
     ("projector_eps_one_process", "events/s", "", None),
     ("copy_ceiling_rps", "rows/s", "ceiling", None),
+    (
+        "copy_ceiling_all_rows_eps",
+        "events/s",
+        "ceiling; projector_eps >= 0.5 x this",
+        lambda r: r["projector_eps"] >= 0.5 * r["copy_ceiling_all_rows_eps"],
+    ),
     ("rebuild_1m_s", "s", "<= 60", lambda r: r["rebuild_1m_s"] <= 60),
     ("timer_lateness_p99_ms_100k", "ms", "<= 1000", lambda r: r["timer_lateness_p99_ms_100k"] <= 1000),
     ("crud_baseline_rps", "req/s", "baseline", None),

@@ -155,8 +155,13 @@ async def measure(size: dict[str, int]) -> dict[str, Any]:
         if produced >= 1_000_000
         else f"{scaled.processes} processes (one per CPU), {produced} events (quick mode)",
         "projector_eps_one_process": "the same backlog, one process (what `make run` starts)",
+        "copy_ceiling_rps": "incident_events rows only, one COPY into a table like it",
+        "copy_ceiling_all_rows_eps": "every row the projector writes for those events (events, verdicts, notes,"
+        " incident states), raw COPY",
     }
     results["copy_ceiling_rps"] = round(await backlog.copy_ceiling(database_url, size["copy_rows"]), 1)
+    all_rows = await backlog.copy_ceiling_all_rows(database_url, size["copy_rows"])
+    results["copy_ceiling_all_rows_eps"] = round(all_rows, 1)
     log(f"projector_eps = {results['projector_eps']:.0f}, copy_ceiling_rps = {results['copy_ceiling_rps']:.0f}")
     results["rebuild_s"], results["rebuild_events"] = rebuild_seconds(), produced
     log(f"rebuild of {produced} events: {results['rebuild_s']:.1f} s")

@@ -34,7 +34,7 @@ def _decode_jsonb(data: bytes) -> Any:
     return json.loads(data[1:])
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
+async def init_connection(conn: asyncpg.Connection) -> None:
     # Binary, so that COPY (copy_records_to_table, binary only) can write jsonb columns too.
     await conn.set_type_codec(
         "jsonb", encoder=_encode_jsonb, decoder=_decode_jsonb, schema="pg_catalog", format="binary"
@@ -57,7 +57,7 @@ async def create_pool(settings: CommonSettings, **options: Any) -> "asyncpg.Pool
                 settings.database_url,
                 min_size=1,
                 max_size=settings.db_pool_max,
-                init=_init_connection,
+                init=init_connection,
                 reset=_keep_session,
                 **options,
             )

@@ -1,6 +1,7 @@
 """The projector's PostgreSQL side: load what a batch needs, write its outcome with the offsets, atomically."""
 
 from collections.abc import Iterable
+from typing import Any
 from uuid import UUID
 
 from incidents_shared.audit import GENESIS_DIGEST, sign
@@ -102,10 +103,8 @@ async def write_judged(conn: Conn, outcome: Outcome) -> None:
         rows = [verdict_row(*row) for row in outcome.verdicts]
         await conn.copy_records_to_table("event_verdicts", records=rows, columns=VERDICT_COLUMNS)
     if outcome.states:
-        notes = _notes(outcome)
-        rows = [(*incident_row(s), notes.get(i, "")) for i, s in outcome.states.items()]
-        await conn.executemany(_UPSERT_INCIDENT, rows)
-    if searchable := _searchable_notes(outcome):  # each note indexed once, on its own row (decision 0054)
+        await conn.executemany(_UPSERT_INCIDENT, incident_rows(outcome))
+    if searchable := searchable_notes(outcome):  # each note indexed once, on its own row (decision 0054)
         await conn.copy_records_to_table("incident_notes", records=searchable, columns=NOTE_COLUMNS)
     await _write_parking(conn, outcome)
     if outcome.events:
@@ -132,9 +131,16 @@ async def _take_positions(conn: Conn, count: int) -> int:
 
 
 NOTE_COLUMNS = ["event_id", "incident_id", "body"]
+INCIDENT_ROW_COLUMNS = (*INCIDENT_COLUMNS, "notes_text")  # what `incident_rows` gives, in order
 
 
-def _searchable_notes(outcome: Outcome) -> list[tuple[UUID, UUID, str]]:
+def incident_rows(outcome: Outcome) -> list[tuple[Any, ...]]:
+    """The batch's incident states, each with what its notes_text grows by."""
+    notes = _notes(outcome)
+    return [(*incident_row(s), notes.get(i, "")) for i, s in outcome.states.items()]
+
+
+def searchable_notes(outcome: Outcome) -> list[tuple[UUID, UUID, str]]:
     """One `incident_notes` row per accepted note of the batch."""
     return [(e.event_id, e.incident_id, text) for e, *_ in outcome.events if (text := note_text(e)) is not None]
 

@@ -40,9 +40,12 @@ CHECKSUM_SQL = (
     " ',' ORDER BY incident_id), '')) FROM {s}.incidents)"
     " || (SELECT md5(coalesce(string_agg(concat_ws(':', event_id, verdict, version, revision, hash), ','"
     " ORDER BY event_id), '')) FROM {s}.event_verdicts)"
-    # Every column of an event row but its stream position, so that equal checksums let the live rows stay.
+    # Every column of an event row but its stream position, so that equal checksums let the live rows stay. The
+    # event body by PostgreSQL's own 64-bit jsonb hash: md5 over its text took 4.4 s instead of 2.5 s for 1M rows
+    # (under the lock); tampering is `incidentctl audit verify`'s business, this catches damage and drift.
     " || (SELECT md5(coalesce(string_agg(concat_ws(':', event_id, incident_id, version, revision, type,"
-    " occurred_at, recorded_at, actor_id, md5(event::text), prev_hash, hash, partition, \"offset\"), ','"
+    " occurred_at, recorded_at, actor_id, jsonb_hash_extended(event, 0), prev_hash, hash, partition,"
+    " \"offset\"), ','"
     " ORDER BY event_id), '')) FROM {s}.incident_events)"
 )
 

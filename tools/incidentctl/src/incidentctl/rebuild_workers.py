@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from incidents_shared.consumer import Record
 from incidents_shared.db import Pool, create_pool
+from incidents_shared.domain.codec import UPCASTERS, Upcaster
 from incidents_shared.gc_tuning import tune_for_batches
 from incidents_shared.offsets import load_offsets
 from incidents_shared.settings import CommonSettings
@@ -48,16 +49,29 @@ async def _in_processes(
 ) -> int:
     groups = split(target, processes)
     loop = asyncio.get_running_loop()
+    # Workers judge with this process's decoders: the upcasters it has registered, which a fresh interpreter
+    # would only have if they are registered on import (decision 0061).
+    upcasters = dict(UPCASTERS)
     # spawn, not fork: a forked child would inherit this process's event loop, pools and Kafka sockets.
     with ProcessPoolExecutor(len(groups), mp_context=multiprocessing.get_context("spawn")) as pool:
         counts = await asyncio.gather(
-            *(loop.run_in_executor(pool, project_in_worker, settings, schema, start, group) for group in groups)
+            *(
+                loop.run_in_executor(pool, project_in_worker, settings, schema, start, group, upcasters)
+                for group in groups
+            )
         )
     return sum(counts)
 
 
-def project_in_worker(settings: CommonSettings, schema: str, start: dict[int, int], end: dict[int, int]) -> int:
+def project_in_worker(
+    settings: CommonSettings,
+    schema: str,
+    start: dict[int, int],
+    end: dict[int, int],
+    upcasters: dict[tuple[str, int], Upcaster],
+) -> int:
     """A worker process's whole life: its own event loop, pool and consumer, for its partitions only."""
+    UPCASTERS.update(upcasters)
     return asyncio.run(_worker(settings, schema, start, end))
 
 

@@ -12,6 +12,7 @@ from rich.progress import Progress
 
 from incidents_shared.consumer import Record
 from incidents_shared.kafka import verify_log_topic
+from incidents_shared.logrange import records_between
 from incidents_shared.settings import CommonSettings
 
 ProgressFn = Callable[[int, int], None]  # (records in the span, records just read)
@@ -75,25 +76,12 @@ async def read_log(
     partitions = await verify_log_topic(settings)
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
     await consumer.start()
+    tps = [TopicPartition(settings.events_topic, p) for p in range(partitions)]
     try:
-        tps = [TopicPartition(settings.events_topic, p) for p in range(partitions)]
-        consumer.assign(tps)
         span = await _bounds(consumer, tps, since, until)
-        for tp in tps:
-            consumer.seek(tp, span.start[tp.partition])
-        open_tps = {tp for tp in tps if span.start[tp.partition] < span.end[tp.partition]}
-        while open_tps:
-            polled = await consumer.getmany(*open_tps, timeout_ms=1_000, max_records=5_000)
-            batch: list[Record] = []
-            for tp, messages in polled.items():
-                for m in messages:
-                    if m.offset < span.end[tp.partition]:
-                        batch.append(Record(m.partition, m.offset, m.key.decode() if m.key else None, m.value or b""))
-                if await consumer.position(tp) >= span.end[tp.partition]:
-                    open_tps.discard(tp)
-            if batch:
-                if (report := _PROGRESS.get()) is not None:
-                    report(span.total, len(batch))
-                yield span, batch
     finally:
         await consumer.stop()
+    async for batch in records_between(settings, span.start, span.end, batch=5_000):
+        if (report := _PROGRESS.get()) is not None:
+            report(span.total, len(batch))
+        yield span, batch

@@ -9,15 +9,13 @@ costs about a second (docs/decisions/0061).
 
 import asyncio
 import multiprocessing
-from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
-
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from incidents_shared.consumer import Record
 from incidents_shared.db import Pool, create_pool
 from incidents_shared.domain.codec import UPCASTERS, Upcaster
 from incidents_shared.gc_tuning import tune_for_batches
+from incidents_shared.logrange import records_between
 from incidents_shared.offsets import load_offsets
 from incidents_shared.settings import CommonSettings
 from projector import store
@@ -86,7 +84,7 @@ async def _worker(settings: CommonSettings, schema: str, start: dict[int, int], 
 
 async def _project_range(settings: CommonSettings, pool: Pool, start: dict[int, int], end: dict[int, int]) -> int:
     count = 0
-    async for batch in records_between(settings, start, end):
+    async for batch in records_between(settings, start, end, batch=BATCH):
         await project(pool, batch, settings.events_topic)
         count += len(batch)
     return count
@@ -97,35 +95,3 @@ async def project(pool: Pool, records: list[Record], topic: str) -> None:
     async with pool.acquire() as conn, conn.transaction():
         outcome, _ = await store.judge_records(conn, records)
         await store.write(conn, outcome, GROUP_ID, topic)
-
-
-async def records_between(
-    settings: CommonSettings, start: dict[int, int], end: dict[int, int]
-) -> AsyncIterator[list[Record]]:
-    """Records of the log between two offset maps, in batches, in order per partition."""
-    todo = {p: (start.get(p, 0), e) for p, e in end.items() if start.get(p, 0) < e}
-    if not todo:
-        return
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        tps = {p: TopicPartition(settings.events_topic, p) for p in todo}
-        consumer.assign(list(tps.values()))
-        for p, (first, _) in todo.items():
-            consumer.seek(tps[p], first)
-        open_parts = set(todo)
-        while open_parts:
-            polled = await consumer.getmany(*(tps[p] for p in open_parts), timeout_ms=1_000, max_records=BATCH)
-            batch = [
-                Record(m.partition, m.offset, m.key.decode() if m.key else None, m.value or b"")
-                for msgs in polled.values()
-                for m in msgs
-                if m.offset < todo[m.partition][1]
-            ]
-            for p in list(open_parts):
-                if await consumer.position(tps[p]) >= todo[p][1]:
-                    open_parts.discard(p)
-            if batch:
-                yield batch
-    finally:
-        await consumer.stop()

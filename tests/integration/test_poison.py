@@ -8,22 +8,12 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 
 from incidents_shared.db import create_pool
-from incidents_shared.domain.codec import UPCASTERS, RawEvent
 from incidents_shared.settings import CommonSettings
 from projector.release import release
+from tests.integration.fixes import future_note
 from tests.integration.helpers import auth, eventually, log_incident
-from tests.integration.rawlog import produce, raw_event
+from tests.integration.rawlog import produce
 from tests.integration.services import Service
-
-
-def _note_v99_to_v2(raw: RawEvent) -> RawEvent:
-    """The "fix" deployed for the v99 notes below: an upcaster. Registered for the whole test process, as a
-    deployment would register it for every reader (the session's invariant check included); the projector
-    subprocess started before it and still parks them."""
-    return {**raw, "schema_version": 2, "data": {"kind": raw["data"]["category"], "text": raw["data"]["body"]}}
-
-
-UPCASTERS[("incident.note_added", 99)] = _note_v99_to_v2
 
 
 async def _parked(db: asyncpg.Connection, key: str, waiting: int) -> bool:
@@ -99,7 +89,7 @@ async def test_release_after_a_fix_judges_the_parked_records_in_order(
     api: httpx.AsyncClient, tokens: dict[str, str], db: asyncpg.Connection, settings: CommonSettings
 ) -> None:
     incident_id = (await log_incident(api, tokens, title="future note", impact=None, urgency=None))["incident_id"]
-    note = raw_event("incident.note_added", uuid.UUID(incident_id), {"category": "diagnosis", "body": "disk"}, 99)
+    note = future_note(uuid.UUID(incident_id), "disk")
     await produce(settings, incident_id, note)
     await eventually(lambda: _parked(db, incident_id, 0))
     waiting = await api.post(

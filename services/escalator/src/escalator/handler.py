@@ -27,6 +27,7 @@ class EscalatorHandler:
         batch = decode_batch(records)
         events = [event for _, event in batch if event is not None]
         async with self.pool.acquire() as conn, conn.transaction():
+            await store.lock_shared(conn)
             await claim_offsets(conn, self.group, self.topic, first_offsets(records))
             keys = {r.key or f"{r.partition}:{r.offset}" for r in records}
             known = await store.load_known(conn, {e.incident_id for e in events}, {e.event_id for e in events}, keys)

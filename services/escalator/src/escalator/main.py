@@ -12,6 +12,7 @@ from escalator.handler import EscalatorHandler
 from escalator.ownership import Ownership
 from escalator.policies import PolicyBook, PolicyVersionChanged
 from escalator.policy_file import PolicyError
+from escalator.release import ReleaseFollower
 from escalator.sender import Sender
 from escalator.settings import GROUP_ID, EscalatorSettings
 from escalator.store import register_policy
@@ -61,7 +62,8 @@ class Escalator:
             concurrency=s.notify_concurrency,
             crash_after_delivery=s.escalator_crash_after_delivery,
         )
-        return [timers.run, sender.run]
+        follower = ReleaseFollower(pool, s, self.book)  # releases what the projector released (decision 0062)
+        return [timers.run, sender.run, follower.run]
 
 
 async def run(settings: EscalatorSettings, policy: Policy, clock: Clock) -> None:

@@ -42,8 +42,23 @@ async def load_known(conn: Conn, ids: set[UUID], event_ids: set[UUID], keys: set
     )
 
 
+# Every escalator batch holds this advisory lock shared for its transaction; releasing a parked incident takes it
+# exclusively, so that no batch that still saw the incident parked commits after the release (decision 0062).
+FOLD_LOCK = 0x1AC1D5
+
+
+async def lock_shared(conn: Conn) -> None:
+    await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", FOLD_LOCK)
+
+
 async def write(conn: Conn, outcome: Outcome, group: str, topic: str) -> None:
     """Write a batch's outcome; the caller holds the transaction that also covers the offsets."""
+    await write_judged(conn, outcome)
+    await store_offsets(conn, group, topic, outcome.next_offsets)
+
+
+async def write_judged(conn: Conn, outcome: Outcome) -> None:
+    """States, judged ids, parking, timers and deliveries; the offsets are the caller's business."""
     if outcome.parked:
         await conn.executemany(
             'INSERT INTO escalator_parked (incident_key, partition, "offset") VALUES ($1, $2, $3)'
@@ -72,7 +87,6 @@ async def write(conn: Conn, outcome: Outcome, group: str, topic: str) -> None:
         await conn.executemany(_ARM, [_timer_row(t) for t in outcome.arm.values()])
     if outcome.deliveries:
         await conn.executemany(_OUTBOX, [_delivery_row(d) for d in outcome.deliveries])
-    await store_offsets(conn, group, topic, outcome.next_offsets)
 
 
 def _timer_row(t: Timer) -> tuple[Any, ...]:

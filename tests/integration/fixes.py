@@ -1,6 +1,10 @@
 """The "fix" deployed for the v99 notes the poison tests write: an upcaster, registered for the whole test process
 on import, as a deployment would register it for every reader (the session's invariant check included). The
-service subprocesses started before it and still park such records; the tests release them in-process."""
+service subprocesses started before it and still park such records; the tests release them in-process.
+
+Once such a note is released into the read model, a subprocess that reads the log without the fix (`incidentctl
+audit verify` in test_incidentctl_audit.py) would report it: the tests that release (test_poison*.py) sort after
+those files and must stay so."""
 
 import uuid
 

@@ -26,10 +26,11 @@ async def _produce(settings: CommonSettings, records: list[tuple[str, bytes]]) -
 async def test_poison_out_of_order_and_duplicates(
     api: httpx.AsyncClient, tokens: dict[str, str], db: asyncpg.Connection, settings: CommonSettings
 ) -> None:
-    # Two real incidents, to take events from.
-    first = await log_incident(api, tokens, title="source of a duplicate")
+    # Two real incidents, to take events from. No priority: the escalator then appends nothing of its own to
+    # them (no SLA targets), so their events in the log are exactly the ones sent here.
+    first = await log_incident(api, tokens, title="source of a duplicate", impact=None, urgency=None)
     [logged] = await events_in_log(settings, first["incident_id"])
-    second = await log_incident(api, tokens, title="source of an out-of-order pair")
+    second = await log_incident(api, tokens, title="source of an out-of-order pair", impact=None, urgency=None)
     await api.post(f"/v1/incidents/{second['incident_id']}/acknowledge", json={}, headers=auth(tokens, "responder"))
     logged2, acked2 = await events_in_log(settings, second["incident_id"])
 

@@ -1,9 +1,11 @@
 """bench/results/*.json and the table in BENCHMARKS.md."""
 
+import hashlib
 import json
 import os
 import platform
 import subprocess
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,24 @@ TARGETS: list[tuple[str, str, str, Any]] = [
     ("timer_lateness_p99_ms_100k", "ms", "<= 1000", lambda r: r["timer_lateness_p99_ms_100k"] <= 1000),
     ("crud_baseline_rps", "req/s", "baseline", None),
 ]
+
+
+def speed_probe(rounds: int = 3) -> float:
+    """Seconds for a fixed single-core workload (pure-Python loop and sha256), best of `rounds`: the same figure
+    on an idle machine tells how fast this machine was at that moment, so runs an hour apart can be compared
+    (the host's speed was seen to vary by a third)."""
+    best = float("inf")
+    block = b"x" * (1 << 20)
+    for _ in range(rounds):
+        started = time.perf_counter()
+        total = 0
+        for i in range(10_000_000):
+            total += i & 7
+        digest = hashlib.sha256()
+        for _ in range(256):
+            digest.update(block)
+        best = min(best, time.perf_counter() - started)
+    return round(best, 3)
 
 
 def machine() -> dict[str, Any]:
@@ -103,9 +123,16 @@ def table(document: dict[str, Any]) -> str:
         )
     rows += ["", *cpu_budget(results), *catch_up_budget(results)]
     m = document["machine"]
+    probe = results.get("speed_probe_s")
+    speed = (
+        f" Speed probe (a fixed single-core workload, lower is faster): {probe['start']} s before, {probe['end']} s"
+        " after."
+        if probe
+        else ""
+    )
     head = (
         f"Run {document['when']} on {m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, Python {m['python']}, "
-        f"commit {m['commit']}{' (quick mode)' if document.get('quick') else ''}."
+        f"commit {m['commit']}{' (quick mode)' if document.get('quick') else ''}.{speed}"
     )
     return "\n".join([head, "", *rows])
 

@@ -189,6 +189,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     size = QUICK if args.quick else FULL
+    probe_start = report.speed_probe()
+    log(f"speed probe: {probe_start} s")
     notes = {
         "api_p99_ms_at_1000rps": "open loop, own process (bench/openloop.py), latency from when each request was due",
         "e2e_p99_ms_at_500rps": "due -> NOTIFY of the verdict, open loop, Prefer: respond-async",
@@ -238,6 +240,7 @@ def main() -> None:
         notes["rebuild_1m_s"] = (
             f"quick mode: rebuild of {results.get('rebuild_events')} events took {results.get('rebuild_s')} s"
         )
+    results["speed_probe_s"] = {"start": probe_start, "end": report.speed_probe()}
     path = report.save(results, notes, args.quick)
     document = json.loads(path.read_text())
     if not args.quick:

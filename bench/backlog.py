@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaProducer
 
 from bench.kafka_raw import ACTOR, WINDOW
 from incidents_shared.consumer import Record
-from incidents_shared.db import init_connection
+from incidents_shared.db import JsonText, init_connection
 from incidents_shared.domain import commands as c
 from incidents_shared.domain.codec import canonical_bytes
 from incidents_shared.domain.decide import decide
@@ -87,25 +87,20 @@ async def wait_caught_up(database_url: str, total: int, timeout_s: float) -> flo
 COPY_COLUMNS = list(EVENT_COLUMNS)  # the projector's own incident_events columns
 
 
+Tables = dict[str, tuple[Sequence[str], list[tuple[Any, ...]]]]  # table -> (columns, rows)
+
+
 async def copy_ceiling(database_url: str, rows: int) -> float:
     """Rows per second for asyncpg copy_records_to_table of incident_events-shaped rows, into a scratch table
     like incident_events (its indexes, and WAL-logged like it: a temporary table would skip the WAL, which the
     projector cannot)."""
-    event = incident_events(datetime.now(UTC))[0][1].decode()
+    event = JsonText(incident_events(datetime.now(UTC))[0][1].decode())  # as the projector writes it
     now = datetime.now(UTC)
     records = [
         (uuid.uuid4(), uuid.uuid4(), 1, 1, "incident.logged", now, now, "bench", event, "0" * 64, "f" * 64, 0, n, n)
         for n in range(rows)
     ]
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.execute("CREATE TABLE bench_copy_target (LIKE incident_events INCLUDING ALL)")
-        started = time.perf_counter()
-        await conn.copy_records_to_table("bench_copy_target", records=records, columns=COPY_COLUMNS)
-        return rows / (time.perf_counter() - started)
-    finally:
-        await conn.execute("DROP TABLE IF EXISTS bench_copy_target")
-        await conn.close()
+    return rows / await _timed_copy(database_url, {"incident_events": (COPY_COLUMNS, records)})
 
 
 async def copy_ceiling_all_rows(database_url: str, events: int) -> float:
@@ -120,7 +115,7 @@ async def copy_ceiling_all_rows(database_url: str, events: int) -> float:
         decode_all([Record(n % 12, n, key.decode(), value) for n, (key, value) in enumerate(values)]),
         Known({}, set(), set()),
     )
-    tables: dict[str, tuple[Sequence[str], list[tuple[Any, ...]]]] = {
+    tables: Tables = {
         "incident_events": (
             EVENT_COLUMNS,
             [event_row(e, v, h, p, o, c, n) for n, (e, v, h, p, o, c) in enumerate(outcome.events)],
@@ -129,8 +124,14 @@ async def copy_ceiling_all_rows(database_url: str, events: int) -> float:
         "incident_notes": (store.NOTE_COLUMNS, list(store.searchable_notes(outcome))),
         "incidents": (store.INCIDENT_ROW_COLUMNS, store.incident_rows(outcome)),
     }
+    return len(values) / await _timed_copy(database_url, tables)
+
+
+async def _timed_copy(database_url: str, tables: Tables) -> float:
+    """Seconds to COPY the rows into scratch tables like the named ones (indexes included), in one transaction
+    with the projector's codecs; the scratch tables are dropped afterwards."""
     conn = await asyncpg.connect(database_url)
-    await init_connection(conn)  # the projector's codecs (binary jsonb for JsonText)
+    await init_connection(conn)  # binary jsonb: JsonText goes in as is, like the projector's rows
     try:
         for table in tables:
             await conn.execute(f"CREATE TABLE bench_copy_{table} (LIKE {table} INCLUDING ALL)")
@@ -138,7 +139,7 @@ async def copy_ceiling_all_rows(database_url: str, events: int) -> float:
         async with conn.transaction():
             for table, (columns, rows) in tables.items():
                 await conn.copy_records_to_table(f"bench_copy_{table}", records=rows, columns=list(columns))
-        return len(values) / (time.perf_counter() - started)
+        return time.perf_counter() - started
     finally:
         for table in tables:
             await conn.execute(f"DROP TABLE IF EXISTS bench_copy_{table}")

@@ -26,6 +26,16 @@ async def log_incident(api: httpx.AsyncClient, tokens: dict[str, str], **fields:
     return created
 
 
+async def shown_with_sla_targets(api: httpx.AsyncClient, tokens: dict[str, str], incident_id: str) -> Any:
+    """The incident as the API shows it once the escalator's SLA targets reached the read model (else None)."""
+
+    async def targets_set() -> dict[str, Any] | None:
+        shown: dict[str, Any] = (await api.get(f"/v1/incidents/{incident_id}", headers=auth(tokens, "auditor"))).json()
+        return shown if shown["ack_due_at"] is not None else None
+
+    return await eventually(targets_set)
+
+
 async def events_in_log(settings: CommonSettings, incident_id: str) -> list[EventBase]:
     """Every event of one incident as it stands in the Kafka topic, read independently of the projector."""
     return [decode(r.value) for r in await records_in_log(settings) if r.key == incident_id]

@@ -17,7 +17,7 @@ from incidents_shared.settings import CommonSettings
 from projector.release import release as release_in_projector
 from tests.integration.conftest import ESCALATOR_ENV
 from tests.integration.fixes import future_note
-from tests.integration.helpers import auth, eventually, log_incident
+from tests.integration.helpers import auth, eventually, log_incident, shown_with_sla_targets
 from tests.integration.rawlog import produce
 
 
@@ -89,10 +89,6 @@ async def test_released_incident_is_folded_by_the_escalator_and_gets_its_sla_tar
     folded = await _escalator_state(db, incident_id)
     assert (folded["priority"], folded["version"]) == ("P2", 3)
 
-    async def targets_set() -> dict[str, Any] | None:
-        shown: dict[str, Any] = (await api.get(f"/v1/incidents/{incident_id}", headers=auth(tokens, "auditor"))).json()
-        return shown if shown["ack_due_at"] is not None else None
-
-    shown = await eventually(targets_set)
+    shown = await shown_with_sla_targets(api, tokens, incident_id)
     assert shown is not None, "the escalator's timers run for the released incident: its SLA targets are set"
     assert shown["priority"] == "P2"

@@ -2,26 +2,20 @@
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 import httpx
 
-from tests.integration.helpers import auth, eventually, log_incident
+from tests.integration.helpers import auth, log_incident, shown_with_sla_targets
 
 
 async def test_as_of_equals_what_the_read_model_showed(api: httpx.AsyncClient, tokens: dict[str, str]) -> None:
     created = await log_incident(api, tokens, title="Queue backlog", description="orders stuck")
     incident_id = created["incident_id"]
     url = f"/v1/incidents/{incident_id}"
-
-    async def settled() -> dict[str, Any] | None:
-        # The escalator sets the SLA targets (a bookkeeping event) right after the incident is logged; the
-        # moment below must come after it, or as_of sees an event the read model had not shown yet.
-        shown: dict[str, Any] = (await api.get(url, headers=auth(tokens, "auditor"))).json()
-        return shown if shown["ack_due_at"] is not None else None
-
-    shown_then = await eventually(settled)
+    # The escalator sets the SLA targets (a bookkeeping event) right after the incident is logged; the moment
+    # below must come after it, or as_of sees an event the read model had not shown yet.
+    shown_then = await shown_with_sla_targets(api, tokens, incident_id)
     assert shown_then is not None, "the escalator set the SLA targets"
     moment = datetime.now(UTC)
     await asyncio.sleep(0.01)

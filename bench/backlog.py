@@ -11,15 +11,16 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from bench.kafka_raw import ACTOR, WINDOW
-from incidents_shared.consumer import Record
 from incidents_shared.db import JsonText, init_connection
 from incidents_shared.domain import commands as c
 from incidents_shared.domain.codec import canonical_bytes
 from incidents_shared.domain.decide import decide
 from incidents_shared.domain.fold import advance
-from projector import store
-from projector.batch import Known, decode_all, project
-from projector.rows import EVENT_COLUMNS, VERDICT_COLUMNS, event_row, verdict_row
+from incidents_shared.domain.record import Record
+from incidents_shared.domain.walk import decode_records
+from incidents_shared.projection import store
+from incidents_shared.projection.batch import Known, project
+from incidents_shared.projection.rows import EVENT_COLUMNS, VERDICT_COLUMNS, event_row, verdict_row
 
 LIFE: list[c.Command] = [
     c.LogIncident(title="Disk full on db-7", service="billing", impact="medium", urgency="high"),
@@ -107,12 +108,12 @@ async def copy_ceiling_all_rows(database_url: str, events: int) -> float:
     """Events per second whose every row the projector writes (event, verdict, searchable note, incident state)
     raw COPY gets into scratch tables like the projector's: the write side alone, nothing judged or upserted.
 
-    The rows are the projector's own (`projector.batch.project` over the backlog's records, then its row
-    builders); only the four `copy_records_to_table` calls and their commit are timed."""
+    The rows are the projector's own (`incidents_shared.projection.batch.project` over the backlog's
+    records, then its row builders); only the four `copy_records_to_table` calls and their commit are timed."""
     start = datetime.now(UTC)
     values = [kv for _ in range(max(1, events // len(LIFE))) for kv in incident_events(start)]
     outcome = project(
-        decode_all([Record(n % 12, n, key.decode(), value) for n, (key, value) in enumerate(values)]),
+        decode_records([Record(n % 12, n, key.decode(), value) for n, (key, value) in enumerate(values)]),
         Known({}, set(), set()),
     )
     tables: Tables = {

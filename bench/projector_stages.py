@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench.backlog import incident_events
-from incidents_shared.consumer import Record
 from incidents_shared.domain.codec import canonical_bytes
+from incidents_shared.domain.record import Record
+from incidents_shared.domain.walk import decode_records
 from incidents_shared.gc_tuning import tune_for_batches
-from projector.batch import Known, decode_all, project
-from projector.rows import event_row, incident_row, verdict_row
+from incidents_shared.projection.batch import Known, project
+from incidents_shared.projection.rows import event_row, incident_row, verdict_row
 
 
 def records(incidents: int) -> list[Record]:
@@ -44,11 +45,11 @@ def main() -> None:
     batch = records(args.incidents)
     tune_for_batches()
     n = len(batch)
-    decoded = decode_all(batch)
+    decoded = decode_records(batch)
     events = [d.event for d in decoded if d.event is not None]
     outcome = project(decoded, Known({}, set(), set()))
     stages = {
-        "decode (pydantic validate_json of the record)": lambda: decode_all(batch),
+        "decode (pydantic validate_json of the record)": lambda: decode_records(batch),
         "judge + hash chain (project), of which:": lambda: project(decoded, Known({}, set(), set())),
         "  canonical bytes for the hash": lambda: [canonical_bytes(e) for e in events],
         "rows for COPY / upsert": lambda: (

@@ -7,9 +7,9 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from incidentctl.logreader import read_log
-from incidents_shared.consumer import Record
 from incidents_shared.domain.codec import decode
 from incidents_shared.domain.events import EventBase
+from incidents_shared.domain.record import Record
 from incidents_shared.kafka import verify_log_topic
 from incidents_shared.settings import CommonSettings
 

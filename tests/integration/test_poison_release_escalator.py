@@ -9,10 +9,10 @@ from typing import Any
 import asyncpg
 import httpx
 
-from escalator.policies import PolicyBook
-from escalator.policy_file import load_policy_file
 from escalator.release import ReleaseFollower
 from incidents_shared.db import create_pool
+from incidents_shared.domain.escalation.book import PolicyBook
+from incidents_shared.policy_file import load_policy_file
 from incidents_shared.settings import CommonSettings
 from projector.release import release as release_in_projector
 from tests.integration.conftest import ESCALATOR_ENV

@@ -9,16 +9,16 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from incidents_shared.consumer import Record
 from incidents_shared.db import Pool, create_pool, migrate
 from incidents_shared.domain import commands as c
 from incidents_shared.domain.codec import GENESIS_HASH, canonical_bytes
 from incidents_shared.domain.decide import decide
 from incidents_shared.domain.events import Actor, EventBase
 from incidents_shared.domain.fold import advance
+from incidents_shared.domain.record import Record
 from incidents_shared.domain.state import Incident
+from incidents_shared.projection import store
 from incidents_shared.settings import CommonSettings
-from projector import store
 
 GROUP, TOPIC = "projector", "test.store.v1"
 ACTOR = Actor(id="store-test", kind="service", role="manager")

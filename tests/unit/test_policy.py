@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from escalator.policy_file import PolicyError, load_policy_file, parse_policy
 from incidents_shared.domain.enums import Priority
+from incidents_shared.policy_file import PolicyError, load_policy_file, parse_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # a Wednesday

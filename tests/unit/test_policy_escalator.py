@@ -6,19 +6,20 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
-from escalator.batch import decode_batch, fold_batch
 from escalator.clock import SystemClock
 from escalator.firing import TimerLoop
 from escalator.ownership import Ownership
-from escalator.policies import PolicyBook
-from escalator.policy_file import load_policy_file, parse_policy
 from escalator.sender import Sender
-from escalator.simulation import Simulator
-from escalator.timers import build_event
-from incidents_shared.consumer import Record
 from incidents_shared.domain import events as e
 from incidents_shared.domain import payloads as p
 from incidents_shared.domain.enums import ActorKind, EscalationReason, HoldReason, Level, Priority, SlaTarget
+from incidents_shared.domain.escalation.book import PolicyBook
+from incidents_shared.domain.escalation.fold import fold_batch
+from incidents_shared.domain.escalation.simulation import Simulator
+from incidents_shared.domain.escalation.timers import build_event
+from incidents_shared.domain.record import Record
+from incidents_shared.domain.walk import decode_records
+from incidents_shared.policy_file import load_policy_file, parse_policy
 
 FAST = load_policy_file(Path(__file__).resolve().parents[2] / "examples" / "policies" / "fast-demo.yaml", {})
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -30,7 +31,7 @@ def s(seconds: float) -> datetime:
 
 
 class Escalator(Simulator):
-    """The escalator's fold and timers without I/O (escalator.simulation), plus one incident's commands."""
+    """The escalator's fold and timers without I/O (domain.escalation.simulation), plus one incident's commands."""
 
     def __init__(self, book: PolicyBook) -> None:
         super().__init__(book)
@@ -226,7 +227,7 @@ def test_a_poison_record_parks_its_incident_like_the_projector_does() -> None:
     esc = Escalator(PolicyBook(FAST))
     poison = Record(0, esc.offset, str(esc.incident), b"{not json")
     esc.offset += 1
-    out = fold_batch(decode_batch([poison]), esc.known, esc.book)
+    out = fold_batch(decode_records([poison]), esc.known, esc.book)
     assert out.parked == {str(esc.incident): (0, 0)}
     esc.log_p1()
     esc.advance(s(30))

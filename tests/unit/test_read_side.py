@@ -9,10 +9,10 @@ from command_api.history_query import audit, state_as_of
 from command_api.incident_query import BadCursor, Cursor, IncidentQuery, Sort
 from command_api.readmodel import StoredEvent
 from command_api.stream_query import StreamFilter, sse
-from incidents_shared.consumer import Record
 from incidents_shared.domain import events as e
 from incidents_shared.domain.codec import GENESIS_HASH, canonical_bytes
 from incidents_shared.domain.fold import judge
+from incidents_shared.domain.record import Record
 from incidents_shared.invariants import LogFold, compare
 from incidents_shared.report_query import GroupBy, RecurBy, Window, recurring_sql, summary_row, summary_sql
 from tests.unit.builders import NAMESPACE, at, event

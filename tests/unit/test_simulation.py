@@ -5,16 +5,16 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid5
 
-from escalator.policies import PolicyBook
-from escalator.policy_file import load_policy_file, parse_policy
-from escalator.simulation import Simulator, history, simulate_incident
-from escalator.timers import ACTOR
 from incidentctl.whatif import render_json, render_text, simulate
-from incidents_shared.consumer import Record
 from incidents_shared.domain import events as e
 from incidents_shared.domain import payloads as p
 from incidents_shared.domain.codec import canonical_bytes
 from incidents_shared.domain.enums import ActorKind, EscalationReason, Level, Priority
+from incidents_shared.domain.escalation.book import PolicyBook
+from incidents_shared.domain.escalation.simulation import Simulator, history, simulate_incident
+from incidents_shared.domain.escalation.timers import ACTOR
+from incidents_shared.domain.record import Record
+from incidents_shared.policy_file import load_policy_file, parse_policy
 
 POLICIES = Path(__file__).resolve().parents[2] / "examples" / "policies"
 FAST_TEXT = (POLICIES / "fast-demo.yaml").read_text()

@@ -6,7 +6,7 @@ import time
 from escalator.clock import SystemClock
 from escalator.firing import Every, TimerLoop
 from escalator.ownership import Ownership
-from escalator.policies import PolicyBook
+from incidents_shared.domain.escalation.book import PolicyBook
 from tests.unit.test_policy_escalator import FAST, RecordingLog
 
 

@@ -7,13 +7,13 @@ offsets, so nothing is skipped and nothing is applied twice.
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 
+from incidents_shared.domain.record import Record
 from incidents_shared.offsets import OffsetsMoved
 
 log = structlog.get_logger(__name__)
@@ -23,14 +23,11 @@ RETRY_BACKOFF_S = (0.2, 0.5, 1.0, 2.0, 5.0)
 STORE_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ConnectionError, asyncio.TimeoutError)
 
 
-@dataclass(frozen=True)
-class Record:
-    """One record of the log, as a handler sees it."""
-
-    partition: int
-    offset: int
-    key: str | None
-    value: bytes
+def record_of(message: ConsumerRecord[bytes, bytes]) -> Record:
+    """A consumed Kafka message as every reader names it."""
+    return Record(
+        message.partition, message.offset, message.key.decode() if message.key else None, message.value or b""
+    )
 
 
 class BatchHandler(Protocol):
@@ -88,11 +85,7 @@ class ConsumerLoop:
         try:
             while not stop.is_set():
                 polled = await self.consumer.getmany(timeout_ms=self.poll_ms, max_records=self.max_records)
-                records = [
-                    Record(m.partition, m.offset, m.key.decode() if m.key else None, m.value or b"")
-                    for msgs in polled.values()
-                    for m in msgs
-                ]
+                records = [record_of(m) for msgs in polled.values() for m in msgs]
                 if records:
                     await self._handle(records)
         finally:

@@ -10,12 +10,11 @@ from typing import Any
 from uuid import UUID
 
 from incidents_shared.audit import GENESIS_DIGEST, next_digest
-from incidents_shared.consumer import Record
-from incidents_shared.domain.codec import decode
-from incidents_shared.domain.errors import UndecodableEvent
 from incidents_shared.domain.events import EventBase, NoteAdded
-from incidents_shared.domain.fold import Verdict, VerdictKind, judge
+from incidents_shared.domain.fold import Verdict
+from incidents_shared.domain.record import Record
 from incidents_shared.domain.state import Incident
+from incidents_shared.domain.walk import Known, Step, decode_record, walk
 
 VerdictKey = tuple[str, int, int, str | None]  # verdict, version, revision, hash
 
@@ -44,42 +43,45 @@ class LogFold:
     """The log folded through the shared `judge`, record by record, in log order per partition."""
 
     def __init__(self) -> None:
-        self.states: dict[UUID, Incident] = {}
-        self.seen: set[UUID] = set()
+        self.known = Known()
         self.verdicts: dict[UUID, VerdictKey] = {}
         self.hashes: dict[UUID, list[str]] = defaultdict(list)
-        self.parked: set[str] = set()
         self.notes: dict[UUID, str] = defaultdict(str)
         self.digests: dict[int, str] = {}  # running digest of accepted events per partition (incidents_shared.audit)
         self.accepted: dict[UUID, list[tuple[int, UUID, str]]] = defaultdict(list)  # (version, event id, hash)
 
     def apply(self, record: Record) -> Applied:
         """Judge one record at its place in the log; what happened to it, as every reader sees it."""
-        key = record.key or f"{record.partition}:{record.offset}"
-        if key in self.parked:
+        step = next(walk([decode_record(record)], self.known))
+        if step.held:
             return Applied(parked="its incident is parked behind a poison record")
-        try:
-            event = decode(record.value)
-        except UndecodableEvent as exc:
-            self.parked.add(key)
-            return Applied(parked=f"poison: {exc}")
-        if record.key is not None and str(event.incident_id) != record.key:
-            self.parked.add(key)
-            return Applied(event, parked="poison: the record key is not the event's incident")
-        verdict, state = judge(self.states.get(event.incident_id), event, seen=event.event_id in self.seen)
-        if verdict.kind is VerdictKind.DUPLICATE:
-            return Applied(event, verdict)
-        self.seen.add(event.event_id)
-        self.verdicts[event.event_id] = (verdict.kind.value, verdict.version, verdict.revision, verdict.hash)
-        if verdict.accepted and state is not None:
-            self.states[event.incident_id] = state
-            self.hashes[event.incident_id].append(verdict.hash or "")
-            self.accepted[event.incident_id].append((verdict.version, event.event_id, verdict.hash or ""))
-            previous = self.digests.get(record.partition, GENESIS_DIGEST)
-            self.digests[record.partition] = next_digest(previous, verdict.hash or "")
-            if isinstance(event, NoteAdded):
-                self.notes[event.incident_id] += " " + event.data.text
+        if step.poison is not None:
+            return Applied(step.event, parked=f"poison: {step.poison}")
+        event, verdict = step.event, step.verdict
+        assert event is not None
+        assert verdict is not None
+        if step.judged:
+            self._count(step, event, verdict)
         return Applied(event, verdict)
+
+    def _count(self, step: Step, event: EventBase, verdict: Verdict) -> None:
+        self.verdicts[event.event_id] = (verdict.kind.value, verdict.version, verdict.revision, verdict.hash)
+        if not step.accepted:
+            return
+        self.hashes[event.incident_id].append(verdict.hash or "")
+        self.accepted[event.incident_id].append((verdict.version, event.event_id, verdict.hash or ""))
+        previous = self.digests.get(step.record.partition, GENESIS_DIGEST)
+        self.digests[step.record.partition] = next_digest(previous, verdict.hash or "")
+        if isinstance(event, NoteAdded):
+            self.notes[event.incident_id] += " " + event.data.text
+
+    @property
+    def states(self) -> dict[UUID, Incident]:
+        return self.known.states
+
+    @property
+    def parked(self) -> set[str]:
+        return self.known.parked
 
     def expected(self) -> ReadModelSnapshot:
         return ReadModelSnapshot(

@@ -4,7 +4,8 @@ from collections.abc import AsyncIterator
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from incidents_shared.consumer import Record
+from incidents_shared.consumer import record_of
+from incidents_shared.domain.record import Record
 from incidents_shared.settings import CommonSettings
 
 
@@ -26,12 +27,7 @@ async def records_between(
         open_parts = set(todo)
         while open_parts:
             polled = await consumer.getmany(*(tps[p] for p in open_parts), timeout_ms=1_000, max_records=batch)
-            records = [
-                Record(m.partition, m.offset, m.key.decode() if m.key else None, m.value or b"")
-                for msgs in polled.values()
-                for m in msgs
-                if m.offset < todo[m.partition][1]
-            ]
+            records = [record_of(m) for msgs in polled.values() for m in msgs if m.offset < todo[m.partition][1]]
             for p in list(open_parts):
                 if await consumer.position(tps[p]) >= todo[p][1]:
                     open_parts.discard(p)

@@ -1,12 +1,9 @@
 """Consumer offsets kept in PostgreSQL, written in the same transaction as what was derived from the records."""
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from incidents_shared.db import Conn
-
-if TYPE_CHECKING:
-    from incidents_shared.consumer import Record
+from incidents_shared.domain.record import Record
 
 
 async def load_offsets(conn: Conn, group: str, topic: str) -> dict[int, int]:
@@ -57,7 +54,7 @@ async def claim_offsets(conn: Conn, group: str, topic: str, first_offsets: dict[
         raise OffsetsMoved(moved)
 
 
-def first_offsets(records: Iterable["Record"]) -> dict[int, int]:
+def first_offsets(records: Iterable[Record]) -> dict[int, int]:
     """The offset each partition's part of a batch starts at."""
     first: dict[int, int] = {}
     for record in records:

@@ -9,8 +9,10 @@ import yaml
 from pydantic import ValidationError
 from yaml.nodes import MappingNode, Node, SequenceNode
 
-from incidents_shared.domain.policy import Loc, Policy, reference_problems
+from incidents_shared.domain.escalation.policy import Loc, Policy, reference_problems
 
+# For development from a checkout; deployments set INCIDENTS_POLICY_FILE.
+DEFAULT_POLICY_FILE = Path(__file__).resolve().parents[3] / "examples" / "policies" / "default.yaml"
 _VAR = re.compile(r"\$\{([A-Z][A-Z0-9_]*)(?::-([^}]*))?\}")
 
 

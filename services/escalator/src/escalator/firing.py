@@ -13,11 +13,11 @@ from escalator import metrics, store
 from escalator.clock import Clock
 from escalator.faults import crash_now
 from escalator.ownership import Ownership
-from escalator.policies import PolicyBook
-from escalator.timers import build_event
 from incidents_shared.appender import LogUnavailable
 from incidents_shared.consumer import STORE_ERRORS
 from incidents_shared.db import Pool
+from incidents_shared.domain.escalation.book import PolicyBook
+from incidents_shared.domain.escalation.timers import build_event
 from incidents_shared.domain.events import EventBase, event_type
 
 log = structlog.get_logger(__name__)

@@ -10,8 +10,6 @@ from escalator.clock import Clock, SystemClock
 from escalator.firing import TimerLoop
 from escalator.handler import EscalatorHandler
 from escalator.ownership import Ownership
-from escalator.policies import PolicyBook, PolicyVersionChanged
-from escalator.policy_file import PolicyError
 from escalator.release import ReleaseFollower
 from escalator.sender import Sender
 from escalator.settings import GROUP_ID, EscalatorSettings
@@ -19,9 +17,11 @@ from escalator.store import register_policy
 from incidents_shared.appender import KafkaAppender
 from incidents_shared.consumer import BatchHandler
 from incidents_shared.db import Pool
-from incidents_shared.domain.policy import Policy
+from incidents_shared.domain.escalation.book import PolicyBook, PolicyVersionChanged
+from incidents_shared.domain.escalation.policy import Policy
 from incidents_shared.gc_tuning import tune_for_batches
 from incidents_shared.logging import configure_logging
+from incidents_shared.policy_file import PolicyError
 from incidents_shared.reader import ReaderSpec, Worker, run_log_reader
 from incidents_shared.settings import load_settings
 

@@ -17,11 +17,13 @@ import structlog
 from aiokafka.errors import KafkaError
 
 from escalator import store
-from escalator.batch import decode_batch, fold_batch
-from escalator.policies import PolicyBook
 from escalator.settings import GROUP_ID
-from incidents_shared.consumer import STORE_ERRORS, Record
+from incidents_shared.consumer import STORE_ERRORS
 from incidents_shared.db import Conn, Pool
+from incidents_shared.domain.escalation.book import PolicyBook
+from incidents_shared.domain.escalation.fold import fold_batch
+from incidents_shared.domain.record import Record
+from incidents_shared.domain.walk import decode_records, events_of
 from incidents_shared.logrange import records_between
 from incidents_shared.offsets import load_offsets
 from incidents_shared.settings import CommonSettings
@@ -73,8 +75,8 @@ async def release(pool: Pool, settings: CommonSettings, book: PolicyBook, key: s
             raise NotParked(key)  # released meanwhile (by another escalator instance)
         end = (await load_offsets(conn, GROUP_ID, settings.events_topic)).get(partition, 0)
         records += await _records_of(settings, key, partition, read_to, end)
-        batch = decode_batch(records)
-        events = [event for _, event in batch if event is not None]
+        batch = decode_records(records)
+        events = events_of(batch)
         known = await store.load_known(conn, {e.incident_id for e in events}, {e.event_id for e in events}, set())
         outcome = fold_batch(batch, known, book)
         if outcome.parked:
@@ -95,7 +97,7 @@ async def _parked_at(conn: Conn, key: str) -> tuple[int, int]:
 async def _records_of(settings: CommonSettings, key: str, partition: int, start: int, end: int) -> list[Record]:
     found: list[Record] = []
     async for batch in records_between(settings, {partition: start}, {partition: end}, batch=5_000):
-        found += [r for r in batch if (r.key or f"{r.partition}:{r.offset}") == key]
+        found += [r for r in batch if r.incident_key == key]
     return found
 
 

@@ -18,14 +18,14 @@ from escalator import metrics, store
 from escalator.clock import Clock
 from escalator.faults import crash_now
 from escalator.firing import EventLog, pause
-from escalator.notify import Delivery
 from escalator.ownership import Ownership
-from escalator.timers import ACTOR
 from incidents_shared.appender import LogUnavailable
 from incidents_shared.consumer import STORE_ERRORS
 from incidents_shared.db import Pool
 from incidents_shared.domain import events as e
 from incidents_shared.domain import payloads as p
+from incidents_shared.domain.escalation.recipients import Delivery
+from incidents_shared.domain.escalation.timers import ACTOR
 
 log = structlog.get_logger(__name__)
 

@@ -6,13 +6,11 @@ from typing import Annotated
 
 from pydantic import Field, field_validator
 
-from escalator.policy_file import load_policy_file
-from incidents_shared.domain.policy import Policy
+from incidents_shared.domain.escalation.policy import Policy
+from incidents_shared.policy_file import DEFAULT_POLICY_FILE, load_policy_file
 from incidents_shared.settings import CommonSettings, Port
 
 GROUP_ID = "escalator"
-# For development from a checkout; deployments set INCIDENTS_POLICY_FILE.
-DEFAULT_POLICY_FILE = Path(__file__).resolve().parents[4] / "examples" / "policies" / "default.yaml"
 
 
 class EscalatorSettings(CommonSettings):

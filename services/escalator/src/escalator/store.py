@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from escalator.batch import Known, Outcome
-from escalator.notify import Delivery
-from escalator.policies import PolicyVersionChanged
-from escalator.timers import Timer, TimerKind
 from incidents_shared.db import Conn, JsonText
-from incidents_shared.domain.policy import ChannelKind, Policy
+from incidents_shared.domain.escalation.book import PolicyVersionChanged
+from incidents_shared.domain.escalation.fold import Known, Outcome
+from incidents_shared.domain.escalation.policy import ChannelKind, Policy
+from incidents_shared.domain.escalation.recipients import Delivery
+from incidents_shared.domain.escalation.timers import Timer, TimerKind
 from incidents_shared.domain.state import Incident
 from incidents_shared.offsets import store_offsets
 

@@ -8,9 +8,9 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from prometheus_client import Counter, Histogram
 
-from incidents_shared.consumer import Record
+from incidents_shared.domain.record import Record
 from incidents_shared.offsets import claim_offsets, first_offsets, load_offsets
-from projector import store
+from incidents_shared.projection import store
 
 log = structlog.get_logger(__name__)
 

@@ -3,11 +3,12 @@ again, in log order, through the same batch code; if the poison still does not d
 
 from dataclasses import dataclass
 
-from incidents_shared.consumer import Record
 from incidents_shared.db import Conn
+from incidents_shared.domain.record import Record
+from incidents_shared.domain.walk import decode_records, events_of
+from incidents_shared.projection import store
+from incidents_shared.projection.batch import project
 from incidents_shared.readside import READ_MODEL_LOCK
-from projector import store
-from projector.batch import decode_all, project
 
 _RECORDS = (
     'SELECT partition, "offset", $1::text AS key, value FROM dead_letters'
@@ -41,8 +42,8 @@ async def release(conn: Conn, key: str) -> Released:
         rows = await conn.fetch(_RECORDS, key)
         # The key column of a key-less record is synthetic; the batch code must see the record as logged.
         records = [Record(r["partition"], r["offset"], _real_key(r["key"]), bytes(r["value"] or b"")) for r in rows]
-        batch = decode_all(records)
-        events = [d.event for d in batch if d.event is not None]
+        batch = decode_records(records)
+        events = events_of(batch)
         known = await store.load_known(conn, {e.incident_id for e in events}, {e.event_id for e in events}, set())
         outcome = project(batch, known)
         if outcome.dead_letters:

@@ -4,9 +4,10 @@ from typing import Annotated
 
 from pydantic import Field
 
+from incidents_shared.projection import GROUP_ID
 from incidents_shared.settings import CommonSettings, Port
 
-GROUP_ID = "projector"
+__all__ = ["GROUP_ID", "ProjectorSettings"]
 
 
 class ProjectorSettings(CommonSettings):

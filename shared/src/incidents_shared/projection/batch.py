@@ -1,39 +1,26 @@
-"""Judging one polled batch of log records. Pure: the store loads what it needs and writes what it returns."""
+"""Judging one polled batch for the read model: the walk of the log, kept as rows to write. Pure.
+
+The store loads what the batch needs (`Known`), `project` walks the batch and returns what to write.
+"""
 
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 from incidents_shared.audit import GENESIS_DIGEST, next_digest
-from incidents_shared.consumer import Record
-from incidents_shared.domain.codec import GENESIS_HASH, canonical_bytes, decode
-from incidents_shared.domain.errors import UndecodableEvent
-from incidents_shared.domain.events import EventBase
-from incidents_shared.domain.fold import Verdict, judge
+from incidents_shared.domain.codec import GENESIS_HASH
+from incidents_shared.domain.fold import Verdict
+from incidents_shared.domain.record import Record
 from incidents_shared.domain.state import Incident
-
-
-@dataclass(frozen=True)
-class Decoded:
-    """A record with its event, or with the reason it is poison."""
-
-    record: Record
-    event: EventBase | None
-    error: str | None = None
-
-    @property
-    def key(self) -> str:
-        return self.record.key or f"{self.record.partition}:{self.record.offset}"
+from incidents_shared.domain.walk import Decoded, Step, walk
+from incidents_shared.domain.walk import Known as LogKnown
 
 
 @dataclass
-class Known:
-    """What the store knows before the batch: states, judged event ids and parked incidents."""
+class Known(LogKnown):
+    """What the walk needs, and the running digest per partition (incidents_shared.audit)."""
 
-    states: dict[UUID, Incident]
-    seen: set[UUID]
-    parked: set[str]
-    digests: dict[int, str] = field(default_factory=dict)  # running digest per partition (incidents_shared.audit)
+    digests: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -52,45 +39,30 @@ class Outcome:
         return [row[1] for row in self.verdicts]
 
 
-def decode_all(records: list[Record]) -> list[Decoded]:
-    """Decode each record once; a record whose key is not its event's incident is poison too."""
-    decoded = []
-    for record in records:
-        try:
-            event = decode(record.value)
-            if record.key is not None and str(event.incident_id) != record.key:
-                raise UndecodableEvent(f"record key {record.key} is not the event's incident {event.incident_id}")
-            decoded.append(Decoded(record, event))
-        except UndecodableEvent as exc:
-            decoded.append(Decoded(record, None, str(exc)))
-    return decoded
-
-
 def project(batch: list[Decoded], known: Known) -> Outcome:
-    """Judge each record in log order, on the state left by the records before it."""
+    """Walk the batch in log order and keep what the read model stores of each record."""
     out = Outcome()
-    for item in batch:
-        record, event = item.record, item.event
+    for step in walk(batch, known):
+        record = step.record
         out.next_offsets[record.partition] = record.offset + 1
-        if item.key in known.parked:
+        if step.held:
             out.parked_events.append(record)
-            continue
-        if event is None:
-            out.dead_letters.append((record, item.error or "undecodable"))
-            known.parked.add(item.key)
-            continue
-        if event.event_id in known.seen:
-            continue  # a duplicate: judged before, nothing to write
-        state = known.states.get(event.incident_id)
-        canonical = canonical_bytes(event)  # computed once: for the hash chain and for the stored event
-        verdict, new_state = judge(state, event, seen=False, canonical=canonical)
-        known.seen.add(event.event_id)
-        out.verdicts.append((event, verdict, record.partition, record.offset))
-        if verdict.accepted and new_state is not None:
-            prev_hash = state.last_hash if state else GENESIS_HASH
-            out.events.append((event, verdict, prev_hash, record.partition, record.offset, canonical))
-            known.states[event.incident_id] = new_state
-            out.states[event.incident_id] = new_state
-            digest = next_digest(known.digests.get(record.partition, GENESIS_DIGEST), verdict.hash or "")
-            known.digests[record.partition] = out.digests[record.partition] = digest
+        elif step.poison is not None:
+            out.dead_letters.append((record, step.poison))
+        elif step.judged:
+            out.verdicts.append((step.event, step.verdict, record.partition, record.offset))
+            if step.accepted:
+                _keep_accepted(step, known, out)
     return out
+
+
+def _keep_accepted(step: Step, known: Known, out: Outcome) -> None:
+    event, verdict, after, record = step.event, step.verdict, step.after, step.record
+    assert event is not None
+    assert verdict is not None
+    assert after is not None
+    prev_hash = step.before.last_hash if step.before else GENESIS_HASH
+    out.events.append((event, verdict, prev_hash, record.partition, record.offset, step.canonical))
+    out.states[event.incident_id] = after
+    digest = next_digest(known.digests.get(record.partition, GENESIS_DIGEST), verdict.hash or "")
+    known.digests[record.partition] = out.digests[record.partition] = digest

@@ -5,13 +5,13 @@ from typing import Any
 from uuid import UUID
 
 from incidents_shared.audit import GENESIS_DIGEST, sign
-from incidents_shared.consumer import Record
 from incidents_shared.db import Conn
+from incidents_shared.domain.record import Record
 from incidents_shared.domain.state import Incident
+from incidents_shared.domain.walk import decode_records, events_of
 from incidents_shared.offsets import first_offsets, store_offsets
-from incidents_shared.readside import READ_MODEL_LOCK, STREAM_CHANNEL
-from projector.batch import Known, Outcome, decode_all, project
-from projector.rows import (
+from incidents_shared.projection.batch import Known, Outcome, project
+from incidents_shared.projection.rows import (
     EVENT_COLUMNS,
     INCIDENT_COLUMNS,
     VERDICT_COLUMNS,
@@ -20,6 +20,7 @@ from projector.rows import (
     note_text,
     verdict_row,
 )
+from incidents_shared.readside import READ_MODEL_LOCK, STREAM_CHANNEL
 
 VERDICT_CHANNEL = "incident_verdicts"
 
@@ -57,13 +58,13 @@ async def load_known(
 
 async def judge_records(conn: Conn, records: list[Record]) -> tuple[Outcome, Known]:
     """Decode and judge a polled batch on what the store knows; nothing is written yet."""
-    batch = decode_all(records)
-    events = [d.event for d in batch if d.event is not None]
+    batch = decode_records(records)
+    events = events_of(batch)
     known = await load_known(
         conn,
         {e.incident_id for e in events},
         {e.event_id for e in events},
-        {d.key for d in batch},
+        {r.incident_key for r in records},
         first_offsets(records),
     )
     return project(batch, known), known
@@ -154,10 +155,6 @@ def _notes(outcome: Outcome) -> dict[UUID, str]:
     return notes
 
 
-def _key(record: Record) -> str:
-    return record.key or f"{record.partition}:{record.offset}"
-
-
 async def _write_parking(conn: Conn, outcome: Outcome) -> None:
     if outcome.dead_letters:
         await conn.executemany(
@@ -168,11 +165,11 @@ async def _write_parking(conn: Conn, outcome: Outcome) -> None:
         await conn.executemany(
             'INSERT INTO parked_incidents (incident_key, reason, partition, "offset") VALUES ($1, $2, $3, $4)'
             " ON CONFLICT DO NOTHING",
-            [(_key(r), error, r.partition, r.offset) for r, error in outcome.dead_letters],
+            [(r.incident_key, error, r.partition, r.offset) for r, error in outcome.dead_letters],
         )
     if outcome.parked_events:
         await conn.executemany(
             'INSERT INTO parked_events (partition, "offset", incident_key, value) VALUES ($1, $2, $3, $4)'
             " ON CONFLICT DO NOTHING",
-            [(r.partition, r.offset, _key(r), r.value) for r in outcome.parked_events],
+            [(r.partition, r.offset, r.incident_key, r.value) for r in outcome.parked_events],
         )

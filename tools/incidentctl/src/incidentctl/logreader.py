@@ -10,7 +10,7 @@ from datetime import datetime
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from rich.progress import Progress
 
-from incidents_shared.consumer import Record
+from incidents_shared.domain.record import Record
 from incidents_shared.kafka import verify_log_topic
 from incidents_shared.logrange import records_between
 from incidents_shared.settings import CommonSettings

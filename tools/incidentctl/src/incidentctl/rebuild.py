@@ -13,9 +13,9 @@ from incidentctl.rebuild_workers import catch_up
 from incidents_shared.db import Conn, Pool, create_pool, migrate
 from incidents_shared.gc_tuning import tune_for_batches
 from incidents_shared.offsets import load_offsets
+from incidents_shared.projection import GROUP_ID
 from incidents_shared.readside import READ_MODEL_LOCK, SWAP_CHANNEL
 from incidents_shared.settings import CommonSettings
-from projector.settings import GROUP_ID
 
 log = structlog.get_logger(__name__)
 # The projector's tables: what a rebuild replaces. Other services' tables stay where they are.

@@ -11,15 +11,14 @@ import asyncio
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
-from incidents_shared.consumer import Record
 from incidents_shared.db import Pool, create_pool
 from incidents_shared.domain.codec import UPCASTERS, Upcaster
+from incidents_shared.domain.record import Record
 from incidents_shared.gc_tuning import tune_for_batches
 from incidents_shared.logrange import records_between
 from incidents_shared.offsets import load_offsets
+from incidents_shared.projection import GROUP_ID, store
 from incidents_shared.settings import CommonSettings
-from projector import store
-from projector.settings import GROUP_ID
 
 BATCH = 20_000  # the projector's catch-up batch (projector_batch_max)
 PARALLEL_FROM = 100_000  # records behind at which worker processes pay for their start-up

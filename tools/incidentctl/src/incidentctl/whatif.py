@@ -7,10 +7,10 @@ from statistics import mean, median
 from typing import Any
 from uuid import UUID
 
-from escalator.policies import PolicyBook
-from escalator.simulation import IncidentOutcome, simulate_incident
+from incidents_shared.domain.escalation.book import PolicyBook
+from incidents_shared.domain.escalation.policy import Policy
+from incidents_shared.domain.escalation.simulation import IncidentOutcome, simulate_incident
 from incidents_shared.domain.events import EventBase
-from incidents_shared.domain.policy import Policy
 from incidents_shared.domain.timeutil import format_utc
 
 SIDES = ("current", "candidate")

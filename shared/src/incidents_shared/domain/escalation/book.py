@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from incidents_shared.domain.policy import Channel, Policy
+from incidents_shared.domain.escalation.policy import Channel, Policy
 from incidents_shared.domain.state import Incident
 
 

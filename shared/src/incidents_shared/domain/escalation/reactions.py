@@ -5,12 +5,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from escalator.notify import Delivery, deliveries_for
-from escalator.policies import PolicyBook
-from escalator.timers import Timer, TimerKind, timer_id
 from incidents_shared.domain import events as e
 from incidents_shared.domain import payloads as p
 from incidents_shared.domain.enums import SlaTarget, Status
+from incidents_shared.domain.escalation.book import PolicyBook
+from incidents_shared.domain.escalation.recipients import Delivery, deliveries_for
+from incidents_shared.domain.escalation.timers import Timer, TimerKind, timer_id
 from incidents_shared.domain.sla import add_time, shift_for_pause
 from incidents_shared.domain.state import Incident
 

@@ -4,9 +4,9 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid5
 
-from escalator.policies import PolicyBook
 from incidents_shared.domain import events as e
-from incidents_shared.domain.policy import Channel, ChannelKind, Policy
+from incidents_shared.domain.escalation.book import PolicyBook
+from incidents_shared.domain.escalation.policy import Channel, ChannelKind, Policy
 from incidents_shared.domain.state import Incident
 
 

@@ -10,17 +10,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from escalator.batch import Known, decode_batch, fold_batch
-from escalator.notify import Delivery
-from escalator.policies import PolicyBook
-from escalator.timers import ACTOR, Timer, build_event
-from incidents_shared.consumer import Record
 from incidents_shared.domain import events as e
-from incidents_shared.domain.codec import canonical_bytes, decode
+from incidents_shared.domain.codec import canonical_bytes
 from incidents_shared.domain.enums import SlaTarget
-from incidents_shared.domain.errors import UndecodableEvent
-from incidents_shared.domain.fold import judge
+from incidents_shared.domain.escalation.book import PolicyBook
+from incidents_shared.domain.escalation.fold import fold_batch
+from incidents_shared.domain.escalation.recipients import Delivery
+from incidents_shared.domain.escalation.timers import ACTOR, Timer, build_event
+from incidents_shared.domain.record import Record
 from incidents_shared.domain.state import Incident
+from incidents_shared.domain.walk import Known, decode_record, walk_records
 
 
 def _firing_order(timer: Timer) -> tuple[datetime, str, int, str]:
@@ -33,7 +32,7 @@ class Simulator:
     def __init__(self, book: PolicyBook, partition: int = 0) -> None:
         self.book = book
         self.partition = partition
-        self.known = Known({}, set())
+        self.known = Known()
         self.timers: dict[UUID, Timer] = {}
         self.fired: set[UUID] = set()
         self.deliveries: list[Delivery] = []
@@ -45,7 +44,7 @@ class Simulator:
         record = Record(self.partition, self.offset, str(event.incident_id), canonical_bytes(event))
         self.offset += 1
         before = self.known.states.get(event.incident_id)
-        out = fold_batch(decode_batch([record]), self.known, self.book)
+        out = fold_batch([decode_record(record)], self.known, self.book)
         after = out.states.get(event.incident_id)
         accepted = after is not None and (before is None or after.version > before.version)
         if accepted:
@@ -84,31 +83,12 @@ def history(records: Iterable[Record]) -> dict[UUID, list[e.EventBase]]:
     after them on the same key are skipped, as the projector parks them). The escalator's own events are left
     out, and so is each event's `expected_version`: it named a revision that counted the real escalations.
     """
-    states: dict[UUID, Incident] = {}
-    seen: set[UUID] = set()
-    parked: set[str] = set()
     kept: dict[UUID, list[e.EventBase]] = {}
-    for record in records:
-        key = record.key or f"{record.partition}:{record.offset}"
-        event = _decoded(record) if key not in parked else None
-        if event is None or (record.key is not None and str(event.incident_id) != record.key):
-            parked.add(key)
-            continue
-        verdict, after = judge(states.get(event.incident_id), event, seen=event.event_id in seen)
-        seen.add(event.event_id)
-        if not verdict.accepted or after is None:
-            continue
-        states[event.incident_id] = after
-        if not is_escalators(event):
-            kept.setdefault(event.incident_id, []).append(event.model_copy(update={"expected_version": None}))
+    for step in walk_records(records, Known()):
+        if step.accepted and step.event is not None and not is_escalators(step.event):
+            event = step.event.model_copy(update={"expected_version": None})
+            kept.setdefault(event.incident_id, []).append(event)
     return kept
-
-
-def _decoded(record: Record) -> e.EventBase | None:
-    try:
-        return decode(record.value)
-    except UndecodableEvent:
-        return None
 
 
 @dataclass(frozen=True)

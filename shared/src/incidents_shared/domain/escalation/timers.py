@@ -6,10 +6,10 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid5
 
-from escalator.policies import PolicyBook
 from incidents_shared.domain import events as e
 from incidents_shared.domain import payloads as p
 from incidents_shared.domain.enums import ActorKind, EscalationReason, SlaTarget
+from incidents_shared.domain.escalation.book import PolicyBook
 from incidents_shared.domain.state import Incident
 from incidents_shared.domain.timeutil import format_utc
 

@@ -12,7 +12,7 @@ from uuid import UUID
 import typer
 
 from incidentctl.logreader import log_progress, read_log
-from incidents_shared.consumer import Record
+from incidents_shared.domain.record import Record
 from incidents_shared.invariants import LogFold
 from incidents_shared.settings import CommonSettings, load_settings
 

@@ -8,13 +8,12 @@ from typing import Annotated, Any
 
 import typer
 
-from escalator.policy_file import PolicyError, load_policy_file
-from escalator.settings import DEFAULT_POLICY_FILE
-from escalator.simulation import history
 from incidentctl.logreader import log_progress, read_log
 from incidentctl.whatif import render_json, render_text, simulate
-from incidents_shared.consumer import Record
-from incidents_shared.domain.policy import Policy
+from incidents_shared.domain.escalation.policy import Policy
+from incidents_shared.domain.escalation.simulation import history
+from incidents_shared.domain.record import Record
+from incidents_shared.policy_file import DEFAULT_POLICY_FILE, PolicyError, load_policy_file
 from incidents_shared.settings import CommonSettings, load_settings
 
 

@@ -7,17 +7,19 @@ race) is decided again on the state the winner left, and becomes a correlation.
 
 import asyncio
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
 import structlog
 from prometheus_client import Counter
+from pydantic import ValidationError
 
-from command_api.readmodel import ReadModel, VerdictRow
-from command_api.verdicts import VerdictWaiter
-from incidents_shared.appender import KafkaAppender
+from command_api.outcomes import AlertResult, AlertsHandled, AlertsOutcome, TooManyAlerts
+from command_api.ports import Clock, IncidentReader, LogAppender, SystemClock, Verdicts
+from command_api.records import VerdictRow
 from incidents_shared.domain import alert_decisions as route
 from incidents_shared.domain import alerts as a
 from incidents_shared.domain import commands as c
@@ -38,44 +40,52 @@ OUTCOMES = {
     "incident.note_added": "noted",
     "incident.reopened": "reopened",
 }
+Normalize = Callable[[dict[str, Any], a.AlertMapping, Taxonomy, datetime], a.NormalizedAlert]
 
 
 @dataclass(frozen=True)
-class AlertResult:
-    """What became of one alert of a request."""
+class AlertFormat:
+    """A source's payload: how one alert of it is normalized, and which field names it when it is invalid."""
 
-    outcome: str  # opened|correlated|resolved|reopened|noted|ignored|invalid|rejected|pending
-    dedup_key: str | None = None
-    incident_id: UUID | None = None
-    status: str | None = None
-    detail: str | None = None
-    event_id: UUID | None = None
-    errors: list[dict[str, Any]] | None = None
+    normalize: Normalize
+    key_field: str
 
-    def public(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "dedup_key": self.dedup_key,
-            "outcome": self.outcome,
-            "incident_id": self.incident_id and str(self.incident_id),
-            "status": self.status,
-        }
-        extra = {"detail": self.detail, "event_id": self.event_id and str(self.event_id), "errors": self.errors}
-        return body | {k: v for k, v in extra.items() if v is not None}
+
+GENERIC = AlertFormat(
+    lambda item, mapping, taxonomy, now: a.normalize_generic(
+        a.GenericAlert.model_validate(item), mapping, taxonomy, now
+    ),
+    "dedup_key",
+)
+ALERTMANAGER = AlertFormat(
+    lambda item, mapping, taxonomy, _: a.normalize_webhook(
+        a.WebhookAlert.model_validate(item), "alertmanager", mapping, taxonomy
+    ),
+    "fingerprint",
+)
+GRAFANA = AlertFormat(
+    lambda item, mapping, taxonomy, _: a.normalize_webhook(
+        a.GrafanaAlert.model_validate(item), "grafana", mapping, taxonomy
+    ),
+    "fingerprint",
+)
 
 
 @dataclass
 class AlertService:
-    read_model: ReadModel
-    appender: KafkaAppender
-    waiter: VerdictWaiter
+    read_model: IncidentReader
+    appender: LogAppender
+    waiter: Verdicts
     mapping: a.AlertMapping
     taxonomy: Taxonomy
     verdict_timeout_s: float
+    clock: Clock = field(default_factory=SystemClock)
 
-    async def receive(
-        self, actor: Actor, correlation_id: str, alerts: list[a.NormalizedAlert | AlertResult]
-    ) -> list[AlertResult]:
+    async def receive(self, actor: Actor, correlation_id: str, raw: Sequence[Any], form: AlertFormat) -> AlertsOutcome:
         """Each alert on its own; alerts of one key in the order given, different keys concurrently."""
+        if len(raw) > self.mapping.max_alerts_per_request:
+            return TooManyAlerts(self.mapping.max_alerts_per_request)
+        alerts = self._validated(raw, form)
         results: list[AlertResult | None] = [item if isinstance(item, AlertResult) else None for item in alerts]
         by_key: dict[str, list[tuple[int, a.NormalizedAlert]]] = defaultdict(list)
         for index, item in enumerate(alerts):
@@ -87,7 +97,21 @@ class AlertService:
                 results[index] = await self._one(alert, actor, correlation_id)
 
         await asyncio.gather(*(run(group) for group in by_key.values()))
-        return [result for result in results if result is not None]
+        return AlertsHandled([result for result in results if result is not None])
+
+    def _validated(self, raw: Sequence[Any], form: AlertFormat) -> list[a.NormalizedAlert | AlertResult]:
+        now = self.clock.now()
+        items: list[a.NormalizedAlert | AlertResult] = []
+        for item in raw:
+            if not isinstance(item, dict):
+                items.append(AlertResult("invalid", detail="an alert is a JSON object"))
+                continue
+            try:
+                items.append(form.normalize(item, self.mapping, self.taxonomy, now))
+            except ValidationError as exc:
+                key = item.get(form.key_field) if isinstance(item.get(form.key_field), str) else None
+                items.append(AlertResult("invalid", key, detail="the alert is not valid", errors=_errors(exc)))
+        return items
 
     async def _one(self, alert: a.NormalizedAlert, actor: Actor, correlation_id: str) -> AlertResult:
         result = await self._decide_and_append(alert, actor, correlation_id)
@@ -97,7 +121,7 @@ class AlertService:
     async def _decide_and_append(self, alert: a.NormalizedAlert, actor: Actor, correlation_id: str) -> AlertResult:
         key = alert.dedup_key
         for attempt in range(MAX_ATTEMPTS):
-            now = datetime.now(UTC)
+            now = self.clock.now()
             incident_id, state = await self._route(alert, now)
             meta = c.CommandMeta(incident_id, uuid4(), actor, now, correlation_id)
             try:
@@ -118,7 +142,7 @@ class AlertService:
 
     async def _route(self, alert: a.NormalizedAlert, now: datetime) -> tuple[UUID, Incident | None]:
         """The incident this alert addresses: its key's current episode, via duplicate_of, or the next episode."""
-        known = await self._incidents_of_key(alert.dedup_key)
+        known = await self.read_model.incidents_of_key(alert.dedup_key)
         episode = route.current_episode(alert.dedup_key, set(known))
         if episode < 0:
             return route.episode_id(alert.dedup_key, 0), None
@@ -133,10 +157,6 @@ class AlertService:
             return route.episode_id(alert.dedup_key, episode + 1), None
         return target.incident_id, target
 
-    async def _incidents_of_key(self, dedup_key: str) -> dict[UUID, Incident]:
-        rows = await self.read_model.pool.fetch("SELECT state FROM incidents WHERE dedup_key = $1", dedup_key)
-        return {(s := Incident.model_validate(r["state"])).incident_id: s for r in rows}
-
     async def _append(self, events: list[EventBase]) -> VerdictRow | None:
         last = events[-1].event_id
         future = self.waiter.expect(last)
@@ -146,7 +166,7 @@ class AlertService:
     async def _judged(self, key: str, events: list[EventBase], last: VerdictRow) -> AlertResult | None:
         """The outcome named by the first accepted event (a refire reopens and counts), None when all lost a race."""
         first = last if len(events) == 1 else await self.read_model.verdict(events[0].event_id)
-        accepted = next((v for v in (first, last) if v is not None and v.verdict == "accepted"), None)
+        accepted = next((v for v in (first, last) if v is not None and v.accepted), None)
         if accepted is None:
             return None
         state = await self.read_model.incident(accepted.incident_id)
@@ -157,3 +177,7 @@ class AlertService:
 
 def _status(state: Incident | None) -> str | None:
     return state.status.value if state is not None else None
+
+
+def _errors(exc: ValidationError) -> list[dict[str, Any]]:
+    return [{"loc": [str(p) for p in err["loc"]], "msg": err["msg"], "type": err["type"]} for err in exc.errors()]

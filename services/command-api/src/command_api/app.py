@@ -1,9 +1,11 @@
 """The FastAPI application and its lifespan: the composition root of the command API."""
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -13,19 +15,24 @@ from command_api.auth import TokenRegistry
 from command_api.deps import Container
 from command_api.idempotency import IdempotencyStore
 from command_api.middleware import BodyLimit, CleanUrl, RequestContext
+from command_api.ports import AfterAppend
 from command_api.problems import Problem, install_problem_handlers, problem_response, problem_responses
 from command_api.ratelimit import RateLimiter
 from command_api.readmodel import ReadModel
+from command_api.release import ReleaseParked
 from command_api.routes import alerts, commands, operations, queries, reports, stream
-from command_api.service import CommandService
+from command_api.service import CommandService, no_hook
 from command_api.settings import ApiSettings
 from command_api.stream_query import StreamHub
 from command_api.verdicts import VerdictWaiter
 from incidents_shared.appender import KafkaAppender, LogUnavailable
 from incidents_shared.db import create_pool, migrate
+from incidents_shared.domain.events import EventBase
 from incidents_shared.domain.taxonomy import DEFAULT_TAXONOMY
 from incidents_shared.gc_tuning import freeze_startup
 from incidents_shared.ops import NO_OTEL, add_ops_routes, kafka_probe, postgres_probe
+
+log = structlog.get_logger(__name__)
 
 # PostgreSQL restarting or unreachable: the client should retry, it did nothing wrong.
 DATABASE_DOWN: tuple[type[Exception], ...] = (
@@ -38,6 +45,16 @@ DATABASE_DOWN: tuple[type[Exception], ...] = (
 
 DESCRIPTION = """Commands become events on the incident log (Kafka); the projector judges each one and the
 answer is its verdict. Authenticate with `Authorization: Bearer <token>`. Errors are RFC 9457 problem details."""
+
+
+def crash_after_append(events: list[EventBase]) -> None:
+    """Fault injection (INCIDENTS_FAULT_CRASH_AFTER_APPEND): die like kill -9 once the log has acknowledged."""
+    log.warning("fault_injected_crash_after_append", events=[str(e.event_id) for e in events])
+    os._exit(137)
+
+
+def after_append_hook(settings: ApiSettings) -> AfterAppend:
+    return crash_after_append if settings.fault_crash_after_append else no_hook
 
 
 def create_app(settings: ApiSettings) -> FastAPI:
@@ -56,21 +73,18 @@ def create_app(settings: ApiSettings) -> FastAPI:
         await waiter.start()
         app.state.stream_hub = StreamHub(settings.database_url, pool)
         await app.state.stream_hub.start()
-        service = CommandService(
+        commands = CommandService(
             read_model,
             appender,
             waiter,
             IdempotencyStore(pool),
             DEFAULT_TAXONOMY,
             settings.verdict_timeout_s,
-            settings.retry_after_s,
-            settings.fault_crash_after_append,
+            after_append=after_append_hook(settings),
         )
+        alerts = AlertService(read_model, appender, waiter, mapping, DEFAULT_TAXONOMY, settings.verdict_timeout_s)
         limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
-        app.state.container = Container(tokens, limiter, read_model, service)
-        app.state.alerts = AlertService(
-            read_model, appender, waiter, mapping, DEFAULT_TAXONOMY, settings.verdict_timeout_s
-        )
+        app.state.container = Container(tokens, limiter, read_model, commands, alerts, ReleaseParked(read_model))
         app.state.probes = {"kafka": kafka_probe(settings.kafka_bootstrap), "postgres": postgres_probe(pool)}
         freeze_startup()
         try:

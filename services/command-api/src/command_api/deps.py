@@ -6,10 +6,12 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from command_api.alerts_service import AlertService
 from command_api.auth import Principal, TokenRegistry
 from command_api.problems import Problem
 from command_api.ratelimit import RateLimiter, retry_after_header
 from command_api.readmodel import ReadModel
+from command_api.release import ReleaseParked
 from command_api.service import CommandService
 from incidents_shared.domain.enums import Role
 
@@ -22,6 +24,8 @@ class Container:
     limiter: RateLimiter
     read_model: ReadModel
     commands: CommandService
+    alerts: AlertService
+    release: ReleaseParked
 
 
 async def container(request: Request) -> Container:

@@ -8,7 +8,9 @@ from uuid import UUID
 import asyncpg
 
 from command_api.incident_query import Cursor, IncidentQuery
+from command_api.records import ReleaseRow, VerdictRow
 from incidents_shared.domain.state import Incident
+from incidents_shared.readside import RELEASE_CHANNEL
 from incidents_shared.report_query import (
     GroupBy,
     RecurBy,
@@ -33,40 +35,9 @@ class StoredEvent:
     position: int
 
 
-@dataclass(frozen=True)
-class VerdictRow:
-    event_id: UUID
-    incident_id: UUID
-    type: str
-    verdict: str
-    reason: str | None
-    version: int
-    revision: int
-    hash: str | None
-    request_hash: str | None
-    partition: int
-    offset: int
-    judged_at: datetime
-    state_json: str | None = None  # the incident's current state as the fold stored it (JSON text), same query
-    state_revision: int | None = None
-
-    def public(self) -> dict[str, Any]:
-        return {
-            "event_id": str(self.event_id),
-            "incident_id": str(self.incident_id),
-            "type": self.type,
-            "verdict": self.verdict,
-            "reason": self.reason,
-            "version": self.version,
-            "revision": self.revision,
-            "hash": self.hash,
-            "partition": self.partition,
-            "offset": self.offset,
-            "judged_at": self.judged_at.isoformat(),
-        }
-
-
 class ReadModel:
+    """The projector's read models, queried; the `IncidentReader` and `ReleaseRequests` ports of the use cases."""
+
     def __init__(self, pool: "asyncpg.Pool[asyncpg.Record]") -> None:
         self.pool = pool
 
@@ -74,6 +45,10 @@ class ReadModel:
         # JSON text straight into pydantic-core: no dict in between (a hot path: every command reads it).
         raw = await self.pool.fetchval("SELECT state::text FROM incidents WHERE incident_id = $1", incident_id)
         return Incident.model_validate_json(raw) if raw is not None else None
+
+    async def incidents_of_key(self, dedup_key: str) -> dict[UUID, Incident]:
+        rows = await self.pool.fetch("SELECT state FROM incidents WHERE dedup_key = $1", dedup_key)
+        return {(s := Incident.model_validate(r["state"])).incident_id: s for r in rows}
 
     async def verdict(self, event_id: UUID) -> VerdictRow | None:
         row = await self.pool.fetchrow(
@@ -125,3 +100,20 @@ class ReadModel:
             " FROM parked_incidents p ORDER BY p.parked_at, p.incident_key LIMIT 1000"
         )
         return [{**dict(r), "parked_at": r["parked_at"].isoformat()} for r in rows]
+
+    async def request_release(self, key: str, requested_by: str) -> int:
+        """File a release request for the projector and wake it, in one transaction."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            request_id: int = await conn.fetchval(
+                "INSERT INTO release_requests (incident_key, requested_by) VALUES ($1, $2) RETURNING request_id",
+                key,
+                requested_by,
+            )
+            await conn.execute("SELECT pg_notify($1, $2)", RELEASE_CHANNEL, str(request_id))
+        return request_id
+
+    async def release_outcome(self, request_id: int) -> ReleaseRow | None:
+        row = await self.pool.fetchrow(
+            "SELECT outcome, detail, judged, accepted FROM release_requests WHERE request_id = $1", request_id
+        )
+        return ReleaseRow(**dict(row)) if row is not None and row["outcome"] is not None else None

@@ -10,7 +10,8 @@ import asyncpg
 import structlog
 from prometheus_client import Histogram
 
-from command_api.readmodel import ReadModel, VerdictRow
+from command_api.ports import IncidentReader
+from command_api.records import VerdictRow
 
 log = structlog.get_logger(__name__)
 CHANNEL = "incident_verdicts"
@@ -19,7 +20,9 @@ VERDICT_WAIT = Histogram("api_verdict_wait_seconds", "Time from append to the pr
 
 
 class VerdictWaiter:
-    def __init__(self, dsn: str, read_model: ReadModel) -> None:
+    """The `Verdicts` port on PostgreSQL LISTEN/NOTIFY (the projector announces each verdict)."""
+
+    def __init__(self, dsn: str, read_model: IncidentReader) -> None:
         self._dsn = dsn
         self._read_model = read_model
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}

@@ -3,18 +3,16 @@
 A request carries a batch; each alert is validated and handled on its own and gets its own outcome.
 """
 
-from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Body, Depends, Request
-from pydantic import BaseModel, ValidationError
+from fastapi import APIRouter, Body, Depends, Request, Response
+from pydantic import BaseModel
 
-from command_api.alerts_service import AlertResult, AlertService
+from command_api.alerts_service import ALERTMANAGER, GENERIC, GRAFANA, AlertFormat
 from command_api.auth import Principal
-from command_api.deps import CorrelationId, require
-from command_api.problems import Problem
+from command_api.deps import ContainerDep, CorrelationId, require
+from command_api.http_answers import answer
 from command_api.routes.commands import ANSWERS
 from incidents_shared.domain import alerts as a
 from incidents_shared.domain import commands as c
@@ -43,11 +41,6 @@ class Results(BaseModel):
     results: list[Outcome]
 
 
-def alert_service(request: Request) -> AlertService:
-    service: AlertService = request.app.state.alerts
-    return service
-
-
 GENERIC_EXAMPLE = {
     "dedup_key": "checkout-5xx",
     "status": "firing",
@@ -58,79 +51,36 @@ GENERIC_EXAMPLE = {
     "annotations": {"runbook_url": "https://runbooks.example/checkout"},
     "starts_at": "2026-11-27T09:40:00Z",
 }
-AlertsDep = Annotated[AlertService, Depends(alert_service)]
-Normalizer = Callable[[dict[str, Any]], a.NormalizedAlert]
-
-
-def _errors(exc: ValidationError) -> list[dict[str, Any]]:
-    return [{"loc": [str(p) for p in err["loc"]], "msg": err["msg"], "type": err["type"]} for err in exc.errors()]
-
-
-def _validated(raw: list[Any], normalize: Normalizer, key_field: str) -> list[a.NormalizedAlert | AlertResult]:
-    items: list[a.NormalizedAlert | AlertResult] = []
-    for item in raw:
-        if not isinstance(item, dict):
-            items.append(AlertResult("invalid", detail="an alert is a JSON object"))
-            continue
-        try:
-            items.append(normalize(item))
-        except ValidationError as exc:
-            key = item.get(key_field) if isinstance(item.get(key_field), str) else None
-            items.append(AlertResult("invalid", key, detail="the alert is not valid", errors=_errors(exc)))
-    return items
 
 
 async def _handle(
-    service: AlertService,
-    principal: Principal,
-    correlation: str,
-    raw: list[Any],
-    normalize: Normalizer,
-    key_field: str,
-) -> Results:
-    limit = service.mapping.max_alerts_per_request
-    if len(raw) > limit:
-        raise Problem(413, "too-many-alerts", "Too many alerts in one request", f"send at most {limit} per request")
-    results = await service.receive(principal.actor(), correlation, _validated(raw, normalize, key_field))
-    return Results.model_validate({"results": [r.public() for r in results]})
+    http: Request, box: ContainerDep, principal: Principal, correlation: str, raw: list[Any], form: AlertFormat
+) -> Response:
+    return answer(await box.alerts.receive(principal.actor(), correlation, raw, form), http.url.path)
 
 
 @router.post("", response_model=Results, responses=RESPONSES, summary="Generic alerts (one, or a list)")
 async def generic_alerts(
     body: Annotated[dict[str, Any] | list[Any], Body(examples=[GENERIC_EXAMPLE, [GENERIC_EXAMPLE]])],
-    service: AlertsDep,
+    http: Request,
+    box: ContainerDep,
     correlation: CorrelationId,
     principal: Integration,
-) -> Results:
-    now = datetime.now(UTC)
-
-    def normalize(item: dict[str, Any]) -> a.NormalizedAlert:
-        return a.normalize_generic(a.GenericAlert.model_validate(item), service.mapping, service.taxonomy, now)
-
-    raw = body if isinstance(body, list) else [body]
-    return await _handle(service, principal, correlation, raw, normalize, "dedup_key")
+) -> Response:
+    return await _handle(http, box, principal, correlation, body if isinstance(body, list) else [body], GENERIC)
 
 
 @router.post("/alertmanager", response_model=Results, responses=RESPONSES, summary="Prometheus Alertmanager webhook")
 async def alertmanager_webhook(
-    body: a.AlertmanagerWebhook, service: AlertsDep, correlation: CorrelationId, principal: Integration
-) -> Results:
+    body: a.AlertmanagerWebhook, http: Request, box: ContainerDep, correlation: CorrelationId, principal: Integration
+) -> Response:
     if body.truncated_alerts:
         log.warning("alertmanager_truncated_alerts", truncated=body.truncated_alerts, group_key=body.group_key)
-
-    def normalize(item: dict[str, Any]) -> a.NormalizedAlert:
-        alert = a.WebhookAlert.model_validate(item)
-        return a.normalize_webhook(alert, "alertmanager", service.mapping, service.taxonomy)
-
-    return await _handle(service, principal, correlation, body.alerts, normalize, "fingerprint")
+    return await _handle(http, box, principal, correlation, body.alerts, ALERTMANAGER)
 
 
 @router.post("/grafana", response_model=Results, responses=RESPONSES, summary="Grafana alerting webhook")
 async def grafana_webhook(
-    body: a.GrafanaWebhook, service: AlertsDep, correlation: CorrelationId, principal: Integration
-) -> Results:
-    def normalize(item: dict[str, Any]) -> a.NormalizedAlert:
-        alert = a.GrafanaAlert.model_validate(item)
-        return a.normalize_webhook(alert, "grafana", service.mapping, service.taxonomy)
-
-    return await _handle(service, principal, correlation, body.alerts, normalize, "fingerprint")
+    body: a.GrafanaWebhook, http: Request, box: ContainerDep, correlation: CorrelationId, principal: Integration
+) -> Response:
+    return await _handle(http, box, principal, correlation, body.alerts, GRAFANA)

@@ -4,11 +4,12 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Depends, Response
-from fastapi.responses import JSONResponse
+from fastapi import Request as HttpRequest
 
 from command_api.auth import Principal
 from command_api.deps import ContainerDep, CorrelationId, IdempotencyKey, IfMatch, Prefer, parse_if_match, require
-from command_api.service import Answer, RawJson, Request
+from command_api.http_answers import answer
+from command_api.service import Request
 from incidents_shared.domain import commands as c
 from incidents_shared.domain.authorization import COMMAND_ROLES
 
@@ -44,12 +45,6 @@ ANSWERS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def to_response(answer: Answer) -> Response:
-    if isinstance(answer.body, RawJson):
-        return Response(answer.body.text, answer.status, answer.headers, media_type="application/json")
-    return JSONResponse(answer.body, status_code=answer.status, headers=answer.headers)
-
-
 def _wants_async(prefer: str | None) -> bool:
     return prefer is not None and "respond-async" in prefer.lower()
 
@@ -57,6 +52,7 @@ def _wants_async(prefer: str | None) -> bool:
 @router.post("/incidents", status_code=201, responses=ANSWERS, summary="Log an incident")
 async def log_incident(
     command: c.LogIncident,
+    http: HttpRequest,
     box: ContainerDep,
     correlation: CorrelationId,
     principal: Annotated[Principal, Depends(require(COMMAND_ROLES[c.LogIncident]))],
@@ -64,13 +60,14 @@ async def log_incident(
     prefer: Prefer = None,
 ) -> Response:
     request = Request(principal, None, command, correlation, None, idempotency_key, _wants_async(prefer))
-    return to_response(await box.commands.execute(request))
+    return answer(await box.commands.execute(request), http.url.path)
 
 
 def _action_route(action: str, cls: type[c.Command]) -> None:
     async def route(
         incident_id: UUID,
         command: Annotated[cls, Body()],  # type: ignore[valid-type]
+        http: HttpRequest,
         box: ContainerDep,
         correlation: CorrelationId,
         principal: Annotated[Principal, Depends(require(COMMAND_ROLES[cls]))],
@@ -87,7 +84,7 @@ def _action_route(action: str, cls: type[c.Command]) -> None:
             idempotency_key,
             _wants_async(prefer),
         )
-        return to_response(await box.commands.execute(request))
+        return answer(await box.commands.execute(request), http.url.path)
 
     route.__name__ = f"{action.replace('-', '_')}_incident"
     summary = (cls.__doc__ or cls.__name__).strip().splitlines()[0]

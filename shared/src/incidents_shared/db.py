@@ -9,10 +9,22 @@ import asyncpg
 import structlog
 from asyncpg.pool import PoolConnectionProxy
 
+from incidents_shared.names import MIGRATION_LOCK
 from incidents_shared.settings import CommonSettings
 
 log = structlog.get_logger(__name__)
-MIGRATION_LOCK = 0x1AC1DE  # advisory lock id: one migrator at a time
+
+# The database is down: unreachable, restarting, or it dropped the connection. Nothing was wrong with the work;
+# retry it later (an API answers 503 with Retry-After).
+DATABASE_DOWN: tuple[type[Exception], ...] = (
+    OSError,  # refused, reset, timed out (TimeoutError and ConnectionError are OSErrors)
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,  # the connection closed under a query
+    asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up, backend terminated
+)
+# What a worker retries after a pause: the database down, or a statement that failed in it (a deadlock, a
+# serialization failure, a statement planned against tables a rebuild swapped away).
+DATABASE_ERRORS: tuple[type[Exception], ...] = (*DATABASE_DOWN, asyncpg.PostgresError)
 
 Pool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
 Conn: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
@@ -63,7 +75,7 @@ async def create_pool(settings: CommonSettings, **options: Any) -> "asyncpg.Pool
             )
             assert pool is not None
             return pool
-        except (OSError, asyncpg.PostgresError) as exc:
+        except DATABASE_ERRORS as exc:
             if asyncio.get_running_loop().time() > deadline:
                 raise ConnectionError(f"PostgreSQL unreachable: {exc!r}") from exc
             log.warning("postgres_not_ready", error=repr(exc))

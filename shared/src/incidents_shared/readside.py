@@ -1,11 +1,5 @@
-"""Names the read side's writers and readers agree on: locks and notification channels."""
+"""Names the read side's writers and readers agree on; defined in incidents_shared.names."""
 
-# Every projector batch holds this advisory lock shared for its transaction; releasing a parked incident and
-# swapping a rebuilt schema take it exclusively, so neither interleaves with a batch (docs/decisions/0023).
-READ_MODEL_LOCK = 0x1AC1D4
-# NOTIFY payload: the highest stream position a committed batch assigned (docs/decisions/0021).
-STREAM_CHANNEL = "incident_stream"
-# NOTIFY after a schema swap: pools drop their connections, whose prepared statements name old tables.
-SWAP_CHANNEL = "read_model_swapped"
-# The API asks the projector to release a parked incident (table release_requests).
-RELEASE_CHANNEL = "release_requests"
+from incidents_shared.names import READ_MODEL_LOCK, RELEASE_CHANNEL, STREAM_CHANNEL, SWAP_CHANNEL
+
+__all__ = ["READ_MODEL_LOCK", "RELEASE_CHANNEL", "STREAM_CHANNEL", "SWAP_CHANNEL"]

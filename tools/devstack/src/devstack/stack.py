@@ -1,0 +1,153 @@
+"""One profile's stack: Kafka and PostgreSQL (or the user's own), the tokens and the env file.
+
+When INCIDENTS_KAFKA_BOOTSTRAP / INCIDENTS_DATABASE_URL point somewhere other than this stack's own address, the
+matching local server is not started and the env file carries the user's value. `start` writes <state>/env and
+<state>/tokens.json (kept once created); `stop` also stops the services whose pid files are in <state>/run/.
+"""
+
+import base64
+import json
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from devstack import procs
+from devstack.console import DevstackError, say
+from devstack.envfile import read_value, write_env
+from devstack.kafka import Kafka
+from devstack.postgres import Postgres
+from devstack.profiles import Profile
+
+TOKEN_ROLES = ("reporter", "responder", "manager", "integration", "auditor", "admin")
+SERVICE_STOP_GRACE_S = 15
+KAFKA_VAR, DB_VAR, TOKENS_VAR = "INCIDENTS_KAFKA_BOOTSTRAP", "INCIDENTS_DATABASE_URL", "INCIDENTS_TOKENS_FILE"
+
+
+def random_b64url(n_bytes: int) -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(n_bytes)).decode().rstrip("=")
+
+
+def redact_url(url: str) -> str:
+    """Hide a password in scheme://user:password@host/..."""
+    return re.sub(r"(//[^:/@]*):[^@/]*@", r"\1:***@", url)
+
+
+class Stack:
+    """Start, stop, wipe and report one profile's servers."""
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self.kafka = Kafka(profile, self.say)
+        self.postgres = Postgres(profile, self.say)
+
+    def say(self, message: str) -> None:
+        say(f"devstack[{self.profile.name}]", message)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Serialise start/stop/wipe of one profile (parallel test workers)."""
+        with procs.file_lock(self.profile.state / ".lock", 300, "another devstack command"):
+            yield
+
+    def external(self, variable: str, own: str) -> str:
+        """The user's server for `variable`, or "" when it is unset or names this stack's own."""
+        value = os.environ.get(variable, "")
+        return value if value and value != own else ""
+
+    def start(self) -> None:
+        with self.locked():
+            self.profile.run_dir.mkdir(parents=True, exist_ok=True)
+            bootstrap = self.external(KAFKA_VAR, self.profile.bootstrap)
+            if bootstrap:
+                self.say(f"{KAFKA_VAR} is set: using your Kafka at {bootstrap} (local broker not started)")
+            else:
+                self.kafka.start()
+                bootstrap = self.profile.with_ports(kafka=self.kafka.recorded_port()).bootstrap
+            database_url = self.external(DB_VAR, self.profile.database_url)
+            if database_url:
+                self.say(f"{DB_VAR} is set: using your PostgreSQL (local server not started)")
+            else:
+                database_url = self.profile.with_ports(postgres=self.postgres.start()).database_url
+            self.write_tokens()
+            values = {KAFKA_VAR: bootstrap, DB_VAR: database_url, TOKENS_VAR: str(self.profile.tokens_file)}
+            write_env(self.profile.env_file, values, f"written by devstack --profile {self.profile.name} start")
+            self.say(f"env file: {self.profile.env_file}")
+
+    def write_tokens(self) -> None:
+        path = self.profile.tokens_file
+        if path.exists() and path.stat().st_size:
+            path.chmod(0o600)
+            return
+        tokens = {role: f"dev-{role}-{random_b64url(24)}" for role in TOKEN_ROLES}
+        tmp = path.with_name(f"{path.name}.tmp.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps(tokens) + "\n")
+        tmp.chmod(0o600)
+        tmp.replace(path)
+        self.say(f"wrote {path}")
+
+    def service_pidfiles(self) -> list[Path]:
+        run_dir = self.profile.run_dir
+        return sorted(run_dir.glob("*.pid")) if run_dir.is_dir() else []
+
+    def stop(self) -> None:
+        with self.locked():
+            for pidfile in self.service_pidfiles():
+                pid = procs.read_pid(pidfile)
+                if pid is not None and procs.pid_alive(pid):
+                    self.say(f"stopping {pidfile.stem}")
+                procs.stop_pidfile(pidfile, SERVICE_STOP_GRACE_S, self.say)
+            self.kafka.stop()
+            self.postgres.stop()
+            self.say("stopped")
+
+    def wipe(self) -> None:
+        """Stop, then delete the profile's Kafka and PostgreSQL data (keeps the jars and tokens.json)."""
+        self.stop()
+        self.say(f"wiping {self.profile.name} data (jars and tokens.json kept)")
+        self.kafka.wipe()
+        self.postgres.wipe()
+        shutil.rmtree(self.profile.run_dir, ignore_errors=True)
+        self.profile.env_file.unlink(missing_ok=True)
+
+    def status(self) -> tuple[list[str], int]:
+        """One line per component; 0 when Kafka and PostgreSQL are up or external, 3 otherwise."""
+        lines, rc = [], 0
+        pid = self.kafka.running_pid()
+        if pid is not None:
+            lines.append(f"kafka: up (pid {pid}, 127.0.0.1:{self.kafka.recorded_port()})")
+        elif other := self.configured(KAFKA_VAR, self.profile.bootstrap):
+            lines.append(f"kafka: external ({other})")
+        else:
+            lines.append("kafka: down")
+            rc = 3
+        pid = self.postgres.running_pid() if self.profile.pg_data.is_dir() else None
+        if pid is not None:
+            lines.append(f"postgres: up (pid {pid}, 127.0.0.1:{self.postgres.recorded_port()})")
+        elif other := self.configured(DB_VAR, self.profile.database_url):
+            lines.append(f"postgres: external ({redact_url(other)})")
+        else:
+            lines.append("postgres: down")
+            rc = 3
+        for pidfile in self.service_pidfiles():
+            pid = procs.read_pid(pidfile)
+            state = f"up (pid {pid})" if pid is not None and procs.pid_alive(pid) else "down"
+            lines.append(f"{pidfile.stem}: {state}")
+        return lines, rc
+
+    def configured(self, variable: str, own: str) -> str:
+        """The server the environment or the env file names for `variable`, unless it is this stack's own."""
+        value = os.environ.get(variable) or read_value(self.profile.env_file, variable)
+        return value if value and value != own else ""
+
+    def env_text(self) -> str:
+        if not self.profile.env_file.exists():
+            raise DevstackError(
+                f"no {self.profile.env_file} yet; run: scripts/devstack.sh --profile {self.profile.name} start"
+            )
+        return self.profile.env_file.read_text()

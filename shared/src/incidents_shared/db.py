@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any, TypeAlias
 
@@ -16,7 +17,7 @@ log = structlog.get_logger(__name__)
 
 # The database is down: unreachable, restarting, or it dropped the connection. Nothing was wrong with the work;
 # retry it later (an API answers 503 with Retry-After).
-DATABASE_DOWN: tuple[type[Exception], ...] = (
+DATABASE_DOWN = (
     OSError,  # refused, reset, timed out (TimeoutError and ConnectionError are OSErrors)
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,  # the connection closed under a query
@@ -24,7 +25,7 @@ DATABASE_DOWN: tuple[type[Exception], ...] = (
 )
 # What a worker retries after a pause: the database down, or a statement that failed in it (a deadlock, a
 # serialization failure, a statement planned against tables a rebuild swapped away).
-DATABASE_ERRORS: tuple[type[Exception], ...] = (*DATABASE_DOWN, asyncpg.PostgresError)
+DATABASE_ERRORS = (*DATABASE_DOWN, asyncpg.PostgresError)
 
 Pool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
 Conn: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
@@ -80,6 +81,18 @@ async def create_pool(settings: CommonSettings, **options: Any) -> "asyncpg.Pool
                 raise ConnectionError(f"PostgreSQL unreachable: {exc!r}") from exc
             log.warning("postgres_not_ready", error=repr(exc))
             await asyncio.sleep(1.0)
+
+
+def renew_after_swap(pool: Pool) -> Callable[[str | None], Awaitable[None]]:
+    """A listener callback for SWAP_CHANNEL: once a rebuild swapped the tables (or after a reconnect, which may
+    have missed the notification), the pool renews its connections, whose prepared statements name old tables."""
+
+    async def renew(retired: str | None) -> None:
+        if retired is not None:
+            log.info("read_model_swapped", retired=retired)
+        await pool.expire_connections()
+
+    return renew
 
 
 def migration_files() -> list[tuple[str, str]]:

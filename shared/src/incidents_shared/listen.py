@@ -15,7 +15,7 @@ import asyncpg
 import structlog
 
 from incidents_shared.db import DATABASE_ERRORS
-from incidents_shared.supervise import Backoff, pause
+from incidents_shared.supervise import Backoff, pause, wait_any
 
 log = structlog.get_logger(__name__)
 
@@ -73,7 +73,7 @@ class Listener:
         for callback in self.channels.values():
             self._call(callback, None)  # whatever was sent while not listening is lost: look again
         while True:
-            await _first(stop, lost, PING_S)
+            await wait_any(PING_S, stop, lost)
             if stop.is_set():
                 return
             if lost.is_set():
@@ -95,16 +95,6 @@ class Listener:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("listener_callback_failed", name=self.name, error=repr(task.exception()))
-
-
-async def _first(a: asyncio.Event, b: asyncio.Event, timeout_s: float) -> None:
-    """Wait until either event is set, at most `timeout_s`."""
-    waits = [asyncio.ensure_future(a.wait()), asyncio.ensure_future(b.wait())]
-    try:
-        await asyncio.wait(waits, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiting in waits:
-            waiting.cancel()
 
 
 async def _close(conn: "asyncpg.Connection[Any]") -> None:

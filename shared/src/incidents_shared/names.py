@@ -14,3 +14,4 @@ STREAM_CHANNEL = "incident_stream"  # [the highest stream position a committed b
 VERDICT_CHANNEL = "incident_verdicts"  # [the event id the projector judged]
 SWAP_CHANNEL = "read_model_swapped"  # [the retired schema] pools drop connections whose statements name old tables
 RELEASE_CHANNEL = "release_requests"  # [request id] the API asks the projector to release a parked incident
+RELEASED_CHANNEL = "incident_released"  # [incident key] the projector released a parked incident: the escalator follows

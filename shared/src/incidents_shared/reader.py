@@ -1,9 +1,7 @@
 """The composition every log reader shares: wait for the log and the database, migrate, consume, serve ops."""
 
-import asyncio
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
@@ -14,6 +12,7 @@ from incidents_shared.kafka import verify_log_topic, wait_for_kafka
 from incidents_shared.ops import NO_OTEL, add_ops_routes, kafka_probe, postgres_probe
 from incidents_shared.service import run_with_ops
 from incidents_shared.settings import CommonSettings
+from incidents_shared.supervise import Worker
 
 
 @dataclass(frozen=True)
@@ -28,8 +27,7 @@ class ReaderSpec:
 
 
 HandlerFactory = Callable[[Pool], Awaitable[BatchHandler]]
-# A background task beside the consumer (the escalator's timers and outbox), stopped with it.
-Worker = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+# Workers beside the consumer (the escalator's timers and outbox, the projector's monitor), supervised with it.
 WorkersFactory = Callable[[Pool], Sequence[Worker]]
 
 
@@ -43,8 +41,8 @@ async def run_log_reader(
 ) -> None:
     """Run a consumer group over the log beside its /healthz, /readyz and /metrics, until SIGTERM.
 
-    `on_assigned` hears the partitions after every rebalance; `make_workers` adds tasks that run as long as
-    the consumer does.
+    `on_assigned` hears the partitions after every rebalance; `make_workers` adds supervised workers that run
+    as long as the consumer does (incidents_shared.supervise).
     """
     await wait_for_kafka(settings)
     await verify_log_topic(settings)
@@ -70,27 +68,10 @@ async def run_log_reader(
             poll_ms=spec.poll_ms,
             on_assigned=on_assigned,
         )
-        workers = [loop.run, *(make_workers(pool) if make_workers else ())]
+        workers = [Worker(f"{spec.name}-consumer", loop.run), *(make_workers(pool) if make_workers else ())]
         app = FastAPI(title=f"incidents {spec.name}", telemetry=NO_OTEL)
         probes = {"kafka": kafka_probe(settings.kafka_bootstrap), "postgres": postgres_probe(pool)}
         add_ops_routes(app, lambda: probes)
-        await run_with_ops(spec.name, app, settings.http_host, spec.http_port, _together(workers))
+        await run_with_ops(spec.name, app, settings.http_host, spec.http_port, workers)
     finally:
         await pool.close()
-
-
-def _together(workers: list[Worker]) -> Worker:
-    """One worker that runs all of them; the first to fail stops the others (and the service)."""
-
-    async def run(stop: asyncio.Event) -> None:
-        tasks = [asyncio.create_task(worker(stop)) for worker in workers]
-        try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-            for task in done:
-                if task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
-        finally:
-            stop.set()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-    return run

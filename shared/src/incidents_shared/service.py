@@ -1,15 +1,17 @@
-"""Running a background worker beside its operations HTTP server, stopping both cleanly on SIGTERM."""
+"""Running a service's supervised workers beside its operations HTTP server, stopping all cleanly on SIGTERM."""
 
 import asyncio
 import contextlib
 import signal
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Coroutine, Generator, Sequence
 from typing import Any, Literal
 
 import structlog
 import uvicorn
 import uvloop
 from fastapi import FastAPI
+
+from incidents_shared.supervise import Worker, run_service, supervise
 
 log = structlog.get_logger(__name__)
 KEEP_ALIVE_S = 75
@@ -22,12 +24,8 @@ class _Server(uvicorn.Server):
 
 
 def run_forever(main: Coroutine[Any, Any, None]) -> None:
-    """Run a service's main coroutine on uvloop (uvicorn then also picks httptools)."""
-    uvloop.run(main)
-
-
-async def _idle(stop: asyncio.Event) -> None:
-    await stop.wait()
+    """Run a service's main coroutine on uvloop (uvicorn then also picks httptools); a failed worker exits 1."""
+    run_service(main, uvloop.run)
 
 
 async def run_with_ops(
@@ -35,11 +33,15 @@ async def run_with_ops(
     app: FastAPI,
     host: str,
     port: int,
-    worker: Callable[[asyncio.Event], Coroutine[Any, Any, None]] = _idle,
+    workers: Sequence[Worker] = (),
     *,
     lifespan: Literal["on", "off"] = "off",
 ) -> None:
-    """Serve `app` and run `worker(stop)` until SIGTERM/SIGINT or until either fails; exit cleanly."""
+    """Serve `app` and run the supervised `workers` until SIGTERM/SIGINT; a failed worker stops them all.
+
+    Raises WorkerFailed (exit status 1 under `run_forever`/`run_service`) when the server or a worker that may
+    not restart failed.
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -58,19 +60,17 @@ async def run_with_ops(
             timeout_keep_alive=KEEP_ALIVE_S,
         )
     )
-    http = asyncio.create_task(server.serve(), name=f"{name}-http")
-    work = asyncio.create_task(worker(stop), name=f"{name}-worker")
-    stopped = asyncio.create_task(stop.wait())
+
+    async def serve(stop: asyncio.Event) -> None:
+        serving = asyncio.create_task(server.serve(), name=f"{name}-uvicorn")
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        server.should_exit = True
+        await serving  # returns early (the supervisor then stops the service) when the lifespan failed
+
     log.info("service_started", service=name, port=port)
     try:
-        done, _ = await asyncio.wait({http, work, stopped}, return_when=asyncio.FIRST_COMPLETED)
-        stop.set()
-        for task in done:
-            if task is not stopped and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+        await supervise([Worker(f"{name}-http", serve), *workers], stop)
     finally:
-        stop.set()
-        server.should_exit = True
-        await asyncio.wait({http, work}, timeout=15)
-        stopped.cancel()
         log.info("service_stopped", service=name)

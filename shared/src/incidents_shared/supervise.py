@@ -60,6 +60,16 @@ async def pause(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), seconds)
 
 
+async def wait_any(timeout_s: float, *events: asyncio.Event) -> None:
+    """Wait until any of `events` is set, at most `timeout_s`."""
+    waits = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waits, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()
+
+
 async def supervise(
     workers: Sequence[Worker], stop: asyncio.Event, *, backoff: Backoff = Backoff(), grace_s: float = GRACE_S
 ) -> None:

@@ -1,7 +1,6 @@
 """The timer loop: fire the due timers of the owned partitions, mark them fired only after the log acked."""
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -14,21 +13,15 @@ from escalator.clock import Clock
 from escalator.faults import crash_now
 from escalator.ownership import Ownership
 from incidents_shared.appender import LogUnavailable
-from incidents_shared.consumer import STORE_ERRORS
-from incidents_shared.db import Pool
+from incidents_shared.db import DATABASE_ERRORS, Pool
 from incidents_shared.domain.escalation.book import PolicyBook
 from incidents_shared.domain.escalation.timers import build_event
 from incidents_shared.domain.events import EventBase, event_type
+from incidents_shared.supervise import pause
 
 log = structlog.get_logger(__name__)
 BATCH = 500
 PENDING_GAUGE_EVERY_S = 10.0  # counting the pending timers scans all of them: ~50 ms per 200,000 in PostgreSQL
-
-
-async def pause(stop: asyncio.Event, seconds: float) -> None:
-    """Sleep up to `seconds`, waking at once when the service stops."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
 
 
 class Every:
@@ -74,7 +67,7 @@ class TimerLoop:
             fired = 0
             try:
                 fired = await self.tick()
-            except (*STORE_ERRORS, LogUnavailable) as exc:
+            except (*DATABASE_ERRORS, LogUnavailable) as exc:
                 log.warning("timer_tick_failed_will_retry", error=repr(exc))
             if fired < self.batch:  # a full batch: more may be due already, so fire on without pausing
                 await pause(stop, self.tick_s)

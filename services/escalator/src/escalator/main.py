@@ -20,10 +20,13 @@ from incidents_shared.db import Pool
 from incidents_shared.domain.escalation.book import PolicyBook, PolicyVersionChanged
 from incidents_shared.domain.escalation.policy import Policy
 from incidents_shared.gc_tuning import tune_for_batches
+from incidents_shared.listen import Listener
 from incidents_shared.logging import configure_logging
+from incidents_shared.names import RELEASED_CHANNEL
 from incidents_shared.policy_file import PolicyError
-from incidents_shared.reader import ReaderSpec, Worker, run_log_reader
+from incidents_shared.reader import ReaderSpec, run_log_reader
 from incidents_shared.settings import load_settings
+from incidents_shared.supervise import Worker, run_service
 
 
 class Escalator:
@@ -63,7 +66,13 @@ class Escalator:
             crash_after_delivery=s.escalator_crash_after_delivery,
         )
         follower = ReleaseFollower(pool, s, self.book)  # releases what the projector released (decision 0062)
-        return [timers.run, sender.run, follower.run]
+        listener = Listener(s.database_url, "escalator-listener", {RELEASED_CHANNEL: follower.notified})
+        return [
+            Worker("escalator-timers", timers.run),
+            Worker("escalator-sender", sender.run),
+            Worker("escalator-listener", listener.run, restart=True),
+            Worker("escalator-releases", follower.run, restart=True),
+        ]
 
 
 async def run(settings: EscalatorSettings, policy: Policy, clock: Clock) -> None:
@@ -83,7 +92,7 @@ def main() -> None:
     tune_for_batches()  # it folds the log in batches like the projector (incidents_shared.gc_tuning)
     try:
         policy = settings.load_policy()
-        asyncio.run(run(settings, policy, SystemClock(settings.escalator_clock_skew_s)))
+        run_service(run(settings, policy, SystemClock(settings.escalator_clock_skew_s)), asyncio.run)
     except (PolicyError, PolicyVersionChanged) as exc:
         sys.stderr.write(f"escalator: refusing to start (INCIDENTS_POLICY_FILE={settings.policy_file}):\n{exc}\n")
         raise SystemExit(2) from exc

@@ -9,7 +9,6 @@ parked fires on the next tick). Offsets do not move: the consumer passed these r
 """
 
 import asyncio
-import contextlib
 import time
 from dataclasses import dataclass, field
 
@@ -18,8 +17,7 @@ from aiokafka.errors import KafkaError
 
 from escalator import store
 from escalator.settings import GROUP_ID
-from incidents_shared.consumer import STORE_ERRORS
-from incidents_shared.db import Conn, Pool
+from incidents_shared.db import DATABASE_ERRORS, Conn, Pool
 from incidents_shared.domain.escalation.book import PolicyBook
 from incidents_shared.domain.escalation.fold import fold_batch
 from incidents_shared.domain.record import Record
@@ -27,6 +25,7 @@ from incidents_shared.domain.walk import decode_records, events_of
 from incidents_shared.logrange import records_between
 from incidents_shared.offsets import load_offsets
 from incidents_shared.settings import CommonSettings
+from incidents_shared.supervise import wait_any
 
 log = structlog.get_logger(__name__)
 
@@ -103,21 +102,27 @@ async def _records_of(settings: CommonSettings, key: str, partition: int, start:
 
 @dataclass
 class ReleaseFollower:
-    """Releases here what the projector has released, within RECHECK_S."""
+    """Releases here what the projector has released: woken by the listener on RELEASED_CHANNEL (and after each
+    reconnect), and every RECHECK_S in any case."""
 
     pool: Pool
     settings: CommonSettings
     book: PolicyBook
     retry_at: dict[str, float] = field(default_factory=dict)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def notified(self, payload: str | None) -> None:
+        """The listener's callback: a released incident's key, or None after a reconnect."""
+        self.wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            self.wake.clear()
             try:
                 await self.follow_once()
-            except (*STORE_ERRORS, KafkaError) as exc:
+            except (*DATABASE_ERRORS, KafkaError) as exc:
                 log.warning("release_follower_unavailable", error=repr(exc))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), RECHECK_S)
+            await wait_any(RECHECK_S, stop, self.wake)
 
     async def follow_once(self) -> list[Released]:
         """Release every incident the projector has released; those that still do not decode wait a while."""

@@ -17,15 +17,15 @@ import structlog
 from escalator import metrics, store
 from escalator.clock import Clock
 from escalator.faults import crash_now
-from escalator.firing import EventLog, pause
+from escalator.firing import EventLog
 from escalator.ownership import Ownership
 from incidents_shared.appender import LogUnavailable
-from incidents_shared.consumer import STORE_ERRORS
-from incidents_shared.db import Pool
+from incidents_shared.db import DATABASE_ERRORS, Pool
 from incidents_shared.domain import events as e
 from incidents_shared.domain import payloads as p
 from incidents_shared.domain.escalation.recipients import Delivery
 from incidents_shared.domain.escalation.timers import ACTOR
+from incidents_shared.supervise import pause
 
 log = structlog.get_logger(__name__)
 
@@ -59,7 +59,7 @@ class Sender:
             while not stop.is_set():
                 try:
                     await self.tick()
-                except STORE_ERRORS as exc:
+                except DATABASE_ERRORS as exc:
                     log.warning("outbox_tick_failed_will_retry", error=repr(exc))
                 await pause(stop, self.tick_s)
         finally:
@@ -107,7 +107,7 @@ class Sender:
                 )
             else:
                 await self._record(delivery.delivery_id, "pending", attempt, now + self.backoff(attempt), error)
-        except (*STORE_ERRORS, LogUnavailable) as exc:
+        except (*DATABASE_ERRORS, LogUnavailable) as exc:
             # Left pending: the next tick tries again with the same Idempotency-Key.
             log.warning("notification_not_recorded_will_retry", delivery_id=str(delivery.delivery_id), error=repr(exc))
 

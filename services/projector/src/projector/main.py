@@ -6,12 +6,15 @@ import contextlib
 import structlog
 
 from incidents_shared.consumer import BatchHandler
-from incidents_shared.db import Pool
+from incidents_shared.db import Pool, renew_after_swap
 from incidents_shared.gc_tuning import tune_for_batches
-from incidents_shared.kafka import make_producer, verify_log_topic
+from incidents_shared.kafka import make_producer
+from incidents_shared.listen import Listener
 from incidents_shared.logging import configure_logging
+from incidents_shared.names import RELEASE_CHANNEL, SWAP_CHANNEL
 from incidents_shared.reader import ReaderSpec, run_log_reader
 from incidents_shared.settings import load_settings
+from incidents_shared.supervise import Worker, run_service
 from projector.handler import AuditCheckpoints, ProjectorHandler
 from projector.monitor import Monitor
 from projector.release_worker import ReleaseWorker
@@ -20,10 +23,17 @@ from projector.settings import GROUP_ID, ProjectorSettings
 log = structlog.get_logger(__name__)
 
 
-async def _cancel(task: "asyncio.Task[None]") -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+def make_workers(settings: ProjectorSettings, pool: Pool) -> list[Worker]:
+    """Beside the consumer: the lag monitor, the release worker and the one listener that wakes it."""
+    releases = ReleaseWorker(pool)
+    channels = {SWAP_CHANNEL: renew_after_swap(pool), RELEASE_CHANNEL: releases.notified}
+    listener = Listener(settings.database_url, "projector-listener", channels)
+    monitor = Monitor(pool, settings.kafka_bootstrap, GROUP_ID, settings.events_topic)
+    return [
+        Worker("projector-listener", listener.run, restart=True),
+        Worker("projector-monitor", monitor.run, restart=True),
+        Worker("projector-releases", releases.run, restart=True),
+    ]
 
 
 async def run(settings: ProjectorSettings) -> None:
@@ -36,14 +46,6 @@ async def run(settings: ProjectorSettings) -> None:
         async def make_handler(pool: Pool) -> BatchHandler:
             await producer.start()
             stack.push_async_callback(producer.stop)
-            partitions = await verify_log_topic(settings)
-            watch = Monitor(
-                pool, settings.database_url, settings.kafka_bootstrap, GROUP_ID, settings.events_topic, partitions
-            )
-            monitor = asyncio.create_task(watch.run())
-            stack.push_async_callback(_cancel, monitor)
-            releases = asyncio.create_task(ReleaseWorker(pool, settings.database_url).run())
-            stack.push_async_callback(_cancel, releases)
             audit = None
             if settings.audit_key is not None:
                 audit = AuditCheckpoints(settings.audit_key.get_secret_value().encode(), settings.audit_checkpoint_s)
@@ -51,11 +53,11 @@ async def run(settings: ProjectorSettings) -> None:
                 log.warning("audit_checkpoints_disabled", reason="INCIDENTS_AUDIT_KEY is not set")
             return ProjectorHandler(pool, producer, GROUP_ID, settings.events_topic, settings.dlq_topic, audit)
 
-        await run_log_reader(settings, spec, make_handler)
+        await run_log_reader(settings, spec, make_handler, make_workers=lambda pool: make_workers(settings, pool))
 
 
 def main() -> None:
     settings = load_settings(ProjectorSettings)
     configure_logging(settings.log_level, settings.log_format)
     tune_for_batches()
-    asyncio.run(run(settings))
+    run_service(run(settings), asyncio.run)

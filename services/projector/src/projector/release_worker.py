@@ -1,49 +1,38 @@
 """Carries out the release requests the API records: the projector owns the read model and the fixing code."""
 
 import asyncio
-import contextlib
-from typing import Any
 
-import asyncpg
 import structlog
 
-from incidents_shared.consumer import STORE_ERRORS
-from incidents_shared.db import Pool
-from incidents_shared.readside import RELEASE_CHANNEL
+from incidents_shared.db import DATABASE_ERRORS, Pool
+from incidents_shared.names import RELEASED_CHANNEL
+from incidents_shared.supervise import wait_any
 from projector.release import NotParked, StillPoison, release
 
 log = structlog.get_logger(__name__)
-RECHECK_S = 2.0  # a missed notification (listener reconnecting) delays a release by at most this much
+RECHECK_S = 2.0  # a notification lost on a dead connection not yet noticed delays a release by at most this much
 
 
 class ReleaseWorker:
-    def __init__(self, pool: Pool, dsn: str) -> None:
-        self.pool = pool
-        self.dsn = dsn
+    """A supervised worker: woken by the listener on RELEASE_CHANNEL (and after each reconnect), and every
+    RECHECK_S, it carries out every release request without an outcome."""
+
+    def __init__(self, pool: Pool, recheck_s: float = RECHECK_S) -> None:
+        self.pool, self.recheck_s = pool, recheck_s
         self.wake = asyncio.Event()
 
-    async def run(self) -> None:
-        while True:
-            try:
-                await self._listen_and_work()
-            except STORE_ERRORS as exc:
-                log.warning("release_worker_store_unavailable", error=repr(exc))
-                await asyncio.sleep(RECHECK_S)
-
-    async def _listen_and_work(self) -> None:
-        listener = await asyncpg.connect(self.dsn)
-        try:
-            await listener.add_listener(RELEASE_CHANNEL, self._notified)
-            while True:
-                await self.work_once()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), RECHECK_S)
-                self.wake.clear()
-        finally:
-            await listener.close()
-
-    def _notified(self, *_: Any) -> None:
+    def notified(self, payload: str | None) -> None:
+        """The listener's callback: a request id, or None after a reconnect (a request may have been missed)."""
         self.wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self.wake.clear()
+            try:
+                await self.work_once()
+            except DATABASE_ERRORS as exc:
+                log.warning("release_worker_store_unavailable", error=repr(exc))
+            await wait_any(self.recheck_s, stop, self.wake)
 
     async def work_once(self) -> None:
         rows = await self.pool.fetch(
@@ -71,4 +60,6 @@ class ReleaseWorker:
                 judged,
                 accepted,
             )
+            if outcome == "released":
+                await conn.execute("SELECT pg_notify($1, $2)", RELEASED_CHANNEL, key)  # the escalator follows
         log.info("release_request_done", incident_key=key, outcome=outcome, judged=judged)

@@ -7,29 +7,29 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.integration.services import ROOT, Service
+from devstack import profiles
+from devstack.envfile import read_env
+from devstack.stack import Stack
+from tests.integration.services import BIN, Service
 
-STATE = ROOT / ".devstack" / "bench"
-# Services listen on PORT_BASE..PORT_BASE+10 (override to run two benchmark stacks side by side; the devstack's own
-# ports move with INCIDENTS_DEVSTACK_KAFKA_PORT, INCIDENTS_DEVSTACK_KAFKA_CONTROLLER_PORT, INCIDENTS_DEVSTACK_PG_PORT).
-PORT_BASE = int(os.environ.get("INCIDENTS_BENCH_PORT_BASE", "26100"))
-PORTS = {"command-api": PORT_BASE, "projector": PORT_BASE + 1, "escalator": PORT_BASE + 2}
+BENCH = profiles.load("bench")
+STATE = BENCH.state
+# Services listen on PORT_BASE..PORT_BASE+10 (INCIDENTS_BENCH_PORT_BASE moves them, to run two benchmark stacks side
+# by side; the devstack's own ports move with INCIDENTS_DEVSTACK_KAFKA_PORT, INCIDENTS_DEVSTACK_KAFKA_CONTROLLER_PORT,
+# INCIDENTS_DEVSTACK_PG_PORT).
+PORT_BASE = BENCH.http_base
+PORTS = dict(BENCH.service_ports)
 CRUD_PORT = PORT_BASE + 10
 
 
 def devstack(action: str) -> None:
-    subprocess.run(
-        [str(ROOT / "scripts" / "devstack.sh"), "--profile", "bench", action], check=True, stdout=subprocess.DEVNULL
-    )
+    """start, stop or wipe the bench profile's Kafka and PostgreSQL."""
+    stack = Stack(BENCH)
+    {"start": stack.start, "stop": stack.stop, "wipe": stack.wipe}[action]()
 
 
 def load_env() -> dict[str, str]:
-    env = {}
-    for line in (STATE / "env").read_text().splitlines():
-        if "=" in line and not line.startswith("#"):
-            key, value = line.split("=", 1)
-            env[key] = value.strip("'")
-    return env
+    return read_env(BENCH.env_file)
 
 
 @contextmanager
@@ -43,10 +43,7 @@ def bench_stack(partitions: int) -> Iterator[dict[str, str]]:
         env = load_env() | {"INCIDENTS_TOPIC_PARTITIONS": str(partitions), "INCIDENTS_LOG_LEVEL": "warning"}
         os.environ.update(env)
         subprocess.run(
-            [str(ROOT / ".venv" / "bin" / "incidents-admin"), "init"],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            [str(BIN / "incidents-admin"), "init"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         yield env
     finally:

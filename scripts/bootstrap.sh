@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv/ and install the four packages editable plus the dev tools, pinned by constraints.txt.
+# Create .venv/ and install our packages editable (shared, the three services, incidentctl, devstack) plus the dev
+# tools, pinned by constraints.txt.
 # Skips the work when nothing that decides the install has changed since the last run.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,6 +21,6 @@ fi
 echo "bootstrap: installing Python packages into .venv/ (pinned by constraints.txt)" >&2
 .venv/bin/python -m pip install -q --upgrade pip >&2 || echo "bootstrap: pip upgrade skipped" >&2
 .venv/bin/python -m pip install -q -c constraints.txt -r requirements-dev.txt \
-    -e shared -e services/command-api -e services/projector -e services/escalator -e tools/incidentctl >&2 \
+    -e shared -e services/command-api -e services/projector -e services/escalator -e tools/incidentctl -e tools/devstack >&2 \
     || { echo "bootstrap: pip install failed; is PyPI reachable?" >&2; exit 1; }
 echo "$stamp" > .venv/.bootstrap-stamp

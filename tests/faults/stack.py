@@ -2,18 +2,18 @@
 
 import os
 import signal
-import subprocess
-import time
-from pathlib import Path
 
-from tests.integration.services import ROOT
+from devstack import procs, profiles
+from devstack.console import say
+from devstack.postgres import Postgres
+from devstack.stack import Stack as Devstack
 
-STATE = ROOT / ".devstack" / "test"
-PG_BIN = Path(os.environ.get("INCIDENTS_DEVSTACK_PG_BIN", "/usr/lib/postgresql/15/bin"))
+TEST = profiles.load("test")
+STATE = TEST.state
 
 
-def _pid(path: Path) -> int:
-    return int(path.read_text().split()[0])
+def _say(message: str) -> None:
+    say("faults", message)
 
 
 class Stack:
@@ -21,7 +21,10 @@ class Stack:
 
     @property
     def kafka_pid(self) -> int:
-        return _pid(STATE / "kafka" / "kafka.pid")
+        pid = procs.read_pid(TEST.kafka_dir / "kafka.pid")
+        if pid is None:
+            raise RuntimeError(f"no Kafka pid in {TEST.kafka_dir / 'kafka.pid'}")
+        return pid
 
     def pause_kafka(self) -> None:
         os.kill(self.kafka_pid, signal.SIGSTOP)
@@ -32,28 +35,13 @@ class Stack:
     def stop_kafka(self) -> None:
         pid = self.kafka_pid
         os.kill(pid, signal.SIGTERM)
-        for _ in range(300):
-            if not Path(f"/proc/{pid}").exists() or "zombie" in _state(pid):
-                return
-            time.sleep(0.1)
-        raise TimeoutError("Kafka did not stop within 30 s")
+        if not procs.wait_dead(pid, 30, 0.1):
+            raise TimeoutError("Kafka did not stop within 30 s")
 
     def stop_postgres_immediately(self) -> None:
-        data = STATE / "pg" / "data"
-        command = [str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]
-        if os.geteuid() == 0:
-            command = ["runuser", "-u", "postgres", "--", *command]
-        subprocess.run(command, check=True, capture_output=True)
+        if not Postgres(TEST, _say).pg_ctl_stop("immediate", 60):
+            raise RuntimeError("pg_ctl -m immediate stop failed")
 
     def start_missing(self) -> None:
         """Start whatever of Kafka and PostgreSQL is down (the devstack start is idempotent)."""
-        subprocess.run(
-            [str(ROOT / "scripts" / "devstack.sh"), "--profile", "test", "start"], check=True, capture_output=True
-        )
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return "zombie"
+        Devstack(TEST).start()

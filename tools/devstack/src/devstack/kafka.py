@@ -162,26 +162,26 @@ class Kafka:
         self.pidfile.unlink(missing_ok=True)
         port = self.profile.kafka_port
         self.say(f"starting kafka on 127.0.0.1:{port} (controller {self.profile.kafka_controller_port})")
-        process = procs.spawn(self.java("kafka.Kafka", str(self.props)), self.dir / "kafka.out", detach=True)
-        procs.write_pid(self.pidfile, process.pid)
+        pid = procs.daemon(self.java("kafka.Kafka", str(self.props)), self.dir / "kafka.out")
+        procs.write_pid(self.pidfile, pid)
         self.portfile.write_text(f"{port}\n")
         outcome = procs.wait_for(
             lambda: procs.port_accepts(port) and self.started_since(offset),
-            lambda: procs.pid_alive(process.pid),
+            lambda: procs.pid_alive(pid),
             READY_TIMEOUT_S,
             0.25,
         )
         if outcome == "exited":
             self.pidfile.unlink(missing_ok=True)
             self.log_tail()
-            raise DevstackError(f"kafka (pid {process.pid}) exited during startup")
+            raise DevstackError(f"kafka (pid {pid}) exited during startup")
         if outcome == "timeout":
             self.log_tail()
             procs.stop_pidfile(self.pidfile, 10, self.say, str(self.props))
             raise DevstackError(
                 f"kafka not ready after {READY_TIMEOUT_S}s (port {port} / 'Kafka Server started'); stopped it"
             )
-        self.say(f"kafka up (pid {process.pid}, 127.0.0.1:{port})")
+        self.say(f"kafka up (pid {pid}, 127.0.0.1:{port})")
 
     def started_since(self, offset: int) -> bool:
         try:

@@ -11,6 +11,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -175,6 +176,33 @@ def spawn(argv: Sequence[str], log: Path, env: Mapping[str, str] | None = None, 
             stderr=subprocess.STDOUT,
             start_new_session=detach,
         )
+
+
+# Run by a short-lived intermediate process, so the daemon is never a child of the caller (a test run, a benchmark):
+# when the intermediate exits, init adopts the daemon, as `setsid nohup ... &` from a shell script would do.
+_DAEMONIZE = """
+import subprocess, sys
+with open(sys.argv[1], "ab") as log:
+    child = subprocess.Popen(sys.argv[2:], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+print(child.pid)
+"""
+
+
+def daemon(argv: Sequence[str], log: Path, env: Mapping[str, str] | None = None) -> int:
+    """Start `argv` in its own session, adopted by init, output appended to `log`; returns its pid."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _DAEMONIZE, str(log), *argv],
+        env=None if env is None else dict(env),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        start_new_session=True,
+        check=False,
+    )
+    if done.returncode != 0 or not done.stdout.strip().isdigit():
+        raise DevstackError(f"could not start {argv[0]}: {done.stderr.strip()}")
+    return int(done.stdout.strip())
 
 
 def terminate(process: Popen, grace_s: float) -> int:

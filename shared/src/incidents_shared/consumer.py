@@ -9,10 +9,10 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
-import asyncpg
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 
+from incidents_shared.db import DATABASE_ERRORS
 from incidents_shared.domain.record import Record
 from incidents_shared.offsets import OffsetsMoved
 
@@ -20,7 +20,7 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 RETRY_BACKOFF_S = (0.2, 0.5, 1.0, 2.0, 5.0)
-STORE_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ConnectionError, asyncio.TimeoutError)
+STORE_ERRORS = DATABASE_ERRORS  # defined in incidents_shared.db
 
 
 def record_of(message: ConsumerRecord[bytes, bytes]) -> Record:

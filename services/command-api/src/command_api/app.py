@@ -4,7 +4,6 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import asyncpg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -23,25 +22,19 @@ from command_api.release import ReleaseParked
 from command_api.routes import alerts, commands, operations, queries, reports, stream
 from command_api.service import CommandService, no_hook
 from command_api.settings import ApiSettings
-from command_api.stream_query import StreamHub
+from command_api.stream_query import LiveStream
 from command_api.verdicts import VerdictWaiter
 from incidents_shared.appender import KafkaAppender, LogUnavailable
-from incidents_shared.db import create_pool, migrate
+from incidents_shared.db import DATABASE_DOWN, create_pool, migrate, renew_after_swap
 from incidents_shared.domain.events import EventBase
 from incidents_shared.domain.taxonomy import DEFAULT_TAXONOMY
 from incidents_shared.gc_tuning import freeze_startup
+from incidents_shared.listen import CONNECT_TIMEOUT_S, Listener
+from incidents_shared.names import STREAM_CHANNEL, SWAP_CHANNEL, VERDICT_CHANNEL
 from incidents_shared.ops import NO_OTEL, add_ops_routes, kafka_probe, postgres_probe
+from incidents_shared.supervise import Worker, background, wait_any
 
 log = structlog.get_logger(__name__)
-
-# PostgreSQL restarting or unreachable: the client should retry, it did nothing wrong.
-DATABASE_DOWN: tuple[type[Exception], ...] = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.OperatorInterventionError,
-    ConnectionError,
-    OSError,
-)
 
 DESCRIPTION = """Commands become events on the incident log (Kafka); the projector judges each one and the
 answer is its verdict. Authenticate with `Authorization: Bearer <token>`. Errors are RFC 9457 problem details."""
@@ -68,11 +61,15 @@ def create_app(settings: ApiSettings) -> FastAPI:
             await migrate(conn)
         read_model = ReadModel(pool)
         appender = KafkaAppender(settings, settings.append_timeout_s)
-        waiter = VerdictWaiter(settings.database_url, read_model)
+        waiter = VerdictWaiter(read_model)
         await appender.start()
-        await waiter.start()
-        app.state.stream_hub = StreamHub(settings.database_url, pool)
-        await app.state.stream_hub.start()
+        app.state.live_stream = live = LiveStream(pool)
+        channels = {
+            STREAM_CHANNEL: live.notified,
+            SWAP_CHANNEL: renew_after_swap(pool),
+            VERDICT_CHANNEL: waiter.notified,
+        }
+        listener = Listener(settings.database_url, "command-api-listener", channels)
         commands = CommandService(
             read_model,
             appender,
@@ -88,10 +85,10 @@ def create_app(settings: ApiSettings) -> FastAPI:
         app.state.probes = {"kafka": kafka_probe(settings.kafka_bootstrap), "postgres": postgres_probe(pool)}
         freeze_startup()
         try:
-            yield
+            async with background([Worker("command-api-listener", listener.run, restart=True)]):
+                await wait_any(CONNECT_TIMEOUT_S, listener.listening)  # the first verdicts are then notified too
+                yield
         finally:
-            await app.state.stream_hub.stop()
-            await waiter.stop()
             await appender.stop()
             await pool.close()
 

@@ -1,8 +1,9 @@
-"""The live stream of accepted events: positions, filters, and a listener that wakes waiting streams.
+"""The live stream of accepted events: positions, filters, the read loop, and the wake-ups that drive it.
 
 Positions are assigned by the projector under a row lock held to commit, so every committed position is
 below every position still to commit: reading `position > last` never skips a row that commits later
-(docs/decisions/0021). NOTIFY wakes the streams; a periodic re-check covers a lost notification.
+(docs/decisions/0021). The process's listener wakes the streams on STREAM_CHANNEL (and after each reconnect,
+when a notification may have been missed); a periodic re-check covers a dead connection not yet noticed.
 """
 
 import asyncio
@@ -12,52 +13,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import asyncpg
-import structlog
-
 from incidents_shared.db import Pool
-from incidents_shared.readside import STREAM_CHANNEL, SWAP_CHANNEL
 
-log = structlog.get_logger(__name__)
 PAGE = 500
 RECHECK_S = 1.0
 HEARTBEAT_S = 15.0
-
-
-class StreamHub:
-    """One LISTEN connection per API process: wakes the streams, and renews the pool after a rebuild's swap."""
-
-    def __init__(self, dsn: str, pool: Pool) -> None:
-        self._dsn = dsn
-        self._pool = pool
-        self._expiring: asyncio.Task[None] | None = None  # kept referenced while it runs
-        self._conn: asyncpg.Connection | None = None
-        self._changed = asyncio.Event()
-
-    async def start(self) -> None:
-        try:
-            self._conn = await asyncpg.connect(self._dsn, timeout=5)
-            await self._conn.add_listener(STREAM_CHANNEL, self._notified)
-            await self._conn.add_listener(SWAP_CHANNEL, self._swapped)
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-            log.warning("stream_listener_unavailable", error=repr(exc))  # streams fall back to re-checks
-
-    async def stop(self) -> None:
-        if self._conn is not None and not self._conn.is_closed():
-            await self._conn.close()
-
-    def _notified(self, conn: Any, pid: int, channel: str, payload: object) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
-
-    def _swapped(self, conn: Any, pid: int, channel: str, payload: object) -> None:
-        """A rebuild swapped the tables: renew the pool's connections, whose statements name the old ones."""
-        log.info("read_model_swapped", retired=payload)
-        self._expiring = asyncio.get_running_loop().create_task(self._pool.expire_connections())
-
-    def current(self) -> asyncio.Event:
-        """Take this before reading, then wait on it: a notification in between still wakes the waiter."""
-        return self._changed
 
 
 @dataclass(frozen=True)
@@ -91,28 +51,39 @@ def sse(row: dict[str, Any]) -> str:
     return f"id: {row['position']}\nevent: {row['type']}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
-async def live_position(pool: Pool) -> int:
-    """The highest committed position: where a stream without Last-Event-ID starts."""
-    position: int = await pool.fetchval("SELECT position FROM stream_counter")
-    return position
+class LiveStream:
+    """Accepted events in stream order, as server-sent events, for every open stream of this process."""
 
+    def __init__(self, pool: Pool, recheck_s: float = RECHECK_S, heartbeat_s: float = HEARTBEAT_S) -> None:
+        self._pool, self.recheck_s, self.heartbeat_s = pool, recheck_s, heartbeat_s
+        self._changed = asyncio.Event()
 
-async def follow(pool: Pool, hub: StreamHub, where: StreamFilter, after: int) -> AsyncIterator[str]:
-    """Server-sent events after position `after`, forever; a comment line now and then keeps proxies open."""
-    clock = asyncio.get_running_loop().time
-    last_sent = clock()
-    while True:
-        woken = hub.current()
-        sql, args = where.sql(after)
-        rows = await pool.fetch(sql, *args)
-        for row in rows:
-            yield sse(dict(row))
-            after = row["position"]
-            last_sent = clock()
-        if len(rows) == PAGE:
-            continue
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(woken.wait(), RECHECK_S)
-        if clock() - last_sent >= HEARTBEAT_S:
-            last_sent = clock()
-            yield ": keep-alive\n\n"
+    def notified(self, payload: str | None) -> None:
+        """The listener's callback: a batch committed (or the listener reconnected): every stream reads again."""
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def position(self) -> int:
+        """The highest committed position: where a stream without Last-Event-ID starts."""
+        position: int = await self._pool.fetchval("SELECT position FROM stream_counter")
+        return position
+
+    async def follow(self, where: StreamFilter, after: int) -> AsyncIterator[str]:
+        """Server-sent events after position `after`, forever; a comment line now and then keeps proxies open."""
+        clock = asyncio.get_running_loop().time
+        last_sent = clock()
+        while True:
+            woken = self._changed  # taken before reading: a notification in between still wakes this stream
+            sql, args = where.sql(after)
+            rows = await self._pool.fetch(sql, *args)
+            for row in rows:
+                yield sse(dict(row))
+                after = row["position"]
+                last_sent = clock()
+            if len(rows) == PAGE:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), self.recheck_s)
+            if clock() - last_sent >= self.heartbeat_s:
+                last_sent = clock()
+                yield ": keep-alive\n\n"

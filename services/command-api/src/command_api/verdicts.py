@@ -3,10 +3,8 @@
 import asyncio
 import contextlib
 import time
-from typing import Any
 from uuid import UUID
 
-import asyncpg
 import structlog
 from prometheus_client import Histogram
 
@@ -14,50 +12,23 @@ from command_api.ports import IncidentReader
 from command_api.records import VerdictRow
 
 log = structlog.get_logger(__name__)
-CHANNEL = "incident_verdicts"
 RECHECK_S = 1.0  # a lost notification (listener reconnecting) costs at most this much
 VERDICT_WAIT = Histogram("api_verdict_wait_seconds", "Time from append to the projector's verdict")
 
 
 class VerdictWaiter:
-    """The `Verdicts` port on PostgreSQL LISTEN/NOTIFY (the projector announces each verdict)."""
+    """The `Verdicts` port on PostgreSQL LISTEN/NOTIFY (the projector announces each verdict on VERDICT_CHANNEL;
+    the process's one listener calls `notified`)."""
 
-    def __init__(self, dsn: str, read_model: IncidentReader) -> None:
-        self._dsn = dsn
+    def __init__(self, read_model: IncidentReader) -> None:
         self._read_model = read_model
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
-        self._conn: asyncpg.Connection | None = None
-        self._watchdog: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        await self._connect()
-        self._watchdog = asyncio.create_task(self._keep_listening())
-
-    async def stop(self) -> None:
-        if self._watchdog is not None:
-            self._watchdog.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watchdog
-        if self._conn is not None and not self._conn.is_closed():
-            await self._conn.close()
-
-    async def _connect(self) -> None:
-        try:
-            conn = await asyncpg.connect(self._dsn, timeout=5)
-            await conn.add_listener(CHANNEL, self._notified)
-            self._conn = conn
-            log.info("verdict_listener_connected")
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-            log.warning("verdict_listener_unavailable", error=repr(exc))
-
-    async def _keep_listening(self) -> None:
-        while True:
-            await asyncio.sleep(1.0)
-            if self._conn is None or self._conn.is_closed():
-                await self._connect()
-
-    def _notified(self, conn: Any, pid: int, channel: str, payload: object) -> None:
-        for future in self._waiters.pop(str(payload), []):
+    def notified(self, payload: str | None) -> None:
+        """The listener's callback: the judged event's id, or None after a reconnect."""
+        if payload is None:
+            return  # what was missed meanwhile, `wait` finds by its re-read every RECHECK_S
+        for future in self._waiters.pop(payload, []):
             if not future.done():
                 future.set_result(None)
 

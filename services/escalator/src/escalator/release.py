@@ -23,6 +23,7 @@ from incidents_shared.domain.escalation.fold import fold_batch
 from incidents_shared.domain.record import Record
 from incidents_shared.domain.walk import decode_records, events_of
 from incidents_shared.logrange import records_between
+from incidents_shared.names import FOLD_LOCK
 from incidents_shared.offsets import load_offsets
 from incidents_shared.settings import CommonSettings
 from incidents_shared.supervise import wait_any
@@ -69,7 +70,7 @@ async def release(pool: Pool, settings: CommonSettings, book: PolicyBook, key: s
     # The bulk is read before the lock (a long-parked incident may sit behind many records of others).
     records = await _records_of(settings, key, partition, poison, read_to)
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", store.FOLD_LOCK)  # no batch in flight from here
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", FOLD_LOCK)  # no batch in flight from here
         if await _parked_at(conn, key) != (partition, poison):
             raise NotParked(key)  # released meanwhile (by another escalator instance)
         end = (await load_offsets(conn, GROUP_ID, settings.events_topic)).get(partition, 0)

@@ -13,6 +13,7 @@ from incidents_shared.domain.escalation.policy import ChannelKind, Policy
 from incidents_shared.domain.escalation.recipients import Delivery
 from incidents_shared.domain.escalation.timers import Timer, TimerKind
 from incidents_shared.domain.state import Incident
+from incidents_shared.names import FOLD_LOCK
 from incidents_shared.offsets import store_offsets
 
 _ARM = (
@@ -23,10 +24,14 @@ _ARM = (
 )
 _OUTBOX = (
     "INSERT INTO escalator_outbox (delivery_id, incident_id, about_event_id, partition, channel, kind, url, target,"
-    " body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (delivery_id) DO NOTHING"
+    " body, drill, undeliverable, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+    " CASE WHEN $10 THEN 'drill' ELSE 'pending' END) ON CONFLICT (delivery_id) DO NOTHING"
 )
+NO_KIND = "none"  # the kind column of an undeliverable delivery
 _TIMER_COLUMNS = "timer_id, incident_id, kind, step, due_at, partition, causation_id, correlation_id, payload"
-_DELIVERY_COLUMNS = "delivery_id, incident_id, about_event_id, partition, channel, kind, url, target, body"
+_DELIVERY_COLUMNS = (
+    "delivery_id, incident_id, about_event_id, partition, channel, kind, url, target, body, drill, undeliverable"
+)
 
 
 async def load_known(conn: Conn, ids: set[UUID], event_ids: set[UUID], keys: set[str]) -> Known:
@@ -44,7 +49,6 @@ async def load_known(conn: Conn, ids: set[UUID], event_ids: set[UUID], keys: set
 
 # Every escalator batch holds this advisory lock shared for its transaction; releasing a parked incident takes it
 # exclusively, so that no batch that still saw the incident parked commits after the release (decision 0062).
-FOLD_LOCK = 0x1AC1D5
 
 
 async def lock_shared(conn: Conn) -> None:
@@ -95,8 +99,13 @@ def _timer_row(t: Timer) -> tuple[Any, ...]:
 
 
 def _delivery_row(d: Delivery) -> tuple[Any, ...]:
-    return (d.delivery_id, d.incident_id, d.about_event_id, d.partition, d.channel, d.kind.value, d.url,
-            d.target, d.body)  # fmt: skip
+    return (d.delivery_id, d.incident_id, d.about_event_id, d.partition, d.channel,
+            d.kind.value if d.kind else NO_KIND, d.url, d.target, d.body, d.drill, d.undeliverable)  # fmt: skip
+
+
+def _delivery(row: Mapping[str, Any]) -> Delivery:
+    fields = {k: v for k, v in row.items() if k != "attempts"}
+    return Delivery(**{**fields, "kind": None if row["kind"] == NO_KIND else ChannelKind(row["kind"])})
 
 
 async def due_timers(conn: Conn, partitions: list[int], now: datetime, limit: int) -> list[Timer]:
@@ -146,11 +155,7 @@ async def due_deliveries(
         exclude,
         limit,
     )
-    return [
-        (Delivery(**{**{k: v for k, v in dict(r).items() if k != "attempts"}, "kind": ChannelKind(r["kind"])}),
-         int(r["attempts"]))
-        for r in rows
-    ]  # fmt: skip
+    return [(_delivery(dict(r)), int(r["attempts"])) for r in rows]
 
 
 async def record_attempt(

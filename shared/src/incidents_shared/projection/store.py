@@ -9,6 +9,7 @@ from incidents_shared.db import Conn
 from incidents_shared.domain.record import Record
 from incidents_shared.domain.state import Incident
 from incidents_shared.domain.walk import decode_records, events_of
+from incidents_shared.names import READ_MODEL_LOCK, STREAM_CHANNEL, VERDICT_CHANNEL
 from incidents_shared.offsets import first_offsets, store_offsets
 from incidents_shared.projection.batch import Known, Outcome, project
 from incidents_shared.projection.rows import (
@@ -20,9 +21,6 @@ from incidents_shared.projection.rows import (
     note_text,
     verdict_row,
 )
-from incidents_shared.readside import READ_MODEL_LOCK, STREAM_CHANNEL
-
-VERDICT_CHANNEL = "incident_verdicts"
 
 # The batch's notes ride along with the state (appended to notes_text), instead of one UPDATE per note.
 _UPSERT_INCIDENT = (

@@ -7,9 +7,9 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from command_api.auth import Principal
-from command_api.deps import ContainerDep, require
+from command_api.deps import require
 from command_api.problems import Problem
-from command_api.stream_query import StreamFilter, follow, live_position
+from command_api.stream_query import LiveStream, StreamFilter
 from incidents_shared.domain.authorization import READERS
 from incidents_shared.domain.enums import Priority
 
@@ -24,7 +24,6 @@ Reader = Annotated[Principal, Depends(require(READERS))]
 )
 async def stream(
     request: Request,
-    box: ContainerDep,
     _: Reader,
     incident: UUID | None = None,
     priority: Annotated[Priority | None, Query(description="the incident's current priority")] = None,
@@ -33,12 +32,11 @@ async def stream(
     after: Annotated[int | None, Query(ge=0, description="like Last-Event-ID, for clients that cannot set it")] = None,
 ) -> StreamingResponse:
     start = _start(last_event_id, after)
-    pool = box.read_model.pool
-    position = start if start is not None else await live_position(pool)
+    live: LiveStream = request.app.state.live_stream
+    position = start if start is not None else await live.position()
     where = StreamFilter(incident, priority.value if priority else None, event_type or [])
-    hub = request.app.state.stream_hub
     return StreamingResponse(
-        follow(pool, hub, where, position),
+        live.follow(where, position),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

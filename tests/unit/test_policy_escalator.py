@@ -189,7 +189,7 @@ def test_security_incidents_go_to_the_security_team() -> None:
     esc.log_p1(category="security")
     [escalation] = [ev for ev in esc.advance(s(4)) if isinstance(ev, e.IncidentEscalated)]
     assert escalation.data.target_team == "security-oncall" and escalation.data.reason is EscalationReason.ACK_SLA
-    assert [(d.channel, d.kind.value) for d in esc.deliveries] == [("security", "slack")]
+    assert [(d.channel, d.kind) for d in esc.deliveries] == [("security", "slack")]
 
 
 def test_backoff_grows_exponentially_with_jitter() -> None:

@@ -36,5 +36,8 @@ class EscalatorHandler:
             await store.write(conn, outcome, self.group, self.topic)
         for key, (partition, offset) in outcome.parked.items():
             log.warning("poison_record_parked", incident_key=key, partition=partition, offset=offset)
+        for delivery in outcome.deliveries:
+            if delivery.drill:
+                metrics.NOTIFICATIONS.labels("drill").inc()  # kept in the outbox as status 'drill', never sent
         for timer in outcome.arm.values():
             metrics.TIMERS_ARMED.labels(timer.kind.value).inc()

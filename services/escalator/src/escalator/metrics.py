@@ -13,4 +13,8 @@ TIMER_LATENESS = Histogram(
     "From due to the log's acknowledgement",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
 )
-NOTIFICATIONS = Counter("escalator_notifications_total", "Notification delivery attempts", ["outcome"])
+NOTIFICATIONS = Counter(
+    "escalator_notifications_total",
+    "Notification outcomes: sent, error (will retry or failed), undeliverable (no channel), drill (never sent)",
+    ["outcome"],
+)

@@ -84,15 +84,17 @@ class Sender:
         return forget
 
     async def deliver(self, delivery: Delivery, attempt: int) -> None:
-        error = await self._post(delivery)
+        # No channel can carry an undeliverable one: recorded failed at once, with why, never attempted.
+        error = delivery.undeliverable or await self._post(delivery)
         if error is None and self.crash_after_delivery:
             crash_now(
                 "crash_after_delivery", delivery_id=str(delivery.delivery_id), incident_id=str(delivery.incident_id)
             )
-        metrics.NOTIFICATIONS.labels("sent" if error is None else "error").inc()
+        outcome = "sent" if error is None else "undeliverable" if delivery.undeliverable else "error"
+        metrics.NOTIFICATIONS.labels(outcome).inc()
         now = self.clock.now()
         try:
-            if error is None or attempt >= self.max_attempts:
+            if error is None or attempt >= self.max_attempts or delivery.undeliverable:
                 await self.events.append([notification_event(delivery, attempt, error, now)])
                 status = "sent" if error is None else "failed"
                 await self._record(delivery.delivery_id, status, attempt, now, error)

@@ -1,7 +1,7 @@
 """The escalator's PostgreSQL side: its fold, timers and outbox, written with the offsets in one transaction."""
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID

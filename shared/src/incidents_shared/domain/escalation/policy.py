@@ -153,9 +153,13 @@ class Policy(_Model):
         """sha256 over everything but the channels: what must not change without a new version."""
         return hashlib.sha256(canonical_json(self.model_dump(mode="json", exclude={"channels"}))).hexdigest()
 
+    def rule(self, priority: Priority | None) -> PriorityRule | None:
+        """The rule for `priority`; None means no SLA and no escalation steps for it (docs/decisions/0066)."""
+        return self.priorities.get(priority) if priority is not None else None
+
     def hours(self, priority: Priority) -> BusinessHours | None:
-        rule = self.priorities[priority]
-        return self.calendars[rule.calendar].hours() if rule.calendar else None
+        rule = self.rule(priority)
+        return self.calendars[rule.calendar].hours() if rule is not None and rule.calendar else None
 
     def targets(self, priority: Priority, start: datetime) -> tuple[datetime, datetime]:
         """(acknowledge due, resolve due) for an incident of `priority` whose clocks start at `start`."""
@@ -185,6 +189,15 @@ class Policy(_Model):
     def team_channels(self, team: str) -> list[tuple[str, Channel]]:
         known = self.teams.get(team)
         return [(name, self.channels[name]) for name in known.channels] if known else []
+
+    def unreachable(self, team: str) -> str | None:
+        """Why a page to `team` reaches nobody under this policy, or None when it has a channel."""
+        if team not in self.teams:
+            known = ", ".join(sorted(self.teams))
+            return f"unknown team {team!r} in policy {self.id} v{self.version}; known teams: {known}"
+        if not self.teams[team].channels:
+            return f"team {team!r} has no channels in policy {self.id} v{self.version}"
+        return None
 
     def audience_channels(self, audience: str) -> list[tuple[str, Channel]]:
         names = self.stakeholders.get(audience, self.stakeholders.get("*", []))

@@ -77,7 +77,7 @@ def _priority_set(ctx: Context) -> Reaction:
     if state.priority is None or (ctx.before is not None and ctx.before.priority == state.priority):
         return Reaction()
     policy = ctx.book.for_incident(state)
-    if state.priority not in policy.priorities:
+    if policy.rule(state.priority) is None:
         return Reaction()
     return _targets(ctx, *policy.targets(state.priority, state.logged_at))
 
@@ -86,6 +86,8 @@ def _resumed(ctx: Context) -> Reaction:
     before, state = ctx.before, ctx.after
     if before is None or before.on_hold_since is None or state.priority is None or state.resolve_due_at is None:
         return Reaction()
+    if ctx.book.for_incident(state).rule(state.priority) is None:
+        return Reaction(cancel=ALL_KINDS)  # no rule for the priority it has now: no SLA, no steps
     hours = ctx.book.for_incident(state).hours(state.priority)
     resolve = shift_for_pause(state.resolve_due_at, before.on_hold_since, ctx.event.occurred_at, hours)
     return _targets(ctx, state.ack_due_at or resolve, resolve)
@@ -93,10 +95,10 @@ def _resumed(ctx: Context) -> Reaction:
 
 def _reopened(ctx: Context) -> Reaction:
     state = ctx.after
-    if state.priority is None:
-        return Reaction(cancel=ALL_KINDS)
     policy = ctx.book.for_incident(state)
-    rule = policy.priorities[state.priority]
+    rule = policy.rule(state.priority)
+    if state.priority is None or rule is None:
+        return Reaction(cancel=ALL_KINDS)  # no priority, or no rule for it: no SLA, no steps
     resolve = add_time(ctx.event.occurred_at, rule.resolve, policy.hours(state.priority))
     return _targets(ctx, state.ack_due_at or resolve, resolve)
 
@@ -104,18 +106,17 @@ def _reopened(ctx: Context) -> Reaction:
 def _targets_set(ctx: Context) -> Reaction:
     state = ctx.after
     assert isinstance(ctx.event, e.SlaTargetsSet)
-    assert state.priority is not None
     policy = ctx.book.for_incident(state)
     arm: list[Timer] = []
     if state.status is Status.NEW and SlaTarget.ACKNOWLEDGE not in state.breached:
         arm.append(ctx.timer(TimerKind.ACK_BREACH, 0, ctx.event.data.ack_due_at, {}))
     if state.status is not Status.ON_HOLD and SlaTarget.RESOLVE not in state.breached:
         arm.append(ctx.timer(TimerKind.RESOLVE_BREACH, 0, ctx.event.data.resolve_due_at, {}))
-    if state.status is Status.NEW and state.priority in policy.priorities:
+    rule = policy.rule(state.priority)
+    if state.status is Status.NEW and rule is not None and state.priority is not None:
         for step in policy.schedule(state.priority, state.logged_at):
             if step.level > state.escalation_level:
                 arm.append(ctx.timer(TimerKind.STEP, step.level, step.due_at, {"team": step.team}))
-    rule = policy.priorities.get(state.priority)
     if rule is not None and rule.major is not None and not state.major:
         arm.append(ctx.timer(TimerKind.MAJOR, 0, state.logged_at + rule.major.after, {}))
     return Reaction(cancel=ALL_KINDS, arm=arm)

@@ -1,13 +1,20 @@
-"""Notifications: which channels an accepted event goes to, with what body and which idempotency key. Pure."""
+"""Notifications: which channels an accepted event goes to, with what body and which idempotency key. Pure.
+
+Never silent: a page to a team no channel reaches is an undeliverable delivery (recorded as a failed
+notification); a drill's deliveries are recorded with what they would have said and never sent.
+"""
 
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid5
 
 from incidents_shared.domain import events as e
+from incidents_shared.domain.enums import Source
 from incidents_shared.domain.escalation.book import PolicyBook
 from incidents_shared.domain.escalation.policy import Channel, ChannelKind, Policy
 from incidents_shared.domain.state import Incident
+
+NO_CHANNEL = "none"  # the channel name of an undeliverable delivery
 
 
 @dataclass(frozen=True)
@@ -19,10 +26,12 @@ class Delivery:
     about_event_id: UUID
     partition: int
     channel: str
-    kind: ChannelKind
+    kind: ChannelKind | None  # None: no channel reaches the target (see `undeliverable`)
     url: str
     target: str  # the team or audience it is meant for
     body: dict[str, Any]
+    drill: bool = False  # about a drill: recorded as what would have been sent, never sent
+    undeliverable: str | None = None  # why nobody can be reached: recorded as failed, never attempted
 
 
 def delivery_id(about_event_id: UUID, channel: str, target: str) -> UUID:
@@ -34,20 +43,16 @@ def deliveries_for(event: e.EventBase, state: Incident, partition: int, book: Po
     policy = book.for_incident(state)
     target, named = _recipients(event, state, policy)
     facts = _facts(event, state, target)
+    drill = state.source is Source.DRILL
+    if isinstance(event, e.IncidentEscalated | e.MajorDeclared) and target and (why := policy.unreachable(target)):
+        name = NO_CHANNEL
+        return [Delivery(delivery_id(event.event_id, name, target), state.incident_id, event.event_id, partition,
+                         name, None, "", target, facts, drill, why)]  # fmt: skip
     return [
-        Delivery(
-            delivery_id(event.event_id, name, target),
-            state.incident_id,
-            event.event_id,
-            partition,
-            name,
-            channel.kind,
-            channel.url,
-            target,
-            _body(channel, facts),
-        )
+        Delivery(delivery_id(event.event_id, name, target), state.incident_id, event.event_id, partition, name,
+                 channel.kind, channel.url, target, _body(channel, facts), drill)
         for name, channel in book.channels(named)
-    ]
+    ]  # fmt: skip
 
 
 def _recipients(event: e.EventBase, state: Incident, policy: Policy) -> tuple[str, list[tuple[str, Channel]]]:
@@ -91,11 +96,20 @@ def _facts(event: e.EventBase, state: Incident, target: str) -> dict[str, Any]:
 
 def _body(channel: Channel, facts: dict[str, Any]) -> dict[str, Any]:
     if channel.kind is ChannelKind.SLACK:
-        return {"text": _text(facts)}
+        return {"text": _text({k: slack_escape(v) if isinstance(v, str) else v for k, v in facts.items()})}
     return facts
 
 
+_SLACK_CONTROL = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def slack_escape(text: str) -> str:
+    """Slack's three control characters escaped, so text cannot become a mention, a link or a channel ping."""
+    return text.translate(_SLACK_CONTROL)
+
+
 def _text(facts: dict[str, Any]) -> str:
+    """The message from facts already escaped for Slack (`_body`)."""
     head = f"[{facts['priority'] or '-'}] {facts['title']} ({facts['service']}, incident {facts['incident_id']})"
     match facts["event_type"]:
         case "incident.escalated":

@@ -51,24 +51,21 @@ class AlertFormat:
     key_field: str
 
 
-GENERIC = AlertFormat(
-    lambda item, mapping, taxonomy, now: a.normalize_generic(
-        a.GenericAlert.model_validate(item), mapping, taxonomy, now
-    ),
-    "dedup_key",
-)
-ALERTMANAGER = AlertFormat(
-    lambda item, mapping, taxonomy, _: a.normalize_webhook(
-        a.WebhookAlert.model_validate(item), "alertmanager", mapping, taxonomy
-    ),
-    "fingerprint",
-)
-GRAFANA = AlertFormat(
-    lambda item, mapping, taxonomy, _: a.normalize_webhook(
-        a.GrafanaAlert.model_validate(item), "grafana", mapping, taxonomy
-    ),
-    "fingerprint",
-)
+def _generic(item: dict[str, Any], mapping: a.AlertMapping, taxonomy: Taxonomy, now: datetime) -> a.NormalizedAlert:
+    return a.normalize_generic(a.GenericAlert.model_validate(item), mapping, taxonomy, now)
+
+
+def _alertmanager(item: dict[str, Any], mapping: a.AlertMapping, taxonomy: Taxonomy, _: datetime) -> a.NormalizedAlert:
+    return a.normalize_webhook(a.WebhookAlert.model_validate(item), "alertmanager", mapping, taxonomy)
+
+
+def _grafana(item: dict[str, Any], mapping: a.AlertMapping, taxonomy: Taxonomy, _: datetime) -> a.NormalizedAlert:
+    return a.normalize_webhook(a.GrafanaAlert.model_validate(item), "grafana", mapping, taxonomy)
+
+
+GENERIC = AlertFormat(_generic, "dedup_key")
+ALERTMANAGER = AlertFormat(_alertmanager, "fingerprint")
+GRAFANA = AlertFormat(_grafana, "fingerprint")
 
 
 @dataclass

@@ -7,6 +7,7 @@ hold its events back (`hold()`), which is how the tests open the windows in whic
 
 import asyncio
 import contextlib
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -80,7 +81,7 @@ class FakeReadModel:
             return None
         state = self.incidents.get(row.incident_id)  # the real query joins the incident's current state
         state_json = state.model_dump_json() if state else None
-        return VerdictRow(**{**row.__dict__, "state_json": state_json, "state_revision": state and state.revision})
+        return dataclasses.replace(row, state_json=state_json, state_revision=state.revision if state else None)
 
     async def incidents_of_key(self, dedup_key: str) -> dict[UUID, Incident]:
         return {i: s for i, s in self.incidents.items() if s.dedup_key == dedup_key}

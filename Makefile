@@ -20,8 +20,8 @@ status: ## one line per component
 venv: ## create .venv/ with every package installed editable
 	@scripts/bootstrap.sh
 
-test: ## unit + integration tests against a private real Kafka and PostgreSQL
-	@scripts/test.sh
+test: ## unit + integration tests against a private real Kafka and PostgreSQL, with a coverage summary
+	@scripts/test.sh --cov --cov-report=term:skip-covered
 
 test-faults: ## kill, stop and starve every part under load (own Kafka + PostgreSQL; minutes)
 	@scripts/test.sh tests/faults
@@ -35,10 +35,11 @@ bench: venv ## benchmarks on a fresh local stack -> bench/results, BENCHMARKS.md
 bench-quick: venv ## a quick smoke run of the benchmarks (CI)
 	@scripts/bench.sh --quick
 
-lint: venv ## ruff and mypy --strict
+lint: venv ## ruff, mypy --strict and the import contracts (pyproject.toml [tool.importlinter])
 	@.venv/bin/ruff check .
 	@.venv/bin/ruff format --check .
 	@.venv/bin/mypy
+	@.venv/bin/lint-imports
 
 format: venv ## apply ruff's formatting and safe fixes
 	@.venv/bin/ruff check --fix .

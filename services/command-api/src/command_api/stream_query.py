@@ -9,7 +9,7 @@ when a notification may have been missed); a periodic re-check covers a dead con
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,7 +68,7 @@ class LiveStream:
         position: int = await self._pool.fetchval("SELECT position FROM stream_counter")
         return position
 
-    async def follow(self, where: StreamFilter, after: int) -> AsyncIterator[str]:
+    async def follow(self, where: StreamFilter, after: int) -> AsyncGenerator[str, None]:
         """Server-sent events after position `after`, forever; a comment line now and then keeps proxies open."""
         clock = asyncio.get_running_loop().time
         last_sent = clock()

@@ -15,6 +15,7 @@ from incidents_shared.names import RELEASE_CHANNEL, SWAP_CHANNEL
 from incidents_shared.reader import ReaderSpec, run_log_reader
 from incidents_shared.settings import load_settings
 from incidents_shared.supervise import Worker, run_service
+from projector.adapters import KafkaDeadLetters, postgres_read_model
 from projector.handler import AuditCheckpoints, ProjectorHandler
 from projector.monitor import Monitor
 from projector.release_worker import ReleaseWorker
@@ -28,7 +29,7 @@ def make_workers(settings: ProjectorSettings, pool: Pool) -> list[Worker]:
     releases = ReleaseWorker(pool)
     channels = {SWAP_CHANNEL: renew_after_swap(pool), RELEASE_CHANNEL: releases.notified}
     listener = Listener(settings.database_url, "projector-listener", channels)
-    monitor = Monitor(pool, settings.kafka_bootstrap, GROUP_ID, settings.events_topic)
+    monitor = Monitor(pool, settings, GROUP_ID)
     return [
         Worker("projector-listener", listener.run, restart=True),
         Worker("projector-monitor", monitor.run, restart=True),
@@ -51,7 +52,8 @@ async def run(settings: ProjectorSettings) -> None:
                 audit = AuditCheckpoints(settings.audit_key.get_secret_value().encode(), settings.audit_checkpoint_s)
             else:
                 log.warning("audit_checkpoints_disabled", reason="INCIDENTS_AUDIT_KEY is not set")
-            return ProjectorHandler(pool, producer, GROUP_ID, settings.events_topic, settings.dlq_topic, audit)
+            read_model = postgres_read_model(pool, GROUP_ID, settings.events_topic)
+            return ProjectorHandler(read_model, KafkaDeadLetters(producer, settings.dlq_topic), audit)
 
         await run_log_reader(settings, spec, make_handler, make_workers=lambda pool: make_workers(settings, pool))
 

@@ -8,7 +8,9 @@ from aiokafka.errors import KafkaError
 from prometheus_client import Gauge
 
 from incidents_shared.db import DATABASE_ERRORS, Pool
+from incidents_shared.kafka import verify_log_topic
 from incidents_shared.offsets import load_offsets
+from incidents_shared.settings import CommonSettings
 from incidents_shared.supervise import pause
 
 log = structlog.get_logger(__name__)
@@ -18,29 +20,23 @@ PARKED = Gauge("projector_parked_incidents", "Incidents parked behind a poison e
 INTERVAL_S = 5.0
 
 
-class TopicUnknown(RuntimeError):
-    """The broker does not know the log topic (yet): the monitor is restarted later."""
-
-
 class Monitor:
     """Every few seconds: the log's end offsets against the offsets stored with the read models.
 
     A supervised worker (restartable): when Kafka is unreachable at start, `run` raises and is run again later.
     """
 
-    def __init__(self, pool: Pool, bootstrap: str, group: str, topic: str) -> None:
-        self.pool, self.bootstrap, self.group, self.topic = pool, bootstrap, group, topic
+    def __init__(self, pool: Pool, settings: CommonSettings, group: str) -> None:
+        self.pool, self.settings, self.group, self.topic = pool, settings, group, settings.events_topic
 
     async def run(self, stop: asyncio.Event) -> None:
+        partitions = await verify_log_topic(self.settings)
+        tps = [TopicPartition(self.topic, p) for p in range(partitions)]
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, enable_auto_commit=False, client_id="projector-monitor"
+            bootstrap_servers=self.settings.kafka_bootstrap, enable_auto_commit=False, client_id="projector-monitor"
         )
         try:
             await consumer.start()
-            partitions = consumer.partitions_for_topic(self.topic)
-            if not partitions:
-                raise TopicUnknown(self.topic)
-            tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
             while not stop.is_set():
                 await self.sample(consumer, tps)
                 await pause(stop, INTERVAL_S)

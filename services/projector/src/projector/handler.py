@@ -3,14 +3,14 @@
 import time
 from dataclasses import dataclass
 
-import asyncpg
 import structlog
-from aiokafka import AIOKafkaProducer
 from prometheus_client import Counter, Histogram
 
 from incidents_shared.domain.record import Record
-from incidents_shared.offsets import claim_offsets, first_offsets, load_offsets
-from incidents_shared.projection import store
+from incidents_shared.domain.walk import decode_records, events_of
+from incidents_shared.offsets import first_offsets
+from incidents_shared.projection.batch import Known, Outcome, project
+from projector.ports import DeadLetters, ReadModel, ReadModelBatch
 
 log = structlog.get_logger(__name__)
 
@@ -40,37 +40,26 @@ class AuditCheckpoints:
 
 
 class ProjectorHandler:
-    def __init__(
-        self,
-        pool: "asyncpg.Pool[asyncpg.Record]",
-        producer: AIOKafkaProducer,
-        group: str,
-        topic: str,
-        dlq_topic: str,
-        audit: AuditCheckpoints | None = None,
-    ) -> None:
-        self.pool = pool
-        self.producer = producer
-        self.group = group
-        self.topic = topic
-        self.dlq_topic = dlq_topic
+    """Judge each polled batch on what the read model knows and write the outcome with the offsets, in one unit
+    of work; poison records go to the dead letters first (their keys are parked in the same write)."""
+
+    def __init__(self, read_model: ReadModel, dead_letters: DeadLetters, audit: AuditCheckpoints | None = None):
+        self.read_model = read_model
+        self.dead_letters = dead_letters
         self.audit = audit
 
     async def load_offsets(self) -> dict[int, int]:
-        async with self.pool.acquire() as conn:
-            return await load_offsets(conn, self.group, self.topic)
+        return await self.read_model.load_offsets()
 
     async def handle(self, records: list[Record]) -> None:
         started = time.perf_counter()
-        async with self.pool.acquire() as conn, conn.transaction():
-            await store.lock_shared(conn)
-            await claim_offsets(conn, self.group, self.topic, first_offsets(records))
-            outcome, known = await store.judge_records(conn, records)
+        async with self.read_model.batch(records) as uow:
+            outcome, known = await _judge(uow, records)
             for record, error in outcome.dead_letters:
                 await self._dead_letter(record, error)
-            await store.write(conn, outcome, self.group, self.topic)
+            await uow.write(outcome)
             if self.audit is not None and self.audit.due():
-                await store.write_checkpoints(conn, self.audit.key, outcome.next_offsets, known.digests)
+                await uow.write_checkpoints(self.audit.key, outcome.next_offsets, known.digests)
         for verdict in outcome.judged:
             VERDICTS.labels(verdict.kind.value).inc()
         RECORDS.inc(len(records))
@@ -78,13 +67,7 @@ class ProjectorHandler:
         BATCH_SECONDS.observe(time.perf_counter() - started)
 
     async def _dead_letter(self, record: Record, error: str) -> None:
-        headers = [
-            ("error", error[:1000].encode()),
-            ("partition", str(record.partition).encode()),
-            ("offset", str(record.offset).encode()),
-        ]
-        key = record.key.encode() if record.key else None
-        await self.producer.send_and_wait(self.dlq_topic, record.value, key=key, headers=headers)
+        await self.dead_letters.send(record, error)
         DEAD_LETTERS.inc()
         log.warning(
             "poison_event_parked",
@@ -93,3 +76,16 @@ class ProjectorHandler:
             error=error,
             incident_key=record.key,
         )
+
+
+async def _judge(uow: ReadModelBatch, records: list[Record]) -> tuple[Outcome, Known]:
+    """Decode and judge a polled batch on what the read model knows; nothing is written yet."""
+    batch = decode_records(records)
+    events = events_of(batch)
+    known = await uow.load_known(
+        {e.incident_id for e in events},
+        {e.event_id for e in events},
+        {r.incident_key for r in records},
+        first_offsets(records),
+    )
+    return project(batch, known), known

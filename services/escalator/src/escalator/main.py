@@ -6,6 +6,7 @@ import sys
 
 import httpx
 
+from escalator.adapters import postgres_fold_store
 from escalator.clock import Clock, SystemClock
 from escalator.firing import TimerLoop
 from escalator.handler import EscalatorHandler
@@ -44,7 +45,7 @@ class Escalator:
         self.book.versions.update({p.key: p for p in seen if p.key != self.policy.key})
         await self.appender.start()
         self.stack.push_async_callback(self.appender.stop)
-        return EscalatorHandler(pool, GROUP_ID, self.settings.events_topic, self.book)
+        return EscalatorHandler(postgres_fold_store(pool, GROUP_ID, self.settings.events_topic), self.book)
 
     def make_workers(self, pool: Pool) -> list[Worker]:
         s = self.settings

@@ -7,10 +7,8 @@ import structlog
 from prometheus_client import Counter, Histogram
 
 from incidents_shared.domain.record import Record
-from incidents_shared.domain.walk import decode_records, events_of
-from incidents_shared.offsets import first_offsets
-from incidents_shared.projection.batch import Known, Outcome, project
-from projector.ports import DeadLetters, ReadModel, ReadModelBatch
+from incidents_shared.projection.store import judge_with
+from projector.ports import DeadLetters, ReadModel
 
 log = structlog.get_logger(__name__)
 
@@ -54,7 +52,7 @@ class ProjectorHandler:
     async def handle(self, records: list[Record]) -> None:
         started = time.perf_counter()
         async with self.read_model.batch(records) as uow:
-            outcome, known = await _judge(uow, records)
+            outcome, known = await judge_with(uow.load_known, records)
             for record, error in outcome.dead_letters:
                 await self._dead_letter(record, error)
             await uow.write(outcome)
@@ -76,16 +74,3 @@ class ProjectorHandler:
             error=error,
             incident_key=record.key,
         )
-
-
-async def _judge(uow: ReadModelBatch, records: list[Record]) -> tuple[Outcome, Known]:
-    """Decode and judge a polled batch on what the read model knows; nothing is written yet."""
-    batch = decode_records(records)
-    events = events_of(batch)
-    known = await uow.load_known(
-        {e.incident_id for e in events},
-        {e.event_id for e in events},
-        {r.incident_key for r in records},
-        first_offsets(records),
-    )
-    return project(batch, known), known

@@ -1,6 +1,7 @@
 """The projector's PostgreSQL side: load what a batch needs, write its outcome with the offsets, atomically."""
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -54,18 +55,22 @@ async def load_known(
     )
 
 
-async def judge_records(conn: Conn, records: list[Record]) -> tuple[Outcome, Known]:
-    """Decode and judge a polled batch on what the store knows; nothing is written yet."""
+# What a batch needs loaded: (incident ids, event ids, incident keys, partitions) -> Known.
+LoadKnown = Callable[[set[UUID], set[UUID], set[str], dict[int, int]], Awaitable[Known]]
+
+
+async def judge_with(load: LoadKnown, records: list[Record]) -> tuple[Outcome, Known]:
+    """Decode a polled batch, load what it needs, and judge it; nothing is written yet."""
     batch = decode_records(records)
     events = events_of(batch)
-    known = await load_known(
-        conn,
-        {e.incident_id for e in events},
-        {e.event_id for e in events},
-        {r.incident_key for r in records},
-        first_offsets(records),
-    )
+    ids, event_ids = {e.incident_id for e in events}, {e.event_id for e in events}
+    known = await load(ids, event_ids, {r.incident_key for r in records}, first_offsets(records))
     return project(batch, known), known
+
+
+async def judge_records(conn: Conn, records: list[Record]) -> tuple[Outcome, Known]:
+    """`judge_with` on this connection (the rebuild's workers and the store's tests)."""
+    return await judge_with(partial(load_known, conn), records)
 
 
 async def write(conn: Conn, outcome: Outcome, group: str, topic: str) -> None:

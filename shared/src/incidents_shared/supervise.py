@@ -8,7 +8,7 @@ worker and raises `WorkerFailed`, which `run_service` turns into exit status 1.
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +68,25 @@ async def wait_any(timeout_s: float, *events: asyncio.Event) -> None:
     finally:
         for waiting in waits:
             waiting.cancel()
+
+
+async def run_when_woken(
+    stop: asyncio.Event,
+    wake: asyncio.Event,
+    recheck_s: float,
+    once: Callable[[], Awaitable[object]],
+    retried: tuple[type[BaseException], ...],
+    event: str,
+) -> None:
+    """A worker's loop: run `once` now, then again whenever `wake` is set (a listener's callback) or `recheck_s`
+    has passed, until `stop`; an error of the `retried` kinds is logged as `event` and tried again next time."""
+    while not stop.is_set():
+        wake.clear()
+        try:
+            await once()
+        except retried as exc:
+            log.warning(event, error=repr(exc))
+        await wait_any(recheck_s, stop, wake)
 
 
 async def supervise(

@@ -26,7 +26,7 @@ from incidents_shared.logrange import records_between
 from incidents_shared.names import FOLD_LOCK
 from incidents_shared.offsets import load_offsets
 from incidents_shared.settings import CommonSettings
-from incidents_shared.supervise import wait_any
+from incidents_shared.supervise import run_when_woken
 
 log = structlog.get_logger(__name__)
 
@@ -117,13 +117,8 @@ class ReleaseFollower:
         self.wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            self.wake.clear()
-            try:
-                await self.follow_once()
-            except (*DATABASE_ERRORS, KafkaError) as exc:
-                log.warning("release_follower_unavailable", error=repr(exc))
-            await wait_any(RECHECK_S, stop, self.wake)
+        retried = (*DATABASE_ERRORS, KafkaError)
+        await run_when_woken(stop, self.wake, RECHECK_S, self.follow_once, retried, "release_follower_unavailable")
 
     async def follow_once(self) -> list[Released]:
         """Release every incident the projector has released; those that still do not decode wait a while."""

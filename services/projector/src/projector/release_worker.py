@@ -6,7 +6,7 @@ import structlog
 
 from incidents_shared.db import DATABASE_ERRORS, Pool
 from incidents_shared.names import RELEASED_CHANNEL
-from incidents_shared.supervise import wait_any
+from incidents_shared.supervise import run_when_woken
 from projector.release import NotParked, StillPoison, release
 
 log = structlog.get_logger(__name__)
@@ -26,13 +26,10 @@ class ReleaseWorker:
         self.wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            self.wake.clear()
-            try:
-                await self.work_once()
-            except DATABASE_ERRORS as exc:
-                log.warning("release_worker_store_unavailable", error=repr(exc))
-            await wait_any(self.recheck_s, stop, self.wake)
+        retried = DATABASE_ERRORS
+        await run_when_woken(
+            stop, self.wake, self.recheck_s, self.work_once, retried, "release_worker_store_unavailable"
+        )
 
     async def work_once(self) -> None:
         rows = await self.pool.fetch(

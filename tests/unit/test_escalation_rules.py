@@ -13,7 +13,7 @@ from incidents_shared.domain.enums import EscalationReason, HoldReason, Level, P
 from incidents_shared.domain.escalation.book import PolicyBook
 from incidents_shared.domain.escalation.policy import Policy
 from incidents_shared.domain.escalation.recipients import slack_escape
-from incidents_shared.domain.escalation.simulation import Simulator
+from incidents_shared.domain.escalation.simulation import Simulator, simulate_incident
 from incidents_shared.domain.priority import PRIORITY_MATRIX
 from tests.unit.builders import at
 from tests.unit.test_properties import SETTINGS, Step, histories, play
@@ -157,6 +157,13 @@ def test_a_page_to_an_unknown_team_is_an_undeliverable_notification_naming_the_k
     assert delivery.undeliverable is not None
     assert "nobody-knows" in delivery.undeliverable
     assert "leads, mute, ops" in delivery.undeliverable
+
+
+def test_a_simulation_counts_no_page_for_an_undeliverable_one() -> None:
+    events = [logged(Priority.P3), escalated("nobody-knows")]
+    outcome = simulate_incident(events, PolicyBook(ONLY_P1), at(60))
+    assert outcome is not None
+    assert (outcome.pages, outcome.escalations) == (0, 1)
 
 
 def test_a_page_to_a_team_without_channels_is_undeliverable() -> None:

@@ -98,7 +98,7 @@ class IncidentOutcome:
     incident_id: UUID
     priority: str  # the priority at the end of the simulation, "none" if it never had one
     logged_at: datetime
-    pages: int
+    pages: int  # deliveries a channel carries (an undeliverable one reaches nobody)
     escalations: int
     ack_breaches: int
     resolve_breaches: int
@@ -131,7 +131,7 @@ def outcome(accepted: list[e.EventBase], deliveries: list[Delivery], state: Inci
         incident_id=state.incident_id,
         priority=state.priority.value if state.priority else "none",
         logged_at=state.logged_at,
-        pages=len(deliveries),
+        pages=sum(1 for d in deliveries if d.undeliverable is None),
         escalations=len(escalated),
         ack_breaches=breaches.count(SlaTarget.ACKNOWLEDGE),
         resolve_breaches=breaches.count(SlaTarget.RESOLVE),

@@ -27,7 +27,7 @@ test-faults: ## kill, stop and starve every part under load (own Kafka + Postgre
 	@scripts/test.sh tests/faults
 
 unit: venv ## unit tests of the pure code only (no servers)
-	@.venv/bin/python -m pytest tests/unit
+	@.venv/bin/python -m pytest tests/unit tools/devstack/tests
 
 bench: venv ## benchmarks on a fresh local stack -> bench/results, BENCHMARKS.md (needs wrk)
 	@scripts/bench.sh

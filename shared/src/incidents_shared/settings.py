@@ -7,6 +7,8 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from incidents_shared import ports
+
 EVENTS_TOPIC = "incidents.events.v1"
 DLQ_TOPIC = "incidents.events.dlq.v1"
 
@@ -18,8 +20,8 @@ class CommonSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="INCIDENTS_", extra="ignore", frozen=True)
 
-    kafka_bootstrap: Annotated[str, Field(min_length=3)] = "127.0.0.1:19092"
-    database_url: Annotated[str, Field(min_length=10)] = "postgresql://incidents@127.0.0.1:15432/incidents"
+    kafka_bootstrap: Annotated[str, Field(min_length=3)] = ports.DEFAULT_BOOTSTRAP
+    database_url: Annotated[str, Field(min_length=10)] = ports.DEFAULT_DATABASE_URL
     topic_partitions: Annotated[int, Field(ge=1, le=1000)] = 12
     topic_replication_factor: Annotated[int, Field(ge=1, le=10)] = 1
     log_level: Literal["debug", "info", "warning", "error"] = "info"

@@ -20,11 +20,12 @@ from incidents_shared.domain.errors import UndecodableEvent
 from incidents_shared.domain.events import EventBase
 from incidents_shared.invariants import LogFold
 from incidents_shared.logging import configure_logging
+from incidents_shared.ports import DEFAULT_API_URL
 from incidents_shared.settings import CommonSettings, load_settings
 
 log = structlog.get_logger(__name__)
 TOKEN_ENV = "INCIDENTS_DRILL_TOKEN"  # noqa: S105 (the name of the variable, not a secret)
-DEFAULT_API = "http://127.0.0.1:8000"
+DEFAULT_API = DEFAULT_API_URL
 
 
 async def accepted_events(settings: CommonSettings, incident_id: UUID) -> list[EventBase]:

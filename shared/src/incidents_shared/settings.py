@@ -7,7 +7,7 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from incidents_shared import ports
+from incidents_shared import addresses
 
 EVENTS_TOPIC = "incidents.events.v1"
 DLQ_TOPIC = "incidents.events.dlq.v1"
@@ -20,8 +20,8 @@ class CommonSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="INCIDENTS_", extra="ignore", frozen=True)
 
-    kafka_bootstrap: Annotated[str, Field(min_length=3)] = ports.DEFAULT_BOOTSTRAP
-    database_url: Annotated[str, Field(min_length=10)] = ports.DEFAULT_DATABASE_URL
+    kafka_bootstrap: Annotated[str, Field(min_length=3)] = addresses.DEFAULT_BOOTSTRAP
+    database_url: Annotated[str, Field(min_length=10)] = addresses.DEFAULT_DATABASE_URL
     topic_partitions: Annotated[int, Field(ge=1, le=1000)] = 12
     topic_replication_factor: Annotated[int, Field(ge=1, le=10)] = 1
     log_level: Literal["debug", "info", "warning", "error"] = "info"

@@ -6,12 +6,12 @@ from typing import Annotated
 from pydantic import Field, field_validator, model_validator
 
 from command_api.alerts_config import load_mapping
-from incidents_shared import ports
+from incidents_shared import addresses
 from incidents_shared.settings import CommonSettings, Port
 
 
 class ApiSettings(CommonSettings):
-    api_port: Port = ports.API
+    api_port: Port = addresses.API
     tokens_file: Path | None = None
     token_hashes: str = ""  # "principal:role:sha256hex,..." for deployments that keep no plaintext tokens
     verdict_timeout_s: Annotated[float, Field(gt=0, le=60)] = 5.0

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, field_validator
 
-from incidents_shared import ports
+from incidents_shared import addresses
 from incidents_shared.domain.escalation.policy import Policy
 from incidents_shared.policy_file import DEFAULT_POLICY_FILE, load_policy_file
 from incidents_shared.settings import CommonSettings, Port
@@ -15,7 +15,7 @@ GROUP_ID = "escalator"
 
 
 class EscalatorSettings(CommonSettings):
-    escalator_http_port: Port = ports.ESCALATOR
+    escalator_http_port: Port = addresses.ESCALATOR
     escalator_batch_max: Annotated[int, Field(ge=1, le=100_000)] = 2_000
     escalator_poll_ms: Annotated[int, Field(ge=1, le=10_000)] = 100
     policy_file: Path = DEFAULT_POLICY_FILE

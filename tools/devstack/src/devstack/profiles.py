@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devstack.console import DevstackError
-from incidents_shared import ports  # the platform's defaults (standard library only)
+from incidents_shared import addresses  # the platform's defaults (standard library only)
 
 ROOT = Path(__file__).resolve().parents[4]
 DEVSTACK_ROOT = ROOT / ".devstack"
 VENV_BIN = ROOT / ".venv" / "bin"
 
 SERVICES = ("projector", "escalator", "command-api")  # start order: the API waits for the projector's verdicts
-PORT_OFFSETS = {"command-api": 0, "projector": ports.PROJECTOR - ports.API, "escalator": ports.ESCALATOR - ports.API}
+API, PROJECTOR, ESCALATOR = addresses.API, addresses.PROJECTOR, addresses.ESCALATOR
+PORT_OFFSETS = {"command-api": 0, "projector": PROJECTOR - API, "escalator": ESCALATOR - API}
 SPARE_OFFSET = 9  # a second instance of a service in a test
 PORT_SETTINGS = {
     "command-api": "INCIDENTS_API_PORT",
@@ -43,7 +44,9 @@ class Defaults:
 
 
 DEFAULTS = {
-    "dev": Defaults(DEVSTACK_ROOT, ports.KAFKA, ports.KAFKA_CONTROLLER, ports.POSTGRES, ports.API, None, False, 10),
+    "dev": Defaults(
+        DEVSTACK_ROOT, addresses.KAFKA, addresses.KAFKA_CONTROLLER, addresses.POSTGRES, addresses.API, None, False, 10
+    ),
     "test": Defaults(DEVSTACK_ROOT / "test", 29092, 29093, 25432, 28000, "INCIDENTS_TEST_PORT_BASE", True, 5),
     "bench": Defaults(DEVSTACK_ROOT / "bench", 26092, 26093, 26432, 26100, "INCIDENTS_BENCH_PORT_BASE", False, 10),
 }

@@ -15,12 +15,12 @@ from rich.progress import Progress
 
 from incidentctl.drill_plan import Step, plan, wait_before
 from incidentctl.logreader import read_log
+from incidents_shared.addresses import DEFAULT_API_URL
 from incidents_shared.domain.codec import decode
 from incidents_shared.domain.errors import UndecodableEvent
 from incidents_shared.domain.events import EventBase
 from incidents_shared.invariants import LogFold
 from incidents_shared.logging import configure_logging
-from incidents_shared.ports import DEFAULT_API_URL
 from incidents_shared.settings import CommonSettings, load_settings
 
 log = structlog.get_logger(__name__)

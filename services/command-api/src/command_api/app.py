@@ -1,7 +1,7 @@
 """The FastAPI application and its lifespan: the composition root of the command API."""
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import structlog
@@ -35,6 +35,7 @@ from incidents_shared.ops import NO_OTEL, add_ops_routes, kafka_probe, postgres_
 from incidents_shared.supervise import Worker, background, wait_any
 
 log = structlog.get_logger(__name__)
+ExceptionHandler = Callable[[Request, Exception], Awaitable[JSONResponse]]
 
 DESCRIPTION = """Commands become events on the incident log (Kafka); the projector judges each one and the
 answer is its verdict. Authenticate with `Authorization: Bearer <token>`. Errors are RFC 9457 problem details."""
@@ -101,29 +102,17 @@ def create_app(settings: ApiSettings) -> FastAPI:
     )
     install_problem_handlers(app)
 
+    def unavailable(slug: str, title: str, detail: Callable[[Exception], str]) -> ExceptionHandler:
+        async def answer(request: Request, exc: Exception) -> JSONResponse:
+            retry = {"Retry-After": str(settings.retry_after_s)}
+            return problem_response(Problem(503, slug, title, detail(exc), headers=retry), request.url.path)
+
+        return answer
+
+    read_models_down = unavailable("database-unavailable", "The read models are unavailable", _type_name)
     for database_down in DATABASE_DOWN:
-
-        @app.exception_handler(database_down)
-        async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-            problem = Problem(
-                503,
-                "database-unavailable",
-                "The read models are unavailable",
-                type(exc).__name__,
-                headers={"Retry-After": str(settings.retry_after_s)},
-            )
-            return problem_response(problem, request.url.path)
-
-    @app.exception_handler(LogUnavailable)
-    async def _log_unavailable(request: Request, exc: LogUnavailable) -> JSONResponse:
-        problem = Problem(
-            503,
-            "log-unavailable",
-            "The incident log is unavailable",
-            str(exc),
-            headers={"Retry-After": str(settings.retry_after_s)},
-        )
-        return problem_response(problem, request.url.path)
+        app.add_exception_handler(database_down, read_models_down)
+    app.add_exception_handler(LogUnavailable, unavailable("log-unavailable", "The incident log is unavailable", str))
 
     app.include_router(commands.router, responses=problem_responses())
     app.include_router(queries.router, responses=problem_responses())
@@ -136,3 +125,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.add_middleware(CleanUrl)
     app.add_middleware(RequestContext)
     return app
+
+
+def _type_name(exc: Exception) -> str:
+    return type(exc).__name__

@@ -11,7 +11,7 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -117,28 +117,16 @@ class Stack:
 
     def status(self) -> tuple[list[str], int]:
         """One line per component; 0 when Kafka and PostgreSQL are up or external, 3 otherwise."""
-        lines, rc = [], 0
-        pid = self.kafka.running_pid()
-        if pid is not None:
-            lines.append(f"kafka: up (pid {pid}, 127.0.0.1:{self.kafka.recorded_port()})")
-        elif other := self.configured(KAFKA_VAR, self.profile.bootstrap):
-            lines.append(f"kafka: external ({other})")
-        else:
-            lines.append("kafka: down")
-            rc = 3
-        pid = self.postgres.running_pid() if self.profile.pg_data.is_dir() else None
-        if pid is not None:
-            lines.append(f"postgres: up (pid {pid}, 127.0.0.1:{self.postgres.recorded_port()})")
-        elif other := self.configured(DB_VAR, self.profile.database_url):
-            lines.append(f"postgres: external ({redact_url(other)})")
-        else:
-            lines.append("postgres: down")
-            rc = 3
+        kafka = self.kafka.running_pid(), self.kafka.recorded_port, self.configured(KAFKA_VAR, self.profile.bootstrap)
+        pg_pid = self.postgres.running_pid() if self.profile.pg_data.is_dir() else None
+        pg = pg_pid, self.postgres.recorded_port, redact_url(self.configured(DB_VAR, self.profile.database_url))
+        servers = [_server_line(name, *server) for name, server in (("kafka", kafka), ("postgres", pg))]
+        lines = [line for line, _ in servers]
         for pidfile in self.service_pidfiles():
             pid = procs.read_pid(pidfile)
             state = f"up (pid {pid})" if pid is not None and procs.pid_alive(pid) else "down"
             lines.append(f"{pidfile.stem}: {state}")
-        return lines, rc
+        return lines, 0 if all(up for _, up in servers) else 3
 
     def configured(self, variable: str, own: str) -> str:
         """The server the environment or the env file names for `variable`, unless it is this stack's own."""
@@ -151,3 +139,12 @@ class Stack:
                 f"no {self.profile.env_file} yet; run: scripts/devstack.sh --profile {self.profile.name} start"
             )
         return self.profile.env_file.read_text()
+
+
+def _server_line(name: str, pid: int | None, port: Callable[[], int], external: str) -> tuple[str, bool]:
+    """`make status`'s line for a server, and whether it is usable (ours and up, or someone else's)."""
+    if pid is not None:
+        return f"{name}: up (pid {pid}, 127.0.0.1:{port()})", True
+    if external:
+        return f"{name}: external ({external})", True
+    return f"{name}: down", False

@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, AwareDatetime, PlainSerializer
 
@@ -34,3 +35,15 @@ UtcDateTime = Annotated[
     AfterValidator(to_utc),
     PlainSerializer(format_utc, return_type=str, when_used="json"),
 ]
+
+
+def known_zone(value: str) -> str:
+    """An IANA time zone name zoneinfo knows, or a ValueError that says what to use."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Amsterdam)") from exc
+    return value
+
+
+TimeZoneName = Annotated[str, AfterValidator(known_zone)]

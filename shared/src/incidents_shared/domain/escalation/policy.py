@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
@@ -19,6 +18,7 @@ from incidents_shared.domain.codec import canonical_json
 from incidents_shared.domain.enums import Priority
 from incidents_shared.domain.payloads import MAX_ESCALATION_LEVEL
 from incidents_shared.domain.sla import BusinessHours, add_time, parse_duration
+from incidents_shared.domain.timeutil import TimeZoneName
 
 Loc = tuple[str | int, ...]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -53,19 +53,10 @@ class Team(_Model):
 
 
 class Calendar(_Model):
-    timezone: str
+    timezone: TimeZoneName
     days: Annotated[list[str], Field(min_length=1)]
     opens: time
     closes: time
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Amsterdam)") from exc
-        return value
 
     @field_validator("days")
     @classmethod

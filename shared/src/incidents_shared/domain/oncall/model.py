@@ -2,12 +2,12 @@
 
 from datetime import datetime, time
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from incidents_shared.domain.oncall.turn import parse_turn
-from incidents_shared.domain.timeutil import UtcDateTime
+from incidents_shared.domain.timeutil import TimeZoneName, UtcDateTime
 
 Name = Annotated[str, Field(min_length=1, max_length=120)]
 UserId = Annotated[str, Field(min_length=1, max_length=120)]
@@ -110,18 +110,9 @@ class Schedule(_Model):
 
     id: Name
     name: Name
-    time_zone: str
+    time_zone: TimeZoneName
     layers: Annotated[list[Layer], Field(min_length=1)]
     overrides: list[Override] = Field(default_factory=list)
-
-    @field_validator("time_zone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Amsterdam)") from exc
-        return value
 
     @field_validator("layers")
     @classmethod

@@ -1,0 +1,74 @@
+"""The directory: users, teams, services and schedules, each change an event (docs/decisions/0068).
+
+- Resources (`model`): `User` (ordered contact methods, each with a delay), `Team` (members, schedule, policy),
+  `Service` (owner team, tier, runbook); schedules are `oncall.Schedule`, their overrides added and removed by
+  commands of their own. Ids are slugs.
+- `decide(state, command, meta)` returns the one event a command means or raises a `DirectoryError` naming the
+  field or the resources (`rules.RULES` is the one table of what is allowed where); `evolve` applies an accepted
+  event; `fold(events, as_of)` rebuilds the directory at any instant, so who was on call and who changed the rota
+  can be reconstructed.
+- `owner_team` routes an incident's service to its team (an unknown service to the default team);
+  `oncall_for_team` asks the team's schedule who is on call.
+Pure: no I/O, no clock; time is passed in.
+"""
+
+from incidents_shared.domain.directory.commands import (
+    AddOverride,
+    CreateSchedule,
+    CreateService,
+    CreateTeam,
+    CreateUser,
+    DeleteSchedule,
+    DeleteService,
+    DeleteTeam,
+    DeleteUser,
+    DirectoryCommand,
+    DirectoryMeta,
+    RemoveOverride,
+    UpdateSchedule,
+    UpdateService,
+    UpdateTeam,
+    UpdateUser,
+)
+from incidents_shared.domain.directory.decide import decide
+from incidents_shared.domain.directory.events import DIRECTORY_EVENT_CLASSES, AnyDirectoryEvent, DirectoryEvent, decode
+from incidents_shared.domain.directory.evolve import evolve, fold
+from incidents_shared.domain.directory.model import ContactKind, ContactMethod, Kind, Service, Team, User
+from incidents_shared.domain.directory.queries import oncall_for_team, owner_team
+from incidents_shared.domain.directory.state import DirectoryState, Entry
+
+__all__ = [
+    "DIRECTORY_EVENT_CLASSES",
+    "AddOverride",
+    "AnyDirectoryEvent",
+    "ContactKind",
+    "ContactMethod",
+    "CreateSchedule",
+    "CreateService",
+    "CreateTeam",
+    "CreateUser",
+    "DeleteSchedule",
+    "DeleteService",
+    "DeleteTeam",
+    "DeleteUser",
+    "DirectoryCommand",
+    "DirectoryEvent",
+    "DirectoryMeta",
+    "DirectoryState",
+    "Entry",
+    "Kind",
+    "RemoveOverride",
+    "Service",
+    "Team",
+    "UpdateSchedule",
+    "UpdateService",
+    "UpdateTeam",
+    "UpdateUser",
+    "User",
+    "decide",
+    "decode",
+    "evolve",
+    "fold",
+    "oncall_for_team",
+    "owner_team",
+]

@@ -1,0 +1,114 @@
+"""Commands: what people (or `incidentctl directory apply`) ask of the directory. Validated strictly."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import AfterValidator
+
+from incidents_shared.domain.directory.model import Id, Service, Team, User, check_slug
+from incidents_shared.domain.events import Actor
+from incidents_shared.domain.oncall import Override, Schedule
+from incidents_shared.domain.text import StorableModel
+from incidents_shared.domain.timeutil import UtcDateTime
+
+
+@dataclass(frozen=True)
+class DirectoryMeta:
+    """Everything about a command that is not its body; `command_id` seeds the deterministic event id.
+
+    `expected_revision`: the resource's revision the client sent in If-Match, or None.
+    """
+
+    command_id: UUID
+    actor: Actor
+    now: datetime
+    correlation_id: str
+    expected_revision: int | None = None
+    causation_id: str | None = None
+    request_hash: str | None = None
+
+
+def _slug_id(schedule: Schedule) -> Schedule:
+    try:
+        check_slug(schedule.id)
+    except ValueError as exc:
+        raise ValueError(f"id: {exc}") from None
+    return schedule
+
+
+DirectorySchedule = Annotated[Schedule, AfterValidator(_slug_id)]
+
+
+class DirectoryCommand(StorableModel):
+    """Base of every directory command."""
+
+
+class CreateUser(DirectoryCommand):
+    user: User
+
+
+class UpdateUser(DirectoryCommand):
+    """Replace a user (PUT): every field as given."""
+
+    user: User
+
+
+class DeleteUser(DirectoryCommand):
+    id: Id
+
+
+class CreateTeam(DirectoryCommand):
+    team: Team
+
+
+class UpdateTeam(DirectoryCommand):
+    team: Team
+
+
+class DeleteTeam(DirectoryCommand):
+    id: Id
+
+
+class CreateService(DirectoryCommand):
+    service: Service
+
+
+class UpdateService(DirectoryCommand):
+    service: Service
+
+
+class DeleteService(DirectoryCommand):
+    id: Id
+
+
+class CreateSchedule(DirectoryCommand):
+    """Create a schedule: its layers only (overrides are added by AddOverride)."""
+
+    schedule: DirectorySchedule
+
+
+class UpdateSchedule(DirectoryCommand):
+    """Replace a schedule's name, time zone and layers; its overrides stay as they are."""
+
+    schedule: DirectorySchedule
+
+
+class DeleteSchedule(DirectoryCommand):
+    id: Id
+
+
+class AddOverride(DirectoryCommand):
+    """`override.user` covers the schedule over [start, end), over every layer."""
+
+    schedule_id: Id
+    override: Override
+
+
+class RemoveOverride(DirectoryCommand):
+    """Remove the override of `user` starting at `start` (overrides of a schedule never overlap)."""
+
+    schedule_id: Id
+    user: Id
+    start: UtcDateTime

@@ -7,12 +7,12 @@ import re
 from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from incidents_shared.domain.enums import Role
 from incidents_shared.domain.text import StorableModel
+from incidents_shared.domain.timeutil import TimeZoneName
 
 _SLUG = re.compile(r"[a-z0-9._-]{1,64}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -24,14 +24,6 @@ MAX_DELAY = timedelta(days=1)
 def check_slug(value: str) -> str:
     if not _SLUG.fullmatch(value):
         raise ValueError(f"{value!r} is not an id: 1-64 of lowercase letters, digits, '-', '.', '_'")
-    return value
-
-
-def _zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Amsterdam)") from exc
     return value
 
 
@@ -68,7 +60,6 @@ def _delay_in_range(value: timedelta) -> timedelta:
 
 Id = Annotated[str, AfterValidator(check_slug)]
 Name = Annotated[str, Field(min_length=1, max_length=120)]
-TimeZone = Annotated[str, AfterValidator(_zone)]
 Email = Annotated[str, Field(max_length=320), AfterValidator(_email)]
 Url = Annotated[str, Field(max_length=2_000), AfterValidator(_url)]
 Delay = Annotated[timedelta, BeforeValidator(_short_duration), AfterValidator(_delay_in_range)]
@@ -115,7 +106,7 @@ class User(StorableModel):
     id: Id
     name: Name
     email: Email
-    time_zone: TimeZone
+    time_zone: TimeZoneName
     role: Role
     contact_methods: Annotated[list[ContactMethod], Field(max_length=10)] = Field(default_factory=list)
 

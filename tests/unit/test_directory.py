@@ -80,8 +80,9 @@ def run(
     return state, log
 
 
+PAGE_ANN = [{"kind": "email", "address": "ann@example.com"}, {"kind": "slack", "address": "@ann", "delay": "5m"}]
 BASE = (
-    d.CreateUser(user=user("ann")),
+    d.CreateUser(user=user("ann", contact_methods=PAGE_ANN)),
     d.CreateUser(user=user("bob")),
     d.CreateUser(user=user("cid")),
     d.CreateSchedule(schedule=rota()),

@@ -43,6 +43,8 @@ async def test_audit_verifies_the_chain_and_spots_tampering(
 ) -> None:
     created = await log_incident(api, tokens)
     incident_id = created["incident_id"]
+    # The escalator appends the SLA targets right after the logging: wait for them, so the chain's order is known.
+    assert await shown_with_sla_targets(api, tokens, incident_id) is not None
     await api.post(f"/v1/incidents/{incident_id}/acknowledge", json={}, headers=auth(tokens, "responder"))
     url = f"/v1/incidents/{incident_id}/audit"
 
@@ -50,9 +52,11 @@ async def test_audit_verifies_the_chain_and_spots_tampering(
     assert audit["verified"] is True
     assert [(e["version"], e["type"]) for e in audit["events"]] == [
         (1, "incident.logged"),
-        (2, "incident.acknowledged"),
+        (2, "incident.sla_targets_set"),
+        (3, "incident.acknowledged"),
     ]
     assert audit["events"][1]["prev_hash"] == audit["events"][0]["hash"]
+    assert audit["events"][2]["prev_hash"] == audit["events"][1]["hash"]
 
     original = await db.fetchval(
         "SELECT event FROM incident_events WHERE incident_id = $1 AND version = 1", created["incident_id"]

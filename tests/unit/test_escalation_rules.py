@@ -3,19 +3,20 @@ cannot be delivered is never silent, and Slack text cannot smuggle mentions or l
 
 from datetime import timedelta
 from typing import Any
+from uuid import uuid5
 
 import hypothesis
 from hypothesis import strategies as st
 
 from incidents_shared.domain import events as e
 from incidents_shared.domain import payloads as p
-from incidents_shared.domain.enums import EscalationReason, HoldReason, Level, Priority
+from incidents_shared.domain.enums import EscalationReason, HoldReason, Level, Priority, Role
 from incidents_shared.domain.escalation.book import PolicyBook
 from incidents_shared.domain.escalation.policy import Policy
 from incidents_shared.domain.escalation.recipients import slack_escape
 from incidents_shared.domain.escalation.simulation import Simulator, simulate_incident
 from incidents_shared.domain.priority import PRIORITY_MATRIX
-from tests.unit.builders import at
+from tests.unit.builders import INCIDENT_ID, NAMESPACE, actor, at
 from tests.unit.test_properties import SETTINGS, Step, histories, play
 
 CHANNELS = {
@@ -47,11 +48,6 @@ def simulated(book: PolicyBook, events: list[e.EventBase]) -> Simulator:
 
 
 def person(cls: type[e.EventBase], minute: float, data: p.Payload | None = None, **envelope: Any) -> e.EventBase:
-    from uuid import uuid5
-
-    from incidents_shared.domain.enums import Role
-    from tests.unit.builders import INCIDENT_ID, NAMESPACE, actor
-
     return cls.model_validate(
         {
             "event_id": uuid5(NAMESPACE, f"{cls.__name__}-{minute}"),

@@ -41,7 +41,7 @@ def unsafe_settings(config: dict[str, str]) -> list[str]:
 
 
 async def ensure_topics(settings: CommonSettings) -> None:
-    """Create the log and dead-letter topics if missing (idempotent)."""
+    """Create the log, dead-letter and directory topics if missing (idempotent)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:
@@ -53,6 +53,8 @@ async def ensure_topics(settings: CommonSettings) -> None:
                 topic_configs=LOG_TOPIC_CONFIG,
             ),
             NewTopic(settings.dlq_topic, 1, settings.topic_replication_factor, topic_configs=LOG_TOPIC_CONFIG),
+            # One partition: the directory's rules need one total order (docs/decisions/0069).
+            NewTopic(settings.directory_topic, 1, settings.topic_replication_factor, topic_configs=LOG_TOPIC_CONFIG),
         ]
         existing = set(await admin.list_topics())
         for topic in topics:

@@ -11,6 +11,7 @@ from incidents_shared import addresses
 
 EVENTS_TOPIC = "incidents.events.v1"
 DLQ_TOPIC = "incidents.events.dlq.v1"
+DIRECTORY_TOPIC = "incidents.directory.v1"  # users, teams, services, schedules (docs/decisions/0069)
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 
@@ -60,6 +61,10 @@ class CommonSettings(BaseSettings):
     @property
     def dlq_topic(self) -> str:
         return DLQ_TOPIC
+
+    @property
+    def directory_topic(self) -> str:
+        return DIRECTORY_TOPIC
 
 
 S = TypeVar("S", bound=BaseSettings)

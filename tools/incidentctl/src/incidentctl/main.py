@@ -2,7 +2,7 @@
 
 import typer
 
-from incidentctl.commands import audit, drill, rebuild, replay, report, simulate, state, verify
+from incidentctl.commands import audit, directory, drill, rebuild, replay, report, simulate, state, verify
 
 app = typer.Typer(
     name="incidentctl",
@@ -18,6 +18,7 @@ app.command("simulate")(simulate.simulate_command)
 app.command("drill")(drill.drill)
 app.command("report")(report.report)
 app.add_typer(audit.app, name="audit")
+app.add_typer(directory.app, name="directory")
 
 
 @app.callback()

@@ -1,0 +1,160 @@
+"""The command API's directory routes as `incidentctl directory` uses them: fetch the directory, send commands.
+
+Every change goes through the API like any other client's (authenticated, the roles and the verdicts apply):
+each command with its Idempotency-Key and, for anything but a create, an If-Match of the resource's revision.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from incidentctl.directory_doc import PLURAL
+from incidents_shared.domain.directory import DirectoryCommand, Kind
+from incidents_shared.domain.directory import commands as c
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request of a command; `resource` is whose revision If-Match carries (None for a create)."""
+
+    method: str
+    path: str
+    body: dict[str, Any] | None
+    resource: tuple[Kind, str] | None
+
+
+class ApiRefused(Exception):
+    """The API answered with an error: its status, and the problem's detail and the fields it names."""
+
+    def __init__(self, request: str, status: int, detail: str, fields: list[str]) -> None:
+        super().__init__(f"{request}: {status} {detail}")
+        self.request, self.status, self.detail, self.fields = request, status, detail, fields
+
+
+def _path(kind: Kind, key: str | None = None) -> str:
+    return f"/v1/{PLURAL[kind]}" + (f"/{quote(key, safe='')}" if key is not None else "")
+
+
+def _json(model: Any, exclude: set[str] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = model.model_dump(mode="json", exclude=exclude)
+    return body
+
+
+def _override_path(schedule_id: str, user: str, start: datetime) -> str:
+    start_text = start.isoformat().replace("+00:00", "Z")
+    return f"{_path(Kind.SCHEDULE, schedule_id)}/overrides/{quote(user, safe='')}/{quote(start_text, safe='')}"
+
+
+_REQUESTS: dict[type[DirectoryCommand], Callable[[Any], Request]] = {
+    c.CreateUser: lambda cmd: Request("POST", _path(Kind.USER), _json(cmd.user), None),
+    c.UpdateUser: lambda cmd: Request("PUT", _path(Kind.USER, cmd.user.id), _json(cmd.user), (Kind.USER, cmd.user.id)),
+    c.DeleteUser: lambda cmd: Request("DELETE", _path(Kind.USER, cmd.id), None, (Kind.USER, cmd.id)),
+    c.CreateTeam: lambda cmd: Request("POST", _path(Kind.TEAM), _json(cmd.team), None),
+    c.UpdateTeam: lambda cmd: Request("PUT", _path(Kind.TEAM, cmd.team.id), _json(cmd.team), (Kind.TEAM, cmd.team.id)),
+    c.DeleteTeam: lambda cmd: Request("DELETE", _path(Kind.TEAM, cmd.id), None, (Kind.TEAM, cmd.id)),
+    c.CreateService: lambda cmd: Request("POST", _path(Kind.SERVICE), _json(cmd.service), None),
+    c.UpdateService: lambda cmd: Request(
+        "PUT", _path(Kind.SERVICE, cmd.service.id), _json(cmd.service), (Kind.SERVICE, cmd.service.id)
+    ),
+    c.DeleteService: lambda cmd: Request("DELETE", _path(Kind.SERVICE, cmd.id), None, (Kind.SERVICE, cmd.id)),
+    c.CreateSchedule: lambda cmd: Request("POST", _path(Kind.SCHEDULE), _json(cmd.schedule, {"overrides"}), None),
+    c.UpdateSchedule: lambda cmd: Request(
+        "PUT",
+        _path(Kind.SCHEDULE, cmd.schedule.id),
+        _json(cmd.schedule, {"overrides"}),
+        (Kind.SCHEDULE, cmd.schedule.id),
+    ),
+    c.DeleteSchedule: lambda cmd: Request("DELETE", _path(Kind.SCHEDULE, cmd.id), None, (Kind.SCHEDULE, cmd.id)),
+    c.AddOverride: lambda cmd: Request(
+        "POST",
+        f"{_path(Kind.SCHEDULE, cmd.schedule_id)}/overrides",
+        _json(cmd.override),
+        (Kind.SCHEDULE, cmd.schedule_id),
+    ),
+    c.RemoveOverride: lambda cmd: Request(
+        "DELETE", _override_path(cmd.schedule_id, cmd.user, cmd.start), None, (Kind.SCHEDULE, cmd.schedule_id)
+    ),
+}
+
+
+def request_of(command: DirectoryCommand) -> Request:
+    return _REQUESTS[type(command)](command)
+
+
+def _fields(problem: dict[str, Any]) -> list[str]:
+    """The fields a problem names: its `field`, or the `loc` of each of its `errors` (less the body/query part)."""
+    fields = [str(problem["field"])] if problem.get("field") else []
+    for error in problem.get("errors") or []:
+        loc = [str(part) for part in error.get("loc", [])]
+        where = ".".join(loc[1:] if loc[:1] in (["body"], ["query"], ["path"]) else loc)
+        fields.append(f"{where}: {error.get('msg', '')}" if where else str(error.get("msg", "")))
+    return fields
+
+
+def refused(request: str, response: httpx.Response) -> ApiRefused:
+    try:
+        problem = response.json()
+    except ValueError:
+        problem = None
+    if not isinstance(problem, dict):
+        return ApiRefused(request, response.status_code, response.text[:500] or response.reason_phrase, [])
+    detail = str(problem.get("detail") or problem.get("title") or response.reason_phrase)
+    return ApiRefused(request, response.status_code, detail, _fields(problem))
+
+
+def _etag(response: httpx.Response) -> str | None:
+    etag = response.headers.get("etag")
+    return etag.strip() if etag else None
+
+
+class DirectoryApi:
+    """The directory over HTTP. Keeps the revision of every resource it has seen, for the next If-Match."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+        self.revisions: dict[tuple[Kind, str], str] = {}
+
+    def fetch(self, as_of: datetime | None = None) -> tuple[Any, str]:
+        """`GET /v1/directory` (at `as_of`): the document and its ETag (the directory's revision)."""
+        params = {"as_of": as_of.isoformat()} if as_of is not None else {}
+        response = self.client.get("/v1/directory", params=params)
+        if response.status_code != 200:
+            raise refused("GET /v1/directory", response)
+        return response.json(), _etag(response) or ""
+
+    def revision(self, kind: Kind, key: str) -> str:
+        """The resource's ETag: the last one an answer carried, else read with a GET."""
+        if (kind, key) not in self.revisions:
+            response = self.client.get(_path(kind, key))
+            if response.status_code != 200 or not _etag(response):
+                raise refused(f"GET {_path(kind, key)}", response)
+            self.revisions[kind, key] = _etag(response) or ""
+        return self.revisions[kind, key]
+
+    def send(self, command: DirectoryCommand, idempotency_key: str) -> Request:
+        """Send one command; ApiRefused on any error answer. Returns the request it sent."""
+        request = request_of(command)
+        headers = {"Idempotency-Key": idempotency_key}
+        if request.resource is not None:
+            headers["If-Match"] = self.revision(*request.resource)
+        response = self.client.request(request.method, request.path, json=request.body, headers=headers)
+        if response.status_code >= 300:
+            raise refused(f"{request.method} {request.path}", response)
+        subject = request.resource or _created(command)
+        if subject is not None and (etag := _etag(response)):
+            self.revisions[subject] = etag
+        elif subject is not None:  # a delete: read again before an If-Match on the same id
+            self.revisions.pop(subject, None)
+        return request
+
+
+def _created(command: DirectoryCommand) -> tuple[Kind, str] | None:
+    for kind in (Kind.USER, Kind.TEAM, Kind.SERVICE, Kind.SCHEDULE):
+        resource = getattr(command, kind.value, None)
+        if resource is not None:
+            return kind, resource.id
+    return None

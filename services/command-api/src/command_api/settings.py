@@ -7,10 +7,11 @@ from pydantic import Field, field_validator, model_validator
 
 from command_api.alerts_config import load_mapping
 from incidents_shared import addresses
+from incidents_shared.page_links import PageLinkSettings
 from incidents_shared.settings import CommonSettings, Port
 
 
-class ApiSettings(CommonSettings):
+class ApiSettings(CommonSettings, PageLinkSettings):
     api_port: Port = addresses.API
     tokens_file: Path | None = None
     token_hashes: str = ""  # "principal:role:sha256hex,..." for deployments that keep no plaintext tokens

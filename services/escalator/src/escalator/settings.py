@@ -8,13 +8,14 @@ from pydantic import Field, field_validator
 
 from incidents_shared import addresses
 from incidents_shared.domain.escalation.policy import Policy
+from incidents_shared.page_links import PageLinkSettings
 from incidents_shared.policy_file import DEFAULT_POLICY_FILE, load_policy_file
 from incidents_shared.settings import CommonSettings, Port
 
 GROUP_ID = "escalator"
 
 
-class EscalatorSettings(CommonSettings):
+class EscalatorSettings(CommonSettings, PageLinkSettings):
     escalator_http_port: Port = addresses.ESCALATOR
     escalator_batch_max: Annotated[int, Field(ge=1, le=100_000)] = 2_000
     escalator_poll_ms: Annotated[int, Field(ge=1, le=10_000)] = 100

@@ -22,6 +22,7 @@ from devstack.service import Service
 from devstack.stack import DB_VAR, KAFKA_VAR, SERVICE_STOP_GRACE_S, TOKENS_VAR, Stack
 
 HEALTH_TIMEOUT_S = 90
+DIRECTORY_FILE = ROOT / "examples" / "directory.yaml"  # loaded by `make run` / `make up` (dev profile only)
 
 
 class Platform:
@@ -70,6 +71,22 @@ class Platform:
     def start_services(self) -> None:
         for name in SERVICES:
             self.start_service(name)
+        if self.profile.name == "dev":
+            self.load_directory()
+
+    def load_directory(self) -> None:
+        """The example directory through the API with the admin token (idempotent: a second start sends nothing)."""
+        token = json.loads(self.profile.tokens_file.read_text()).get("admin", "")
+        api = f"http://127.0.0.1:{self.profile.service_ports['command-api']}"
+        command = [str(VENV_BIN / "incidentctl"), "directory", "apply", str(DIRECTORY_FILE), "--api", api]
+        env = {**os.environ, "INCIDENTS_TOKEN": token}
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
+        where = DIRECTORY_FILE.relative_to(ROOT)
+        if done.returncode == 0:
+            self.say(f"directory from {where}: {(done.stdout.strip().splitlines() or ['loaded'])[-1]}")
+        else:
+            problem = " | ".join(done.stderr.strip().splitlines()[-3:])
+            self.say(f"directory from {where} NOT loaded (incidentctl exit {done.returncode}): {problem}")
 
     def stop_services(self) -> None:
         for name in reversed(SERVICES):

@@ -4,6 +4,7 @@ Every change goes through the API like any other client's (authenticated, the ro
 each command with its Idempotency-Key and, for anything but a create, an If-Match of the resource's revision.
 """
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +16,8 @@ import httpx
 from incidentctl.directory_doc import PLURAL
 from incidents_shared.domain.directory import DirectoryCommand, Kind
 from incidents_shared.domain.directory import commands as c
+
+RETRIES_503, MAX_WAIT_503_S = 10, 5.0
 
 
 @dataclass(frozen=True)
@@ -118,10 +121,23 @@ class DirectoryApi:
         self.client = client
         self.revisions: dict[tuple[Kind, str], str] = {}
 
+    def _request(self, method: str, path: str, **options: Any) -> httpx.Response:
+        """One request, again after Retry-After (bounded) while the API answers 503 (e.g. still reading the log).
+
+        Safe for commands too: a retry carries the same Idempotency-Key.
+        """
+        for _ in range(RETRIES_503):
+            response = self.client.request(method, path, **options)
+            if response.status_code != 503:
+                return response
+            retry_after = response.headers.get("retry-after", "1")
+            time.sleep(min(float(retry_after) if retry_after.isdigit() else 1.0, MAX_WAIT_503_S))
+        return response
+
     def fetch(self, as_of: datetime | None = None) -> tuple[Any, str]:
         """`GET /v1/directory` (at `as_of`): the document and its ETag (the directory's revision)."""
         params = {"as_of": as_of.isoformat()} if as_of is not None else {}
-        response = self.client.get("/v1/directory", params=params)
+        response = self._request("GET", "/v1/directory", params=params)
         if response.status_code != 200:
             raise refused("GET /v1/directory", response)
         return response.json(), _etag(response) or ""
@@ -129,7 +145,7 @@ class DirectoryApi:
     def revision(self, kind: Kind, key: str) -> str:
         """The resource's ETag: the last one an answer carried, else read with a GET."""
         if (kind, key) not in self.revisions:
-            response = self.client.get(_path(kind, key))
+            response = self._request("GET", _path(kind, key))
             if response.status_code != 200 or not _etag(response):
                 raise refused(f"GET {_path(kind, key)}", response)
             self.revisions[kind, key] = _etag(response) or ""
@@ -141,7 +157,7 @@ class DirectoryApi:
         headers = {"Idempotency-Key": idempotency_key}
         if request.resource is not None:
             headers["If-Match"] = self.revision(*request.resource)
-        response = self.client.request(request.method, request.path, json=request.body, headers=headers)
+        response = self._request(request.method, request.path, json=request.body, headers=headers)
         if response.status_code >= 300:
             raise refused(f"{request.method} {request.path}", response)
         subject = request.resource or _created(command)

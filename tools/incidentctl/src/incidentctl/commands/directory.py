@@ -17,7 +17,7 @@ import structlog
 import typer
 
 from incidentctl.directory_api import ApiRefused, DirectoryApi
-from incidentctl.directory_diff import Diff, check, diff, idempotency_key, render, summary
+from incidentctl.directory_diff import Action, Diff, check, diff, idempotency_key, render, summary
 from incidentctl.directory_doc import Directory, InvalidDirectory, parse_directory
 from incidentctl.directory_file import dump_yaml, load_file
 from incidents_shared.addresses import DEFAULT_API_URL
@@ -25,6 +25,7 @@ from incidents_shared.logging import configure_logging
 
 log = structlog.get_logger(__name__)
 EXIT_REFUSED, EXIT_BAD_FILE = 1, 2
+DONE = ((Action.CREATE, "created"), (Action.UPDATE, "changed"), (Action.DELETE, "deleted"))
 
 app = typer.Typer(
     help="The directory as code: apply a YAML file through the command API, or export the directory as one.",
@@ -121,7 +122,9 @@ def apply(
         if dry_run:
             typer.echo(f"dry run: {len(plan.steps())} command(s) not sent")
         elif plan.changes:
-            typer.echo(f"applied: {_send(client, plan, content, base)} command(s) sent")
+            sent = _send(client, plan, content, base)
+            done = ", ".join(f"{plan.count(action)} {label}" for action, label in DONE)
+            typer.echo(f"applied: {sent} command(s) sent ({done}, {plan.unchanged} unchanged)")
 
 
 def _moment(value: str | None) -> datetime | None:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 
 from devstack import procs
@@ -46,6 +47,9 @@ class Platform:
                 with os.fdopen(fd, "w") as f:
                     f.write(secrets.token_hex(32))
             os.environ["INCIDENTS_AUDIT_KEY"] = key_file.read_text().strip()
+        if not os.environ.get("INCIDENTS_PAGE_LINK_KEYS"):  # signs page links; kept with the stack, like the audit key
+            os.environ["INCIDENTS_PAGE_LINK_KEYS"] = f"dev:{kept_secret(self.profile.state / 'page-link.key')}"
+        default_env("INCIDENTS_PUBLIC_URL", f"http://127.0.0.1:{self.profile.service_ports['command-api']}")
         admin_init()
 
     def start_service(self, name: str) -> None:
@@ -137,6 +141,15 @@ class Platform:
                 self.stop_services()
 
 
+def kept_secret(path: Path) -> str:
+    """A random hex secret stored in `path` (owner-only), made the first time."""
+    if not path.exists() or not path.stat().st_size:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
 def admin_init() -> None:
     """Topics and migrations (idempotent), with the settings in this process's environment."""
     if subprocess.run([str(VENV_BIN / "incidents-admin"), "init"], check=False).returncode != 0:
@@ -179,6 +192,9 @@ def run_tests(profile: Profile, pytest_args: Sequence[str]) -> int:
             # Signed audit checkpoints every second, with a key of this run only.
             default_env("INCIDENTS_AUDIT_KEY", f"test-{secrets.token_hex(16)}")
             default_env("INCIDENTS_AUDIT_CHECKPOINT_S", "1")
+            # Page links signed with a key of this run only, pointing at the test stack's command API.
+            default_env("INCIDENTS_PAGE_LINK_KEYS", f"test:{secrets.token_hex(32)}")
+            default_env("INCIDENTS_PUBLIC_URL", f"http://127.0.0.1:{profile.service_ports['command-api']}")
             admin_init()
             return subprocess.run([str(VENV_BIN / "python"), "-m", "pytest", *pytest_args], cwd=ROOT).returncode
         finally:

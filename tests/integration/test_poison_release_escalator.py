@@ -12,6 +12,7 @@ import httpx
 from escalator.release import ReleaseFollower
 from incidents_shared.db import create_pool
 from incidents_shared.domain.escalation.book import PolicyBook
+from incidents_shared.domain.escalation.people import People
 from incidents_shared.policy_file import load_policy_file
 from incidents_shared.settings import CommonSettings
 from projector.release import release as release_in_projector
@@ -72,7 +73,7 @@ async def test_released_incident_is_folded_by_the_escalator_and_gets_its_sla_tar
 
     pool = await create_pool(settings)
     try:
-        follower = ReleaseFollower(pool, settings, _book())
+        follower = ReleaseFollower(pool, settings, _book(), People)
         before = await follower.follow_once()
         assert incident_id not in {r.key for r in before}, "nothing is released while the projector holds it"
 

@@ -12,11 +12,13 @@ from incidents_shared.domain import payloads as p
 from incidents_shared.domain.decide import decide
 from incidents_shared.domain.enums import (
     ActorKind,
+    ContactKind,
     EscalationReason,
     HoldReason,
     Level,
     LinkRelation,
     NoteKind,
+    PageReason,
     Priority,
     ResolutionCode,
     Role,
@@ -165,7 +167,7 @@ SAMPLE_DATA: dict[type[e.EventBase], p.Payload] = {
         impact=Level.LOW, urgency=Level.LOW, priority=Priority.P1, overridden=True, reason="CEO is affected"
     ),
     e.IncidentAssigned: p.AssignedData(team="payments", assignee="alice"),
-    e.IncidentAcknowledged: p.EmptyData(comment="on it"),
+    e.IncidentAcknowledged: p.AcknowledgedData(comment="on it", page_link=UUID(int=7)),
     e.InvestigationStarted: p.EmptyData(),
     e.NoteAdded: p.NoteAddedData(kind=NoteKind.DIAGNOSIS, text="TLS handshake times out"),
     e.PutOnHold: p.PutOnHoldData(reason=HoldReason.AWAITING_VENDOR, comment="ticket V-12"),
@@ -179,6 +181,17 @@ SAMPLE_DATA: dict[type[e.EventBase], p.Payload] = {
         policy_id="default",
         policy_version=3,
         step=1,
+    ),
+    e.IncidentPaged: p.PagedData(
+        page_id=uuid5(NAMESPACE, "page"),
+        user="ann",
+        reason=PageReason.STEP,
+        about_event_id=uuid5(NAMESPACE, "about"),
+        contact=p.ContactAttempt(index=1, kind=ContactKind.SLACK, address="https://hooks.example/ann"),
+        level=1,
+        team="payments",
+        schedule="payments-primary",
+        source="override",
     ),
     e.SlaTargetsSet: p.SlaTargetsSetData(
         priority=Priority.P2, ack_due_at=at(15), resolve_due_at=at(240), policy_id="default", policy_version=3

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import date
+from uuid import UUID
 
 from incidents_shared.domain import commands as c
 from incidents_shared.domain import events as e
@@ -18,6 +19,8 @@ from incidents_shared.domain.enums import (
     Status,
 )
 from tests.unit.builders import OTHER_INCIDENT_ID, SAMPLE_DATA, at
+
+PAGE_LINK = UUID(int=42)  # the page whose link acknowledges
 
 NEW, ACK, INV, HOLD, RES, CLOSED = (
     Status.NEW,
@@ -72,7 +75,20 @@ COMMAND_CASES = [
         p.AssignedData(team="payments", assignee="alice"),
         OPEN,
     ),
-    Case(c.Acknowledge(comment="on it"), e.IncidentAcknowledged, p.EmptyData(comment="on it"), frozenset({NEW}), ACK),
+    Case(
+        c.Acknowledge(comment="on it"),
+        e.IncidentAcknowledged,
+        p.AcknowledgedData(comment="on it"),
+        frozenset({NEW}),
+        ACK,
+    ),
+    Case(
+        c.AcknowledgeFromPage(page_link=PAGE_LINK),
+        e.IncidentAcknowledged,
+        p.AcknowledgedData(page_link=PAGE_LINK),
+        frozenset({NEW}),
+        ACK,
+    ),
     Case(c.StartInvestigation(), e.InvestigationStarted, p.EmptyData(), frozenset({ACK}), INV),
     Case(
         c.AddNote(kind=NoteKind.WORKAROUND, text="restart the pods"),
@@ -132,6 +148,8 @@ SYSTEM_CASES = [
     Case(None, e.NotificationSent, SAMPLE_DATA[e.NotificationSent], EXISTING),
     Case(None, e.NotificationFailed, SAMPLE_DATA[e.NotificationFailed], EXISTING),
     Case(None, e.AlertCorrelated, SAMPLE_DATA[e.AlertCorrelated], EXISTING),
+    # a policy step's page stops at the acknowledgement (other pages' first contact: tests/unit/test_paging.py)
+    Case(None, e.IncidentPaged, SAMPLE_DATA[e.IncidentPaged], frozenset({NEW})),
     Case(
         None,
         e.IncidentEscalated,

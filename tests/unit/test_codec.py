@@ -65,7 +65,7 @@ def test_canonical_bytes_have_sorted_keys_no_spaces_and_utc_microseconds() -> No
         recorded_at=datetime(2026, 1, 1, tzinfo=UTC),
         actor=e.Actor(id="bob", kind=ActorKind.USER, role="responder"),
         correlation_id="req-2",
-        data=p.EmptyData(),
+        data=p.AcknowledgedData(),
     )
 
     assert canonical_bytes(acknowledged) == (

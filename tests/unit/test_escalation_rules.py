@@ -56,7 +56,7 @@ def person(cls: type[e.EventBase], minute: float, data: p.Payload | None = None,
             "recorded_at": at(minute),
             "actor": actor(Role.MANAGER),
             "correlation_id": "test",
-            "data": data if data is not None else p.EmptyData(),
+            "data": data if data is not None else {},
             **envelope,
         }
     )

@@ -9,6 +9,7 @@ from escalator.handler import EscalatorHandler
 from incidents_shared.domain import commands as c
 from incidents_shared.domain.enums import Level, NoteKind, Status
 from incidents_shared.domain.escalation.book import PolicyBook
+from incidents_shared.domain.escalation.people import People
 from incidents_shared.domain.escalation.policy import Policy
 from incidents_shared.domain.escalation.timers import Timer, TimerKind, build_event
 from incidents_shared.offsets import OffsetsMoved
@@ -50,7 +51,7 @@ class Escalator:
     def __init__(self) -> None:
         self.fold = FakeFoldStore()
         self.book = PolicyBook(POLICY)
-        self.handler = EscalatorHandler(self.fold, self.book)
+        self.handler = EscalatorHandler(self.fold, self.book, People)
         self.log = FakeLog()
         self.write = FakeWriter()
 
@@ -64,7 +65,7 @@ class Escalator:
     async def fire_targets(self) -> None:
         """What the timer loop does with the due `targets` timer: append its incident.sla_targets_set."""
         [timer] = self.pending(TimerKind.TARGETS)
-        event = build_event(timer, self.stored.states[timer.incident_id], self.book, timer.due_at)
+        event = build_event(timer, self.stored.states[timer.incident_id], self.book, People(), timer.due_at)
         self.fold.fire(timer)
         await self.handler.handle(self.log.records(event))
 

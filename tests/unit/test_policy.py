@@ -42,7 +42,7 @@ def test_the_shipped_policies_are_valid() -> None:
 def test_targets_steps_and_repeats() -> None:
     policy = parse_policy(GOOD, "good.yaml", {})
     assert policy.targets(Priority.P1, START) == (START + timedelta(minutes=5), START + timedelta(hours=1))
-    plan = [(s.level, s.due_at - START, s.team) for s in policy.schedule(Priority.P1, START)]
+    plan = [(s.level, s.due_at - START, s.target.get("team")) for s in policy.schedule(Priority.P1, START)]
     assert plan == [
         (2, timedelta(minutes=5), "leads"),
         (3, timedelta(minutes=10), "heads"),
@@ -74,10 +74,11 @@ def test_channel_urls_do_not_change_the_content_hash_but_targets_do() -> None:
     ("change", "line", "says"),
     [
         (("acknowledge: 5m", "acknowledge: soon"), 11, "is not a duration"),
-        (("level: 3, team: heads", "level: 3, team: nobody"), 15, "unknown team 'nobody'"),
+        (("level: 3, team: heads", "level: 3, team: heads, user: ann"), 15, "one of team, schedule or user"),
+        (("level: 3, team: heads", "level: 0, team: heads"), 15, "greater than or equal to 1"),
         (("kind: webhook", "kind: pager"), 4, "'webhook' or 'slack'"),
         (("version: 3", "version: 0"), 2, "greater than or equal to 1"),
-        (("{2: security}", "{2: ghosts}"), 19, "unknown team 'ghosts'"),
+        (("version: 3", "version: 3\nstakeholders: {all: [ghosts]}"), 3, "unknown channel 'ghosts'"),
         (("P1:", "P9:"), 10, "Input should be 'P1'"),
     ],
 )
@@ -85,6 +86,23 @@ def test_errors_point_at_the_line(change: tuple[str, str], line: int, says: str)
     with pytest.raises(PolicyError) as error:
         parse_policy(GOOD.replace(*change), "policy.yaml", {})
     assert f"policy.yaml line {line} " in str(error.value) and says in str(error.value)
+
+
+def test_steps_may_page_the_owning_team_a_schedule_a_user_or_a_team_only_the_directory_knows() -> None:
+    text = GOOD.replace(
+        "      - {after: 5m, level: 2, team: leads}",
+        "      - {after: 0s, level: 1}\n      - {after: 1m, level: 2, schedule: dba-primary}\n"
+        "      - {after: 2m, level: 3, user: ann}\n      - {after: 5m, level: 4, team: payments}",
+    ).replace("level: 3, team: heads", "level: 5, team: heads")
+    policy = parse_policy(text, "policy.yaml", {})
+    plan = [(s.level, s.due_at - START, s.target) for s in policy.schedule(Priority.P1, START)][:5]
+    assert plan == [
+        (1, timedelta(0), {}),
+        (2, timedelta(minutes=1), {"schedule": "dba-primary"}),
+        (3, timedelta(minutes=2), {"user": "ann"}),
+        (4, timedelta(minutes=5), {"team": "payments"}),
+        (5, timedelta(minutes=10), {"team": "heads"}),
+    ]
 
 
 def test_yaml_syntax_errors_name_the_line() -> None:

@@ -15,6 +15,7 @@ from incidents_shared.domain import payloads as p
 from incidents_shared.domain.enums import ActorKind, EscalationReason, HoldReason, Level, Priority, SlaTarget
 from incidents_shared.domain.escalation.book import PolicyBook
 from incidents_shared.domain.escalation.fold import fold_batch
+from incidents_shared.domain.escalation.people import People
 from incidents_shared.domain.escalation.simulation import Simulator
 from incidents_shared.domain.escalation.timers import build_event
 from incidents_shared.domain.record import Record
@@ -46,7 +47,7 @@ class Escalator(Simulator):
                 "recorded_at": at,
                 "actor": PERSON,
                 "correlation_id": "test",
-                "data": data if data is not None else p.EmptyData(),
+                "data": data if data is not None else {},
             }
         )
         self.append(event)
@@ -74,7 +75,7 @@ def test_an_unacknowledged_p1_escalates_on_schedule_and_breaches() -> None:
     esc.log_p1()
     esc.advance(s(0.1))
     [targets] = esc.accepted_of(e.SlaTargetsSet)
-    assert (targets.data.ack_due_at, targets.data.policy_id, targets.data.policy_version) == (s(5), "fast-demo", 1)
+    assert (targets.data.ack_due_at, targets.data.policy_id, targets.data.policy_version) == (s(5), "fast-demo", 2)
 
     assert esc.advance(s(3.9)) == []
     steps = [
@@ -118,7 +119,7 @@ def test_an_escalation_that_lands_after_the_ack_is_rejected_and_pages_nobody() -
     esc.log_p1()
     esc.advance(s(0.1))
     step = next(t for t in esc.timers.values() if t.step == 2)
-    late = build_event(step, esc.known.states[esc.incident], esc.book, s(4))  # fired, still in flight
+    late = build_event(step, esc.known.states[esc.incident], esc.book, People(), s(4))  # fired, still in flight
     esc.command(e.IncidentAcknowledged, s(3.99))  # ...but the ack reached the log first
     esc.append(late)
     assert esc.accepted_of(e.IncidentEscalated) == [] and esc.deliveries == []
@@ -163,7 +164,7 @@ def test_a_later_policy_edit_never_changes_a_running_incident() -> None:
     v2 = parse_policy(
         (Path(__file__).resolve().parents[2] / "examples" / "policies" / "fast-demo.yaml")
         .read_text()
-        .replace("version: 1", "version: 2")
+        .replace("version: 2", "version: 3")
         .replace("acknowledge: 5s", "acknowledge: 50s"),
         "fast-demo.yaml",
         {},
@@ -181,7 +182,7 @@ def test_a_later_policy_edit_never_changes_a_running_incident() -> None:
     )
     esc.advance(s(2.1))
     pinned = [(t.data.policy_version, t.data.ack_due_at) for t in esc.accepted_of(e.SlaTargetsSet)]
-    assert pinned == [(1, s(5)), (1, s(30 * 60)), (1, s(5))]
+    assert pinned == [(2, s(5)), (2, s(30 * 60)), (2, s(5))]
 
 
 def test_security_incidents_go_to_the_security_team() -> None:
@@ -211,7 +212,7 @@ class RecordingLog:
 async def test_the_timer_loop_appends_each_incident_on_its_own() -> None:
     """An append is one record batch on one incident's partition: mixing incidents would misroute events."""
     log = RecordingLog()
-    loop = TimerLoop(None, log, PolicyBook(FAST), SystemClock(), Ownership(), tick_s=0.1)  # type: ignore[arg-type]
+    loop = TimerLoop(None, log, PolicyBook(FAST), People, SystemClock(), Ownership(), tick_s=0.1)  # type: ignore[arg-type]
     a, b = Escalator(PolicyBook(FAST)), Escalator(PolicyBook(FAST))
     for esc in (a, b):
         esc.log_p1()
@@ -227,7 +228,7 @@ def test_a_poison_record_parks_its_incident_like_the_projector_does() -> None:
     esc = Escalator(PolicyBook(FAST))
     poison = Record(0, esc.offset, str(esc.incident), b"{not json")
     esc.offset += 1
-    out = fold_batch(decode_records([poison]), esc.known, esc.book)
+    out = fold_batch(decode_records([poison]), esc.known, esc.book, People())
     assert out.parked == {str(esc.incident): (0, 0)}
     esc.log_p1()
     esc.advance(s(30))

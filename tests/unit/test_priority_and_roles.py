@@ -82,7 +82,7 @@ def test_a_priority_override_needs_a_reason() -> None:
 
 # ARCHITECTURE.md section 6: reporter logs and posts updates; responder adds the lifecycle; manager adds
 # escalate, close and review; integration sends alerts only; auditor only reads; admin may do anything.
-REPORTER_COMMANDS = {c.LogIncident, c.PostUpdate}
+REPORTER_COMMANDS = {c.LogIncident, c.PostUpdate, c.AcknowledgeFromPage}  # a page link: whoever was paged
 MANAGER_COMMANDS = {c.Escalate, c.Close, c.CompleteReview}
 
 

@@ -21,7 +21,8 @@ FAST_TEXT = (POLICIES / "fast-demo.yaml").read_text()
 FAST = load_policy_file(POLICIES / "fast-demo.yaml", {})
 STRICT = parse_policy(
     FAST_TEXT.replace("id: fast-demo", "id: strict")
-    .replace("acknowledge: 30m, resolve: 8h, steps: [{after: 30m,", "acknowledge: 3s, resolve: 8h, steps: [{after: 2s,")
+    .replace("acknowledge: 30m\n", "acknowledge: 3s\n")
+    .replace("{after: 30m, level: 2, team: team-leads}", "{after: 2s, level: 2, team: team-leads}")
     .replace("acknowledge: 5s", "acknowledge: 2s"),
     "strict.yaml",
     {},
@@ -44,7 +45,7 @@ def event(cls: type[e.EventBase], incident: UUID, at: datetime, data: p.Payload 
             "recorded_at": at,
             "actor": extra.pop("actor", PERSON),
             "correlation_id": "test",
-            "data": data if data is not None else p.EmptyData(),
+            "data": data if data is not None else {},
             **extra,
         }
     )
@@ -147,8 +148,8 @@ def test_a_stricter_policy_escalates_and_pages_more_on_the_same_history() -> Non
     report = simulate(histories(), {"current": FAST, "candidate": STRICT}, None, s(300))
     current, candidate = report["total"]["current"], report["total"]["candidate"]
     assert candidate["escalations"] > current["escalations"] and candidate["pages"] > current["pages"]
-    assert report["priorities"]["P2"]["current"]["escalations"] == 0
-    assert report["priorities"]["P2"]["candidate"]["escalations"] == 1
+    assert report["priorities"]["P2"]["current"]["escalations"] == 1, "the on-call at once (level 1)"
+    assert report["priorities"]["P2"]["candidate"]["escalations"] == 2, "and the leads after 2 s"
     assert report["priorities"]["P2"]["candidate"]["unacknowledged"] == 1
     assert candidate["time_to_responder_s"]["count"] == 3
 

@@ -7,6 +7,7 @@ from escalator.clock import SystemClock
 from escalator.firing import Every, TimerLoop
 from escalator.ownership import Ownership
 from incidents_shared.domain.escalation.book import PolicyBook
+from incidents_shared.domain.escalation.people import People
 from tests.unit.test_policy_escalator import FAST, RecordingLog
 
 
@@ -14,7 +15,8 @@ class ScriptedLoop(TimerLoop):
     """Ticks fire the scripted counts; the service stops after the last one."""
 
     def __init__(self, fired: list[int], stop: asyncio.Event, *, tick_s: float, batch: int) -> None:
-        super().__init__(None, RecordingLog(), PolicyBook(FAST), SystemClock(), Ownership(), tick_s=tick_s, batch=batch)  # type: ignore[arg-type]
+        book = PolicyBook(FAST)
+        super().__init__(None, RecordingLog(), book, People, SystemClock(), Ownership(), tick_s=tick_s, batch=batch)  # type: ignore[arg-type]
         self.fired, self.stop, self.ticks = fired, stop, 0
 
     async def tick(self) -> int:

@@ -37,6 +37,8 @@ class CommonSettings(BaseSettings):
     # HMAC key of the signed audit checkpoints (projector writes them, `incidentctl audit verify` checks them).
     audit_key: SecretStr | None = None
     audit_checkpoint_s: Annotated[float, Field(gt=0, le=86_400)] = 60.0
+    # The team an incident belongs to when its service is not in the directory's catalogue (never nobody).
+    default_team: Annotated[str, Field(pattern=r"^[a-z0-9._-]{1,64}$")] = "service-desk"
 
     @field_validator("database_url")
     @classmethod

@@ -12,6 +12,7 @@ from escalator import metrics, store
 from escalator.clock import Clock
 from escalator.faults import crash_now
 from escalator.ownership import Ownership
+from escalator.ports import PeopleNow
 from incidents_shared.appender import LogUnavailable
 from incidents_shared.db import DATABASE_ERRORS, Pool
 from incidents_shared.domain.escalation.book import PolicyBook
@@ -50,6 +51,7 @@ class TimerLoop:
         pool: Pool,
         events: EventLog,
         book: PolicyBook,
+        people: PeopleNow,
         clock: Clock,
         owned: Ownership,
         *,
@@ -58,6 +60,7 @@ class TimerLoop:
         crash_after_emit: str | None = None,
     ) -> None:
         self.pool, self.events, self.book, self.clock, self.owned = pool, events, book, clock, owned
+        self.people = people
         self.tick_s, self.batch = tick_s, batch
         self.crash_after_emit = crash_after_emit
         self.count_pending = Every(PENDING_GAUGE_EVERY_S)
@@ -87,7 +90,8 @@ class TimerLoop:
         ready = [t for t in timers if t.incident_id in states]
         if not ready:
             return 0
-        emitted = [build_event(t, states[t.incident_id], self.book, now) for t in ready]
+        people = self.people()
+        emitted = [build_event(t, states[t.incident_id], self.book, people, now) for t in ready]
         await self._append_per_incident(emitted)
         acked = self.clock.now()
         self._maybe_crash(emitted)

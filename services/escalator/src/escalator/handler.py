@@ -3,7 +3,7 @@
 import structlog
 
 from escalator import metrics
-from escalator.ports import FoldStore
+from escalator.ports import FoldStore, PeopleNow
 from incidents_shared.domain.escalation.book import PolicyBook
 from incidents_shared.domain.escalation.fold import fold_batch
 from incidents_shared.domain.record import Record
@@ -16,9 +16,10 @@ class EscalatorHandler:
     """Fold each polled batch on what the escalator knows and write the outcome with the offsets, in one unit of
     work: states, timers armed and cancelled, deliveries queued (a drill's kept as 'drill', never sent)."""
 
-    def __init__(self, fold: FoldStore, book: PolicyBook) -> None:
+    def __init__(self, fold: FoldStore, book: PolicyBook, people: PeopleNow) -> None:
         self.fold = fold
         self.book = book
+        self.people = people
 
     async def load_offsets(self) -> dict[int, int]:
         return await self.fold.load_offsets()
@@ -29,7 +30,7 @@ class EscalatorHandler:
         async with self.fold.batch(records) as uow:
             keys = {r.incident_key for r in records}
             known = await uow.load_known({e.incident_id for e in events}, {e.event_id for e in events}, keys)
-            outcome = fold_batch(batch, known, self.book)
+            outcome = fold_batch(batch, known, self.book, self.people())
             await uow.write(outcome)
         for key, (partition, offset) in outcome.parked.items():
             log.warning("poison_record_parked", incident_key=key, partition=partition, offset=offset)

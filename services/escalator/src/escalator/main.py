@@ -11,6 +11,7 @@ from escalator.clock import Clock, SystemClock
 from escalator.firing import TimerLoop
 from escalator.handler import EscalatorHandler
 from escalator.ownership import Ownership
+from escalator.people import PeopleSource
 from escalator.release import ReleaseFollower
 from escalator.sender import Sender
 from escalator.settings import GROUP_ID, EscalatorSettings
@@ -18,7 +19,9 @@ from escalator.store import register_policy
 from incidents_shared.appender import KafkaAppender
 from incidents_shared.consumer import BatchHandler
 from incidents_shared.db import Pool
+from incidents_shared.directory_log import DirectoryLog
 from incidents_shared.domain.escalation.book import PolicyBook, PolicyVersionChanged
+from incidents_shared.domain.escalation.people import no_links
 from incidents_shared.domain.escalation.policy import Policy
 from incidents_shared.gc_tuning import tune_for_batches
 from incidents_shared.listen import Listener
@@ -38,20 +41,29 @@ class Escalator:
         self.owned = Ownership()
         self.appender = KafkaAppender(settings, settings.append_timeout_s)
         self.book = PolicyBook(policy)
+        self.directory = DirectoryLog(settings, "escalator-directory")
+        self.people = PeopleSource(self.directory, settings.default_team, no_links)
+
+    async def follow_directory(self) -> None:
+        """Fold the directory's log in the background; pages need it, so wait until it has caught up once."""
+        task = asyncio.create_task(self.directory.run(), name="escalator-directory")
+        self.stack.push_async_callback(_cancelled, task)
+        await self.directory.ready(self.settings.startup_timeout_s)
 
     async def make_handler(self, pool: Pool) -> BatchHandler:
         async with pool.acquire() as conn:
             seen = await register_policy(conn, self.policy)  # refuses an edited file with an old version
         self.book.versions.update({p.key: p for p in seen if p.key != self.policy.key})
+        await self.follow_directory()
         await self.appender.start()
         self.stack.push_async_callback(self.appender.stop)
-        return EscalatorHandler(postgres_fold_store(pool, GROUP_ID, self.settings.events_topic), self.book)
+        return EscalatorHandler(postgres_fold_store(pool, GROUP_ID, self.settings.events_topic), self.book, self.people)
 
     def make_workers(self, pool: Pool) -> list[Worker]:
         s = self.settings
         http = httpx.AsyncClient(follow_redirects=False)
         self.stack.push_async_callback(http.aclose)
-        timers = TimerLoop(pool, self.appender, self.book, self.clock, self.owned, tick_s=s.timer_tick_s,
+        timers = TimerLoop(pool, self.appender, self.book, self.people, self.clock, self.owned, tick_s=s.timer_tick_s,
                            crash_after_emit=s.escalator_crash_after_emit)  # fmt: skip
         sender = Sender(
             pool,
@@ -66,7 +78,9 @@ class Escalator:
             concurrency=s.notify_concurrency,
             crash_after_delivery=s.escalator_crash_after_delivery,
         )
-        follower = ReleaseFollower(pool, s, self.book)  # releases what the projector released (decision 0062)
+        follower = ReleaseFollower(
+            pool, s, self.book, self.people
+        )  # releases what the projector released (decision 0062)
         listener = Listener(s.database_url, "escalator-listener", {RELEASED_CHANNEL: follower.notified})
         return [
             Worker("escalator-timers", timers.run),
@@ -74,6 +88,12 @@ class Escalator:
             Worker("escalator-listener", listener.run, restart=True),
             Worker("escalator-releases", follower.run, restart=True),
         ]
+
+
+async def _cancelled(task: "asyncio.Task[None]") -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def run(settings: EscalatorSettings, policy: Policy, clock: Clock) -> None:

@@ -4,12 +4,16 @@ The composition root (main.py) wires the real adapter (escalator.adapters); the 
 in-memory fake (tests/unit/fakes_readers.py). Nothing here imports an I/O library.
 """
 
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 from uuid import UUID
 
 from incidents_shared.domain.escalation.fold import Known, Outcome
+from incidents_shared.domain.escalation.people import People
 from incidents_shared.domain.record import Record
+
+PeopleNow = Callable[[], People]  # the directory as folded so far, each time it is asked (escalator.people)
 
 
 class FoldBatch(Protocol):

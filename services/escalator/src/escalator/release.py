@@ -16,10 +16,12 @@ import structlog
 from aiokafka.errors import KafkaError
 
 from escalator import store
+from escalator.ports import PeopleNow
 from escalator.settings import GROUP_ID
 from incidents_shared.db import DATABASE_ERRORS, Conn, Pool
 from incidents_shared.domain.escalation.book import PolicyBook
 from incidents_shared.domain.escalation.fold import fold_batch
+from incidents_shared.domain.escalation.people import People
 from incidents_shared.domain.record import Record
 from incidents_shared.domain.walk import decode_records, events_of
 from incidents_shared.logrange import records_between
@@ -62,7 +64,7 @@ class Released:
     judged: int  # of which judged (the rest: duplicates)
 
 
-async def release(pool: Pool, settings: CommonSettings, book: PolicyBook, key: str) -> Released:
+async def release(pool: Pool, settings: CommonSettings, book: PolicyBook, people: People, key: str) -> Released:
     """Fold the incident's held-back records and unpark it, in one transaction under the fold lock."""
     async with pool.acquire() as conn:
         partition, poison = await _parked_at(conn, key)
@@ -78,7 +80,7 @@ async def release(pool: Pool, settings: CommonSettings, book: PolicyBook, key: s
         batch = decode_records(records)
         events = events_of(batch)
         known = await store.load_known(conn, {e.incident_id for e in events}, {e.event_id for e in events}, set())
-        outcome = fold_batch(batch, known, book)
+        outcome = fold_batch(batch, known, book, people)
         if outcome.parked:
             where = next(iter(outcome.parked.values()))
             raise StillPoison(f"record {where[0]}:{where[1]} of {key} still cannot be judged here")
@@ -109,6 +111,7 @@ class ReleaseFollower:
     pool: Pool
     settings: CommonSettings
     book: PolicyBook
+    people: PeopleNow
     retry_at: dict[str, float] = field(default_factory=dict)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -128,7 +131,7 @@ class ReleaseFollower:
             if self.retry_at.get(key, 0.0) > time.monotonic():
                 continue
             try:
-                released = await release(self.pool, self.settings, self.book, key)
+                released = await release(self.pool, self.settings, self.book, self.people(), key)
             except NotParked:
                 continue
             except StillPoison as exc:

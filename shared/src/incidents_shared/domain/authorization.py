@@ -17,6 +17,7 @@ COMMAND_ROLES: dict[type[c.Command], frozenset[Role]] = {
     c.Prioritize: RESPONDERS,
     c.Assign: RESPONDERS,
     c.Acknowledge: RESPONDERS,
+    c.AcknowledgeFromPage: REPORTERS,  # the signed link is the authority; any person who can be paged may use it
     c.StartInvestigation: RESPONDERS,
     c.AddNote: RESPONDERS,
     c.PutOnHold: RESPONDERS,

@@ -108,6 +108,13 @@ class Acknowledge(Command):
     comment: p.ShortText | None = None
 
 
+class AcknowledgeFromPage(Command):
+    """Acknowledge through a page's signed link, as the paged user (the API builds it; no route takes it as a body)."""
+
+    page_link: UUID
+    comment: p.ShortText | None = None
+
+
 class StartInvestigation(Command):
     """Start investigating."""
 
@@ -148,7 +155,8 @@ class Escalate(Command):
     model_config = _example(target_team="dba-leads", comment="needs a senior DBA")
 
     target_team: p.Name
-    target_person: p.Name | None = None
+    target_person: p.Name | None = None  # a user of the directory: paged in person
+    target_schedule: p.Name | None = None  # a schedule: whoever is on call on it is paged
     level: Annotated[int, Field(ge=1, le=20)] | None = None
     comment: p.ShortText | None = None
 

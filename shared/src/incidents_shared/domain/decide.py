@@ -136,7 +136,12 @@ def _assign(state: Incident | None, cmd: c.Assign, meta: c.CommandMeta) -> list[
 
 @decides(c.Acknowledge)
 def _acknowledge(state: Incident | None, cmd: c.Acknowledge, meta: c.CommandMeta) -> list[Draft]:
-    return [(e.IncidentAcknowledged, p.EmptyData(comment=cmd.comment))]
+    return [(e.IncidentAcknowledged, p.AcknowledgedData(comment=cmd.comment))]
+
+
+@decides(c.AcknowledgeFromPage)
+def _acknowledge_from_page(state: Incident | None, cmd: c.AcknowledgeFromPage, meta: c.CommandMeta) -> list[Draft]:
+    return [(e.IncidentAcknowledged, p.AcknowledgedData(comment=cmd.comment, page_link=cmd.page_link))]
 
 
 @decides(c.StartInvestigation)
@@ -169,6 +174,7 @@ def _escalate(state: Incident | None, cmd: c.Escalate, meta: c.CommandMeta) -> l
         level=level,
         target_team=cmd.target_team,
         target_person=cmd.target_person,
+        target_schedule=cmd.target_schedule,
         reason=EscalationReason.MANUAL,
         comment=cmd.comment,
     )

@@ -56,6 +56,22 @@ class EscalationReason(StrEnum):
     PRIORITY_RAISED = "priority_raised"
 
 
+class PageReason(StrEnum):
+    """Why a person was paged."""
+
+    STEP = "step"  # an escalation step of the policy (or a manual escalation to a team or schedule)
+    ASSIGNMENT = "assignment"  # the incident was assigned to them
+    MANUAL = "manual"  # a manual escalation named them
+
+
+class ContactKind(StrEnum):
+    """How a person is reached (a user's contact methods)."""
+
+    EMAIL = "email"
+    SLACK = "slack"
+    WEBHOOK = "webhook"
+
+
 class SlaTarget(StrEnum):
     ACKNOWLEDGE = "acknowledge"
     RESOLVE = "resolve"

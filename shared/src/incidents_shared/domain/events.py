@@ -58,7 +58,7 @@ class IncidentAssigned(EventBase):
 
 class IncidentAcknowledged(EventBase):
     type: Literal["incident.acknowledged"] = "incident.acknowledged"
-    data: p.EmptyData
+    data: p.AcknowledgedData
 
 
 class InvestigationStarted(EventBase):
@@ -142,6 +142,11 @@ class IncidentClosed(EventBase):
     data: p.EmptyData
 
 
+class IncidentPaged(EventBase):
+    type: Literal["incident.paged"] = "incident.paged"
+    data: p.PagedData
+
+
 class ReviewCompleted(EventBase):
     type: Literal["incident.review_completed"] = "incident.review_completed"
     data: p.ReviewCompletedData
@@ -159,6 +164,7 @@ Event = Annotated[
     | IncidentResumed
     | MajorDeclared
     | IncidentEscalated
+    | IncidentPaged
     | SlaTargetsSet
     | SlaBreached
     | StakeholderUpdatePosted
@@ -185,6 +191,7 @@ EVENT_CLASSES: tuple[type[EventBase], ...] = (
     IncidentResumed,
     MajorDeclared,
     IncidentEscalated,
+    IncidentPaged,
     SlaTargetsSet,
     SlaBreached,
     StakeholderUpdatePosted,
@@ -221,6 +228,7 @@ BOOKKEEPING_TYPES = frozenset(
     {
         "incident.sla_targets_set",
         "incident.sla_breached",
+        "incident.paged",
         "incident.notification_sent",
         "incident.notification_failed",
         "incident.alert_correlated",

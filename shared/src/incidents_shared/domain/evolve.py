@@ -86,7 +86,15 @@ def _assigned(state: Incident, event: e.IncidentAssigned) -> dict[str, Any]:
 
 @evolves(e.IncidentAcknowledged)
 def _acknowledged(state: Incident, event: e.IncidentAcknowledged) -> dict[str, Any]:
-    return {"status": Status.ACKNOWLEDGED, "acknowledged_at": event.occurred_at}
+    changes: dict[str, Any] = {"status": Status.ACKNOWLEDGED, "acknowledged_at": event.occurred_at}
+    if event.data.page_link is not None:
+        changes["page_links_used"] = state.page_links_used | {event.data.page_link}
+    return changes
+
+
+@evolves(e.IncidentPaged)
+def _paged(state: Incident, event: e.IncidentPaged) -> dict[str, Any]:
+    return {}  # a page changes nothing about the incident; the log and the outbox keep it
 
 
 @evolves(e.InvestigationStarted)

@@ -1,18 +1,20 @@
 """Typed payloads (`data`) of every event in the catalogue."""
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import Field, model_validator
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from incidents_shared.domain.enums import (
     AlertStatus,
+    ContactKind,
     EscalationReason,
     HoldReason,
     Level,
     LinkRelation,
     NoteKind,
+    PageReason,
     Priority,
     ResolutionCode,
     SlaTarget,
@@ -35,6 +37,16 @@ Labels = Annotated[
 
 class Payload(StorableModel):
     """Base of every event payload."""
+
+
+def _without_absent(dumped: Any, *names: str) -> Any:
+    """Fields added to a payload after events were written are left out while None: an old event then dumps to
+    the same canonical bytes as before, so its hash-chain link does not change."""
+    if isinstance(dumped, dict):
+        for name in names:
+            if dumped.get(name, 0) is None:
+                del dumped[name]
+    return dumped
 
 
 class LoggedData(Payload):
@@ -95,6 +107,17 @@ class EmptyData(Payload):
     comment: ShortText | None = None
 
 
+class AcknowledgedData(Payload):
+    """`page_link`: the page whose signed link acknowledged it (no login); a page's link works once."""
+
+    comment: ShortText | None = None
+    page_link: UUID | None = None
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return _without_absent(handler(self), "page_link")
+
+
 class NoteAddedData(Payload):
     kind: NoteKind
     text: Text
@@ -112,12 +135,40 @@ class MajorDeclaredData(Payload):
 class EscalatedData(Payload):
     level: Annotated[int, Field(ge=1, le=MAX_ESCALATION_LEVEL)]
     target_team: Name
-    target_person: Name | None = None
+    target_person: Name | None = None  # a user of the directory: paged in person
+    target_schedule: Name | None = None  # whoever is on call on it when the escalation happens is paged
     reason: EscalationReason
     comment: ShortText | None = None
     policy_id: Name | None = None
     policy_version: Annotated[int, Field(ge=1)] | None = None
     step: Annotated[int, Field(ge=0)] | None = None
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return _without_absent(handler(self), "target_schedule")
+
+
+class ContactAttempt(Payload):
+    """The contact method a page went out by: the user's `index`-th, tried `delay` after the page began."""
+
+    index: Annotated[int, Field(ge=0, le=20)]
+    kind: ContactKind
+    address: Annotated[str, Field(min_length=1, max_length=2_000)]
+
+
+class PagedData(Payload):
+    """A person paged by one contact method. One page (`page_id`) goes out by each of the user's contact methods
+    in turn; an acknowledgement earlier in the log stops the later ones (preconditions)."""
+
+    page_id: UUID
+    user: Name
+    reason: PageReason
+    about_event_id: UUID  # the escalation or assignment that started the page
+    contact: ContactAttempt
+    level: Annotated[int, Field(ge=0, le=MAX_ESCALATION_LEVEL)] | None = None
+    team: Name | None = None
+    schedule: Name | None = None
+    source: Name | None = None  # the schedule's layer that put them on call, or "override"
 
 
 class SlaTargetsSetData(Payload):

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from incidents_shared.domain import events as e
-from incidents_shared.domain.enums import OPEN_STATUSES, EscalationReason, SlaTarget, Status
+from incidents_shared.domain.enums import OPEN_STATUSES, EscalationReason, PageReason, SlaTarget, Status
 from incidents_shared.domain.state import Incident
 
 Guard = Callable[[Incident, e.EventBase], str | None]
@@ -30,6 +30,25 @@ def _escalation(state: Incident, event: e.EventBase) -> str | None:
         return "incident is on hold; the resolve clock is paused"
     if data.reason is not EscalationReason.MANUAL and data.level <= state.escalation_level:
         return f"incident is already at escalation level {state.escalation_level}"
+    return None
+
+
+def _acknowledge(state: Incident, event: e.EventBase) -> str | None:
+    assert isinstance(event, e.IncidentAcknowledged)
+    if event.data.page_link is not None and event.data.page_link in state.page_links_used:
+        return "this page link was used already"
+    return None
+
+
+def _page(state: Incident, event: e.EventBase) -> str | None:
+    """A page stops at the acknowledgement: a policy step's page entirely, any page's later contact methods."""
+    assert isinstance(event, e.IncidentPaged)
+    if state.status is Status.NEW:
+        return None
+    if event.data.reason is PageReason.STEP:
+        return "incident was acknowledged before this page went out"
+    if event.data.contact.index > 0:
+        return "incident was acknowledged: later contact methods of the page are cancelled"
     return None
 
 
@@ -71,13 +90,14 @@ PRECONDITIONS: dict[type[e.EventBase], Rule] = {
     e.IncidentCategorized: Rule(_OPEN_OR_RESOLVED),
     e.IncidentPrioritized: Rule(_OPEN),
     e.IncidentAssigned: Rule(_OPEN),
-    e.IncidentAcknowledged: Rule(_only(Status.NEW)),
+    e.IncidentAcknowledged: Rule(_only(Status.NEW), _acknowledge),
     e.InvestigationStarted: Rule(_only(Status.ACKNOWLEDGED)),
     e.NoteAdded: Rule(_OPEN_OR_RESOLVED),
     e.PutOnHold: Rule(_only(Status.INVESTIGATING)),
     e.IncidentResumed: Rule(_only(Status.ON_HOLD)),
     e.MajorDeclared: Rule(_OPEN, _major),
     e.IncidentEscalated: Rule(_OPEN, _escalation),
+    e.IncidentPaged: Rule(_OPEN, _page),
     e.SlaTargetsSet: Rule(_OPEN),
     e.SlaBreached: Rule(_OPEN, _breach),
     e.StakeholderUpdatePosted: Rule(_OPEN_OR_RESOLVED),

@@ -63,6 +63,7 @@ class Incident(BaseModel):
     logged_at: UtcDateTime
     updated_at: UtcDateTime
     acknowledged_at: UtcDateTime | None = None
+    page_links_used: frozenset[UUID] = frozenset()  # pages whose signed link acknowledged it (each works once)
     investigating_at: UtcDateTime | None = None
     on_hold_since: UtcDateTime | None = None
     on_hold_total_seconds: float = 0.0

@@ -67,15 +67,24 @@ def _prioritize_body(event: e.IncidentPrioritized) -> dict[str, Any]:
 
 def _escalate_body(event: e.IncidentEscalated) -> dict[str, Any]:
     d = event.data
-    body = {"target_team": d.target_team, "target_person": d.target_person, "comment": d.comment}
+    body = {
+        "target_team": d.target_team,
+        "target_person": d.target_person,
+        "target_schedule": d.target_schedule,
+        "comment": d.comment,
+    }
     return {k: v for k, v in body.items() if v is not None}
+
+
+def _acknowledge_body(event: e.IncidentAcknowledged) -> dict[str, Any]:
+    """A page link's acknowledgement is rehearsed as a plain one: the drill's pages have links of their own."""
+    return {"comment": event.data.comment} if event.data.comment is not None else {}
 
 
 # Events whose command body is the event's data as it stands (fields named alike).
 _SAME_BODY: dict[str, str] = {
     "incident.categorized": "categorize",
     "incident.assigned": "assign",
-    "incident.acknowledged": "acknowledge",
     "incident.investigation_started": "investigate",
     "incident.note_added": "notes",
     "incident.put_on_hold": "hold",
@@ -102,6 +111,8 @@ def step_for(event: EventBase, source_id: UUID) -> Step | None:
         if event.data.reason is not EscalationReason.MANUAL:
             return None  # the escalator's policy escalates the drill by itself
         return Step(kind, "escalate", _escalate_body(event), event.occurred_at)
+    if isinstance(event, e.IncidentAcknowledged):
+        return Step(kind, "acknowledge", _acknowledge_body(event), event.occurred_at)
     action = _SAME_BODY.get(kind)
     if action is None:
         return None  # links point at other incidents: not part of a drill

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from incidents_shared.domain.escalation.book import PolicyBook
+from incidents_shared.domain.escalation.people import People
 from incidents_shared.domain.escalation.reactions import Reaction, react
 from incidents_shared.domain.escalation.recipients import Delivery
 from incidents_shared.domain.escalation.timers import Timer, TimerKind
@@ -32,7 +33,7 @@ class Outcome:
         self.deliveries.extend(reaction.deliveries)
 
 
-def fold_batch(batch: list[Decoded], known: Known, book: PolicyBook) -> Outcome:
+def fold_batch(batch: list[Decoded], known: Known, book: PolicyBook, people: People) -> Outcome:
     """Walk the batch like every reader, and react to the accepted events."""
     out = Outcome()
     for step in walk(batch, known):
@@ -44,5 +45,7 @@ def fold_batch(batch: list[Decoded], known: Known, book: PolicyBook) -> Outcome:
             out.judged.append(step.event.event_id)
             if step.accepted and step.after is not None:
                 out.states[step.event.incident_id] = step.after
-                out.add(step.event.incident_id, react(step.event, step.before, step.after, record.partition, book))
+                out.add(
+                    step.event.incident_id, react(step.event, step.before, step.after, record.partition, book, people)
+                )
     return out

@@ -12,7 +12,7 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from incidents_shared.domain.codec import canonical_json
 from incidents_shared.domain.enums import Priority
@@ -70,11 +70,29 @@ class Calendar(_Model):
 
 
 class Step(_Model):
-    """After `after` without acknowledgement (counted from logging), escalate to `level`, `team`."""
+    """After `after` without acknowledgement (counted from logging), escalate to `level` and page its target.
+
+    `team`: whoever is on call on the team's schedule (else all its members) and the team's channels here;
+    `schedule`: whoever is on call on it; `user`: that person. None of them: the team that owns the incident's
+    service in the directory (an uncatalogued service: INCIDENTS_DEFAULT_TEAM). Level 1 may fire at `after: 0s`.
+    """
 
     after: Duration
-    level: Annotated[int, Field(ge=2, le=MAX_ESCALATION_LEVEL)]
-    team: Name
+    level: Annotated[int, Field(ge=1, le=MAX_ESCALATION_LEVEL)]
+    team: Name | None = None
+    schedule: Name | None = None
+    user: Name | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> "Step":
+        if sum(target is not None for target in (self.team, self.schedule, self.user)) > 1:
+            raise ValueError("a step targets one of team, schedule or user (none: the incident's owning team)")
+        return self
+
+    def target(self) -> dict[str, str]:
+        """The step's target as a timer's payload: {"team": ...}, {"schedule": ...}, {"user": ...} or {}."""
+        named = {"team": self.team, "schedule": self.schedule, "user": self.user}
+        return {key: value for key, value in named.items() if value is not None}
 
 
 class Repeat(_Model):
@@ -114,14 +132,14 @@ class Override(_Model):
     """Send some levels to other teams for matching incidents (later overrides win)."""
 
     match: Match
-    teams: dict[Annotated[int, Field(ge=2, le=MAX_ESCALATION_LEVEL)], Name]
+    teams: dict[Annotated[int, Field(ge=1, le=MAX_ESCALATION_LEVEL)], Name]
 
 
 @dataclass(frozen=True)
 class PlannedStep:
     level: int
     due_at: datetime
-    team: str
+    target: dict[str, str]  # Step.target()
 
 
 class Policy(_Model):
@@ -160,14 +178,15 @@ class Policy(_Model):
     def schedule(self, priority: Priority, start: datetime) -> list[PlannedStep]:
         """Every escalation step with its due time, repeats included, in order."""
         rule, hours = self.priorities[priority], self.hours(priority)
-        planned = [PlannedStep(s.level, add_time(start, s.after, hours), s.team) for s in rule.steps]
+        planned = [PlannedStep(s.level, add_time(start, s.after, hours), s.target()) for s in rule.steps]
         if rule.repeat and rule.steps:
             last, after = rule.steps[-1], rule.steps[-1].after
             for n in range(1, rule.repeat.times + 1):
                 level = last.level + n
                 if level > MAX_ESCALATION_LEVEL:
                     break
-                planned.append(PlannedStep(level, add_time(start, after + n * rule.repeat.every, hours), last.team))
+                due = add_time(start, after + n * rule.repeat.every, hours)
+                planned.append(PlannedStep(level, due, last.target()))
         return planned
 
     def team_for(self, level: int, default: str, category: str | None, service: str | None) -> str:
@@ -182,10 +201,10 @@ class Policy(_Model):
         return [(name, self.channels[name]) for name in known.channels] if known else []
 
     def unreachable(self, team: str) -> str | None:
-        """Why a page to `team` reaches nobody under this policy, or None when it has a channel."""
+        """Why `team` has no channel under this policy, or None when it has one (people are paged apart)."""
         if team not in self.teams:
             known = ", ".join(sorted(self.teams))
-            return f"unknown team {team!r} in policy {self.id} v{self.version}; known teams: {known}"
+            return f"unknown team {team!r}: no channels for it in policy {self.id} v{self.version} (its teams: {known})"
         if not self.teams[team].channels:
             return f"team {team!r} has no channels in policy {self.id} v{self.version}"
         return None
@@ -210,8 +229,7 @@ def reference_problems(policy: Policy) -> Iterator[tuple[Loc, str]]:
         at: Loc = ("priorities", prio.value)
         if rule.calendar and rule.calendar not in policy.calendars:
             yield (*at, "calendar"), f"unknown calendar {rule.calendar!r}; define it under calendars"
-        for i, step in enumerate(rule.steps):
-            yield from team((*at, "steps", i, "team"), step.team)
+        for i, step in enumerate(rule.steps):  # a step's team may be a team of the directory: checked when paged
             if i and (step.level <= rule.steps[i - 1].level or step.after < rule.steps[i - 1].after):
                 yield (*at, "steps", i), "steps must go up in level and not back in time"
         if rule.major:
@@ -219,8 +237,6 @@ def reference_problems(policy: Policy) -> Iterator[tuple[Loc, str]]:
     for i, override in enumerate(policy.overrides):
         if override.match.category is None and override.match.service is None:
             yield ("overrides", i, "match"), "match needs a category or a service"
-        for level, name in override.teams.items():
-            yield from team(("overrides", i, "teams", level), name)
     for audience, names in policy.stakeholders.items():
         for i, channel in enumerate(names):
             if channel not in policy.channels:

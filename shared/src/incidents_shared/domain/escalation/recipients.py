@@ -45,14 +45,22 @@ def deliveries_for(event: e.EventBase, state: Incident, partition: int, book: Po
     facts = _facts(event, state, target)
     drill = state.source is Source.DRILL
     if isinstance(event, e.IncidentEscalated | e.MajorDeclared) and target and (why := policy.unreachable(target)):
-        name = NO_CHANNEL
-        return [Delivery(delivery_id(event.event_id, name, target), state.incident_id, event.event_id, partition,
-                         name, None, "", target, facts, drill, why)]  # fmt: skip
+        return [undeliverable(event, state, partition, target, why)]
     return [
         Delivery(delivery_id(event.event_id, name, target), state.incident_id, event.event_id, partition, name,
                  channel.kind, channel.url, target, _body(channel, facts), drill)
         for name, channel in book.channels(named)
     ]  # fmt: skip
+
+
+def undeliverable(event: e.EventBase, state: Incident, partition: int, target: str, why: str) -> Delivery:
+    """Nobody can be reached for `target`: recorded as a failed notification saying why, never attempted."""
+    facts = _facts(event, state, target)
+    ident = delivery_id(event.event_id, NO_CHANNEL, target)
+    drill = state.source is Source.DRILL
+    return Delivery(
+        ident, state.incident_id, event.event_id, partition, NO_CHANNEL, None, "", target, facts, drill, why
+    )
 
 
 def _recipients(event: e.EventBase, state: Incident, policy: Policy) -> tuple[str, list[tuple[str, Channel]]]:

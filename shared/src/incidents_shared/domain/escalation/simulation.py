@@ -15,6 +15,7 @@ from incidents_shared.domain.codec import canonical_bytes
 from incidents_shared.domain.enums import SlaTarget
 from incidents_shared.domain.escalation.book import PolicyBook
 from incidents_shared.domain.escalation.fold import fold_batch
+from incidents_shared.domain.escalation.people import People
 from incidents_shared.domain.escalation.recipients import Delivery
 from incidents_shared.domain.escalation.timers import ACTOR, Timer, build_event
 from incidents_shared.domain.record import Record
@@ -29,8 +30,9 @@ def _firing_order(timer: Timer) -> tuple[datetime, str, int, str]:
 class Simulator:
     """The escalator's fold and timers in memory; time moves only when the caller says so."""
 
-    def __init__(self, book: PolicyBook, partition: int = 0) -> None:
+    def __init__(self, book: PolicyBook, partition: int = 0, people: People | None = None) -> None:
         self.book = book
+        self.people = people or People()
         self.partition = partition
         self.known = Known()
         self.timers: dict[UUID, Timer] = {}
@@ -44,7 +46,7 @@ class Simulator:
         record = Record(self.partition, self.offset, str(event.incident_id), canonical_bytes(event))
         self.offset += 1
         before = self.known.states.get(event.incident_id)
-        out = fold_batch([decode_record(record)], self.known, self.book)
+        out = fold_batch([decode_record(record)], self.known, self.book, self.people)
         after = out.states.get(event.incident_id)
         accepted = after is not None and (before is None or after.version > before.version)
         if accepted:
@@ -63,7 +65,7 @@ class Simulator:
         """Fire every timer due by `now` (before it unless `inclusive`) in due order, with what they arm."""
         emitted: list[e.EventBase] = []
         while (timer := self.next_due(now, inclusive=inclusive)) is not None:
-            event = build_event(timer, self.known.states[timer.incident_id], self.book, timer.due_at)
+            event = build_event(timer, self.known.states[timer.incident_id], self.book, self.people, timer.due_at)
             del self.timers[timer.timer_id]
             self.fired.add(timer.timer_id)
             self.append(event)

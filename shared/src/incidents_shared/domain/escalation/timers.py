@@ -10,6 +10,7 @@ from incidents_shared.domain import events as e
 from incidents_shared.domain import payloads as p
 from incidents_shared.domain.enums import ActorKind, EscalationReason, SlaTarget
 from incidents_shared.domain.escalation.book import PolicyBook
+from incidents_shared.domain.escalation.people import People
 from incidents_shared.domain.state import Incident
 from incidents_shared.domain.timeutil import format_utc
 
@@ -22,6 +23,11 @@ class TimerKind(StrEnum):
     RESOLVE_BREACH = "resolve_breach"
     STEP = "step"  # an escalation step of the matrix
     MAJOR = "major"  # the major-incident rule
+    PAGE = "page"  # a contact method of a page that an acknowledgement stops
+    PAGE_FIRST = "page_first"  # the first contact method of an assignment's or a manual escalation's page
+
+
+SLA_KINDS = frozenset({TimerKind.ACK_BREACH, TimerKind.RESOLVE_BREACH, TimerKind.STEP, TimerKind.MAJOR})
 
 
 @dataclass(frozen=True)
@@ -43,7 +49,7 @@ def timer_id(incident_id: UUID, kind: TimerKind, step: int, due_at: datetime, sa
     return uuid5(incident_id, f"{kind}:{step}:{format_utc(due_at)}:{salt}")
 
 
-def build_event(timer: Timer, state: Incident, book: PolicyBook, now: datetime) -> e.EventBase:
+def build_event(timer: Timer, state: Incident, book: PolicyBook, people: People, now: datetime) -> e.EventBase:
     """The event a due timer appends; its id is the timer's, so a retry after a crash is a duplicate."""
     envelope: dict[str, Any] = {
         "event_id": timer.timer_id,
@@ -62,10 +68,13 @@ def build_event(timer: Timer, state: Incident, book: PolicyBook, now: datetime) 
             target = SlaTarget.ACKNOWLEDGE if timer.kind is TimerKind.ACK_BREACH else SlaTarget.RESOLVE
             return e.SlaBreached(**envelope, data=p.SlaBreachedData(target=target, due_at=timer.due_at))
         case TimerKind.STEP:
-            team = policy.team_for(timer.step, str(timer.payload["team"]), state.category, state.service)
+            named = timer.payload.get("team") or people.owner_of(state)  # whoever owns it when the step fires
+            team = policy.team_for(timer.step, str(named), state.category, state.service)
             data = p.EscalatedData(
                 level=timer.step,
                 target_team=team,
+                target_person=timer.payload.get("user"),
+                target_schedule=timer.payload.get("schedule"),
                 reason=EscalationReason.ACK_SLA,
                 comment=f"not acknowledged by {format_utc(timer.due_at)}",
                 policy_id=policy.id,
@@ -76,3 +85,5 @@ def build_event(timer: Timer, state: Incident, book: PolicyBook, now: datetime) 
         case TimerKind.MAJOR:
             reason = f"{state.priority} under policy {policy.id} v{policy.version}: major-incident rule"
             return e.MajorDeclared(**envelope, data=p.MajorDeclaredData(reason=reason))
+        case TimerKind.PAGE | TimerKind.PAGE_FIRST:
+            return e.IncidentPaged(**envelope, data=p.PagedData.model_validate(timer.payload))

@@ -335,6 +335,7 @@ def test_oncall_for_team_is_none_without_a_schedule() -> None:
 # --- property: accepted changes never leave a dangling reference -------------------------------------------------
 
 USERS, TEAMS, SERVICES, SCHEDULES = ["ann", "bob", "cid"], ["ops", "dba"], ["web", "db"], ["rota", "night"]
+TOKENS = ["t1", "t2"]
 some = st.sampled_from
 
 
@@ -345,6 +346,13 @@ def _users(unknown: str) -> st.SearchStrategy[tuple[str, ...]]:
 
 
 _hours = st.integers(0, 3)
+
+
+def token(user_id: str, token_id: str, role: str) -> d.IssueToken:
+    token_hash = f"{token_id}:{user_id}".encode().hex().ljust(64, "0")  # distinct per (token, user)
+    return d.IssueToken(user=user_id, token_id=token_id, token_hash=token_hash, role=role)
+
+
 _WEIGHTED: list[tuple[int, st.SearchStrategy[d.DirectoryCommand]]] = [
     (4, st.builds(lambda u: d.CreateUser(user=user(u)), some(USERS))),
     (1, st.builds(lambda u: d.UpdateUser(user=user(u, name="Renamed")), some(USERS))),
@@ -399,6 +407,16 @@ _WEIGHTED: list[tuple[int, st.SearchStrategy[d.DirectoryCommand]]] = [
             _hours,
         ),
     ),
+    (
+        3,
+        st.builds(
+            token,
+            some([*USERS, "zed"]),
+            some(TOKENS),
+            some(["responder", "responder", "manager"]),
+        ),
+    ),
+    (1, st.builds(lambda u, t: d.RevokeToken(user=u, token_id=t), some(USERS), some(TOKENS))),
 ]
 # sampled_from draws duplicates in proportion (one_of would not weigh them).
 COMMANDS = st.sampled_from([strategy for weight, strategy in _WEIGHTED for _ in range(weight)]).flatmap(lambda s: s)
@@ -421,6 +439,8 @@ def dangling(state: d.DirectoryState) -> list[str]:
     found += [
         f"schedule {s.id} user {u}" for s in state.schedules.values() for u in schedule_users(s) if u not in state.users
     ]
+    found += [f"token {t.id} user {t.user}" for t in state.tokens.values() if t.user not in state.users]
+    found += [f"token {t.id} role {t.role}" for t in state.tokens.values() if not d.token_holder(state, t.token_hash)]
     return found
 
 
@@ -429,7 +449,7 @@ def overlapping(schedule: Schedule) -> bool:
     return any(later[0] < earlier[1] for earlier, later in itertools.pairwise(spans))
 
 
-# Histories start empty, with people, with teams, or full: so creates and deletes alike meet references.
+# Histories start empty, with people (with tokens or not), with teams, or full: so creates and deletes alike meet references.
 _PEOPLE = tuple(d.CreateUser(user=user(u)) for u in USERS)
 _TEAMS = (
     *_PEOPLE,
@@ -444,7 +464,8 @@ _FULL = (
     d.CreateService(service=d.Service(id="web", name="Web", owner_team="ops")),
     d.CreateService(service=d.Service(id="db", name="DB", owner_team="dba")),
 )
-SEEDS: list[tuple[d.DirectoryCommand, ...]] = [(), _PEOPLE, _TEAMS, _FULL]
+_KEYS = (*_PEOPLE, token("ann", "t1", "responder"), token("bob", "t2", "responder"))
+SEEDS: list[tuple[d.DirectoryCommand, ...]] = [(), _PEOPLE, _KEYS, _TEAMS, _FULL]
 
 
 @settings(max_examples=100, deadline=None)

@@ -9,6 +9,8 @@
   can be reconstructed.
 - `owner_team` routes an incident's service to its team (an unknown service to the default team);
   `oncall_for_team` asks the team's schedule who is on call.
+- Personal API tokens (`tokens`): `IssueToken` / `RevokeToken`, only the hash kept, a role within the user's;
+  `token_holder(state, hash)` is the token that works now. `permissions.PERMISSIONS` says who may change what.
 Pure: no I/O, no clock; time is passed in.
 """
 
@@ -24,7 +26,9 @@ from incidents_shared.domain.directory.commands import (
     DeleteUser,
     DirectoryCommand,
     DirectoryMeta,
+    IssueToken,
     RemoveOverride,
+    RevokeToken,
     UpdateSchedule,
     UpdateService,
     UpdateTeam,
@@ -34,8 +38,9 @@ from incidents_shared.domain.directory.decide import decide
 from incidents_shared.domain.directory.events import DIRECTORY_EVENT_CLASSES, AnyDirectoryEvent, DirectoryEvent, decode
 from incidents_shared.domain.directory.evolve import evolve, fold
 from incidents_shared.domain.directory.model import ContactKind, ContactMethod, Kind, Service, Team, User
-from incidents_shared.domain.directory.queries import oncall_for_team, owner_team
+from incidents_shared.domain.directory.queries import oncall_for_team, owner_team, token_holder
 from incidents_shared.domain.directory.state import DirectoryState, Entry
+from incidents_shared.domain.directory.tokens import Token
 
 __all__ = [
     "DIRECTORY_EVENT_CLASSES",
@@ -56,10 +61,13 @@ __all__ = [
     "DirectoryMeta",
     "DirectoryState",
     "Entry",
+    "IssueToken",
     "Kind",
     "RemoveOverride",
+    "RevokeToken",
     "Service",
     "Team",
+    "Token",
     "UpdateSchedule",
     "UpdateService",
     "UpdateTeam",
@@ -71,4 +79,5 @@ __all__ = [
     "fold",
     "oncall_for_team",
     "owner_team",
+    "token_holder",
 ]

@@ -7,7 +7,9 @@ from uuid import UUID
 
 from pydantic import AfterValidator
 
-from incidents_shared.domain.directory.model import Id, Service, Team, User, check_slug
+from incidents_shared.domain.directory.model import Id, Name, Service, Team, User, check_slug
+from incidents_shared.domain.directory.tokens import TokenHash
+from incidents_shared.domain.enums import Role
 from incidents_shared.domain.events import Actor
 from incidents_shared.domain.oncall import Override, Schedule
 from incidents_shared.domain.text import StorableModel
@@ -112,3 +114,20 @@ class RemoveOverride(DirectoryCommand):
     schedule_id: Id
     user: Id
     start: UtcDateTime
+
+
+class IssueToken(DirectoryCommand):
+    """Give `user` a personal API token acting with `role` (at most the user's own); only its hash is stored."""
+
+    user: Id
+    token_id: Id
+    token_hash: TokenHash
+    role: Role
+    label: Name | None = None
+
+
+class RevokeToken(DirectoryCommand):
+    """Revoke a personal token of `user`: it stops working once the log has the revocation."""
+
+    user: Id
+    token_id: Id

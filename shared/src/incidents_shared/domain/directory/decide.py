@@ -8,6 +8,7 @@ from incidents_shared.domain.directory import commands as c
 from incidents_shared.domain.directory import events as e
 from incidents_shared.domain.directory.rules import violation
 from incidents_shared.domain.directory.state import DirectoryState
+from incidents_shared.domain.directory.tokens import Token, TokenRef
 
 Draft = tuple[type[e.AnyDirectoryEvent], Callable[[Any], object]]
 
@@ -30,6 +31,11 @@ _DRAFTS: dict[type[c.DirectoryCommand], Draft] = {
         e.OverrideRemoved,
         lambda cmd: e.OverrideRef(schedule_id=cmd.schedule_id, user=cmd.user, start=cmd.start),
     ),
+    c.IssueToken: (
+        e.TokenIssued,
+        lambda cmd: Token(id=cmd.token_id, user=cmd.user, token_hash=cmd.token_hash, role=cmd.role, label=cmd.label),
+    ),
+    c.RevokeToken: (e.TokenRevoked, lambda cmd: TokenRef(id=cmd.token_id, user=cmd.user)),
 }
 
 

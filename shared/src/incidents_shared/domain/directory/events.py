@@ -6,6 +6,7 @@ from uuid import UUID
 from pydantic import Field, TypeAdapter, ValidationError
 
 from incidents_shared.domain.directory.model import Id, Kind, Service, Team, User
+from incidents_shared.domain.directory.tokens import Token, TokenRef
 from incidents_shared.domain.errors import UndecodableEvent
 from incidents_shared.domain.events import Actor
 from incidents_shared.domain.oncall import Override, Schedule
@@ -126,6 +127,18 @@ class OverrideRemoved(DirectoryEventBase):
     data: OverrideRef
 
 
+class TokenIssued(DirectoryEventBase):
+    kind = Kind.TOKEN
+    type: Literal["directory.token_issued"] = "directory.token_issued"
+    data: Token
+
+
+class TokenRevoked(DirectoryEventBase):
+    kind = Kind.TOKEN
+    type: Literal["directory.token_revoked"] = "directory.token_revoked"
+    data: TokenRef
+
+
 AnyDirectoryEvent = (
     UserCreated
     | UserUpdated
@@ -141,6 +154,8 @@ AnyDirectoryEvent = (
     | ScheduleDeleted
     | OverrideAdded
     | OverrideRemoved
+    | TokenIssued
+    | TokenRevoked
 )
 DirectoryEvent = Annotated[AnyDirectoryEvent, Field(discriminator="type")]
 DIRECTORY_EVENT_CLASSES: tuple[type[DirectoryEventBase], ...] = get_args(AnyDirectoryEvent)

@@ -7,6 +7,7 @@ from typing import Any
 
 from incidents_shared.domain.directory import events as e
 from incidents_shared.domain.directory.state import TABLE_OF, DirectoryState, Entry
+from incidents_shared.domain.directory.tokens import Token
 from incidents_shared.domain.oncall import Schedule
 
 Change = Callable[[Any, Any], Any]  # (the resource now or None, the event) -> the resource after, or None
@@ -50,18 +51,42 @@ _CHANGES: dict[type[e.DirectoryEventBase], Change] = {
     e.ScheduleDeleted: _drop,
     e.OverrideAdded: _add_override,
     e.OverrideRemoved: _remove_override,
+    e.TokenIssued: _put,
+    e.TokenRevoked: _drop,
+}
+
+
+def _user_tokens_die(state: DirectoryState, event: e.UserDeleted) -> DirectoryState:
+    """A deleted user's tokens stop working: each becomes a tombstone, as if revoked."""
+    tokens = state.entries_tokens
+    dead: dict[str, Entry[Token]] = {
+        key: Entry(None, entry.revision + 1) for key, entry in tokens.items() if _owned(entry, event.data.id)
+    }
+    return replace(state, entries_tokens={**tokens, **dead}) if dead else state
+
+
+def _owned(entry: Entry[Token], user: str) -> bool:
+    return entry.resource is not None and entry.resource.user == user
+
+
+# What an event changes besides its own resource.
+_ALSO: dict[type[e.DirectoryEventBase], Callable[[DirectoryState, Any], DirectoryState]] = {
+    e.UserDeleted: _user_tokens_die,
 }
 
 
 def evolve(state: DirectoryState, event: e.AnyDirectoryEvent) -> DirectoryState:
-    """Apply one accepted event: the resource it names changes and its revision moves by one."""
+    """Apply one accepted event: the resource it names changes and its revision moves by one (a deleted user's
+    tokens die with them)."""
     key, name = e.subject(event), TABLE_OF[event.kind]
     table = state.table(event.kind)
     before = table.get(key)
     after = Entry(
         _CHANGES[type(event)](before.resource if before else None, event), state.revision(event.kind, key) + 1
     )
-    return replace(state, **{name: {**table, key: after}})
+    changed = replace(state, **{name: {**table, key: after}})
+    also = _ALSO.get(type(event))
+    return also(changed, event) if also is not None else changed
 
 
 def fold(events: Iterable[e.AnyDirectoryEvent], as_of: datetime | None = None) -> DirectoryState:

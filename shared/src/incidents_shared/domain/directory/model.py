@@ -72,6 +72,7 @@ class Kind(StrEnum):
     TEAM = "team"
     SERVICE = "service"
     SCHEDULE = "schedule"
+    TOKEN = "token"  # noqa: S105 (a kind of resource: a user's personal API token, not a secret)
 
 
 class ContactKind(StrEnum):

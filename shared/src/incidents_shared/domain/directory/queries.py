@@ -1,8 +1,10 @@
-"""Questions the rest of the platform asks the directory: whose incident is it, and who is on call for a team."""
+"""Questions the rest of the platform asks the directory: whose incident is it, who is on call for a team, and
+whose personal token is this."""
 
 from datetime import datetime
 
 from incidents_shared.domain.directory.state import DirectoryState
+from incidents_shared.domain.directory.tokens import Token, role_within
 from incidents_shared.domain.oncall import OnCall, oncall_at
 
 
@@ -22,3 +24,13 @@ def oncall_for_team(state: DirectoryState, team_id: str, at: datetime) -> OnCall
         return None
     schedule = state.schedules.get(team.schedule)
     return oncall_at(schedule, at) if schedule is not None else None
+
+
+def token_holder(state: DirectoryState, token_hash: str) -> Token | None:
+    """The personal token with this hash, if it works now: not revoked, its user live and still entitled to its
+    role (a user whose role was lowered cannot act above it with an older token)."""
+    token = state.tokens_by_hash.get(token_hash)
+    if token is None:
+        return None
+    user = state.users.get(token.user)
+    return token if user is not None and role_within(token.role, user.role) else None

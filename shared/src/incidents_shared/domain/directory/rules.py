@@ -23,6 +23,7 @@ from incidents_shared.domain.directory.errors import (
 )
 from incidents_shared.domain.directory.model import Kind
 from incidents_shared.domain.directory.state import DirectoryState
+from incidents_shared.domain.directory.tokens import role_within
 from incidents_shared.domain.oncall import Schedule
 
 Guard = Callable[[DirectoryState, Any], DirectoryError | None]
@@ -117,6 +118,24 @@ def _override_exists(state: DirectoryState, event: e.OverrideRemoved) -> Directo
     return ResourceNotFound("override", f"{ref.user}@{ref.start.isoformat()}", ("start",))
 
 
+def _token_fits(state: DirectoryState, event: e.TokenIssued) -> DirectoryError | None:
+    token = event.data
+    owner = state.users.get(token.user)
+    if owner is None:
+        return UnknownReference(("user",), Kind.USER, token.user)
+    if not role_within(token.role, owner.role):
+        return InvalidDirectoryChange(("role",), f"{token.role} exceeds the role of {owner.id!r} ({owner.role})")
+    if token.token_hash in state.tokens_by_hash:
+        return InvalidDirectoryChange(("token_hash",), "already in use by another token")
+    return None
+
+
+def _token_of_user(state: DirectoryState, event: e.TokenRevoked) -> DirectoryError | None:
+    if state.tokens[event.data.id].user != event.data.user:
+        return ResourceNotFound(Kind.TOKEN, event.data.id)
+    return None
+
+
 _CREATE, _CHANGE = Presence.ABSENT, Presence.PRESENT
 
 RULES: dict[type[e.DirectoryEventBase], Rule] = {
@@ -134,6 +153,8 @@ RULES: dict[type[e.DirectoryEventBase], Rule] = {
     e.ScheduleDeleted: Rule(_CHANGE, _schedule_unused),
     e.OverrideAdded: Rule(_CHANGE, _override_fits),
     e.OverrideRemoved: Rule(_CHANGE, _override_exists),
+    e.TokenIssued: Rule(_CREATE, _token_fits),
+    e.TokenRevoked: Rule(_CHANGE, _token_of_user),
 }
 
 

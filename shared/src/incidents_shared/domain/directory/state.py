@@ -6,6 +6,7 @@ from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from incidents_shared.domain.directory.model import Kind, Service, Team, User
+from incidents_shared.domain.directory.tokens import Token
 from incidents_shared.domain.oncall import Schedule
 
 R = TypeVar("R")
@@ -31,6 +32,7 @@ TABLE_OF: dict[Kind, str] = {
     Kind.TEAM: "entries_teams",
     Kind.SERVICE: "entries_services",
     Kind.SCHEDULE: "entries_schedules",
+    Kind.TOKEN: "entries_tokens",
 }
 
 
@@ -42,6 +44,7 @@ class DirectoryState:
     entries_teams: Mapping[str, Entry[Team]] = field(default_factory=dict)
     entries_services: Mapping[str, Entry[Service]] = field(default_factory=dict)
     entries_schedules: Mapping[str, Entry[Schedule]] = field(default_factory=dict)
+    entries_tokens: Mapping[str, Entry[Token]] = field(default_factory=dict)
 
     def table(self, kind: Kind) -> Mapping[str, Entry[Any]]:
         table: Mapping[str, Entry[Any]] = getattr(self, TABLE_OF[kind])
@@ -71,3 +74,12 @@ class DirectoryState:
     @cached_property
     def schedules(self) -> dict[str, Schedule]:
         return _live(self.entries_schedules)
+
+    @cached_property
+    def tokens(self) -> dict[str, Token]:
+        """Personal tokens that have not been revoked (nor died with their user), by token id."""
+        return _live(self.entries_tokens)
+
+    @cached_property
+    def tokens_by_hash(self) -> dict[str, Token]:
+        return {token.token_hash: token for token in self.tokens.values()}

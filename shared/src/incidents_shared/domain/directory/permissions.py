@@ -1,0 +1,111 @@
+"""Who may change what in the directory: one table, like `domain/authorization.py`, self-service rules beside it.
+
+Any reader role may read the directory. Teams, services, schedules and overrides are managers' (and admins');
+a responder may add or remove an override in which they are the covering user. Users are admins': an admin
+creates, deletes and updates anyone, a user may update themselves but not their role. Personal tokens: the user
+themselves or an admin (the token's role is checked against the user's by the rules, for everyone).
+
+"Themselves" means the caller's principal id is the user's id, which is what a personal token authenticates as.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from incidents_shared.domain.authorization import MANAGERS, READERS, RESPONDERS
+from incidents_shared.domain.directory import commands as c
+from incidents_shared.domain.directory.state import DirectoryState
+from incidents_shared.domain.enums import Role
+from incidents_shared.domain.errors import Forbidden
+
+ADMINS = frozenset({Role.ADMIN})
+ANYONE = frozenset(Role)
+DIRECTORY_READERS = READERS
+
+AboutSelf = Callable[[DirectoryState, str, Any], bool]  # (directory, caller id, command) -> it is the caller's own
+
+
+@dataclass(frozen=True)
+class Permission:
+    """`roles` may issue the command for anyone; `own_roles` only when `about_self` says it is the caller's own.
+
+    `pin_self`: a self-service change is pinned to the revision it was decided on, so a change of the resource in
+    between (an admin lowering the user's role) makes it a conflict instead of being undone by it.
+    """
+
+    roles: frozenset[Role]
+    own_roles: frozenset[Role] = frozenset()
+    about_self: AboutSelf | None = None
+    pin_self: bool = False
+
+
+class Grant(Enum):
+    ROLE = "role"  # the caller's role may do this for anyone
+    SELF = "self"  # allowed because it is the caller's own
+
+
+def _own_profile_same_role(state: DirectoryState, caller: str, command: c.UpdateUser) -> bool:
+    current = state.users.get(caller)
+    return command.user.id == caller and current is not None and current.role == command.user.role
+
+
+def _covers_new(state: DirectoryState, caller: str, command: c.AddOverride) -> bool:
+    return command.override.user == caller
+
+
+def _covers_removed(state: DirectoryState, caller: str, command: c.RemoveOverride) -> bool:
+    return command.user == caller
+
+
+def _own_token(state: DirectoryState, caller: str, command: c.IssueToken | c.RevokeToken) -> bool:
+    return command.user == caller
+
+
+_MANAGED = Permission(MANAGERS)
+
+PERMISSIONS: dict[type[c.DirectoryCommand], Permission] = {
+    c.CreateUser: Permission(ADMINS),
+    c.UpdateUser: Permission(ADMINS, ANYONE, _own_profile_same_role, pin_self=True),
+    c.DeleteUser: Permission(ADMINS),
+    c.CreateTeam: _MANAGED,
+    c.UpdateTeam: _MANAGED,
+    c.DeleteTeam: _MANAGED,
+    c.CreateService: _MANAGED,
+    c.UpdateService: _MANAGED,
+    c.DeleteService: _MANAGED,
+    c.CreateSchedule: _MANAGED,
+    c.UpdateSchedule: _MANAGED,
+    c.DeleteSchedule: _MANAGED,
+    c.AddOverride: Permission(MANAGERS, RESPONDERS, _covers_new),
+    c.RemoveOverride: Permission(MANAGERS, RESPONDERS, _covers_removed),
+    c.IssueToken: Permission(ADMINS, ANYONE, _own_token),
+    c.RevokeToken: Permission(ADMINS, ANYONE, _own_token),
+}
+
+
+def authorize(state: DirectoryState, command: c.DirectoryCommand, caller: str, role: Role) -> Grant:
+    """Why `caller` (with `role`) may issue `command`, or Forbidden saying who may."""
+    permission = PERMISSIONS[type(command)]
+    if role in permission.roles:
+        return Grant.ROLE
+    own = permission.about_self
+    if role in permission.own_roles and own is not None and own(state, caller, command):
+        return Grant.SELF
+    raise Forbidden(_who_may(type(command).__name__, permission, role))
+
+
+def pinned(command: c.DirectoryCommand, grant: Grant) -> bool:
+    """Whether the change must carry the revision it was decided on (see `Permission.pin_self`)."""
+    return grant is Grant.SELF and PERMISSIONS[type(command)].pin_self
+
+
+def may_see_tokens(caller: str, role: Role, user: str) -> bool:
+    """A user's tokens (ids, roles, labels) are shown to the user and to admins."""
+    return role in ADMINS or caller == user
+
+
+def _who_may(command: str, permission: Permission, role: Role) -> str:
+    roles = ", ".join(sorted(permission.roles))
+    own = " (or the caller's own, as the self-service rule allows)" if permission.about_self else ""
+    return f"role {role.value} may not {command}; allowed: {roles}{own}"

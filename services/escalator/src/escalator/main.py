@@ -21,12 +21,12 @@ from incidents_shared.consumer import BatchHandler
 from incidents_shared.db import Pool
 from incidents_shared.directory_log import DirectoryLog
 from incidents_shared.domain.escalation.book import PolicyBook, PolicyVersionChanged
-from incidents_shared.domain.escalation.people import no_links
 from incidents_shared.domain.escalation.policy import Policy
 from incidents_shared.gc_tuning import tune_for_batches
 from incidents_shared.listen import Listener
 from incidents_shared.logging import configure_logging
 from incidents_shared.names import RELEASED_CHANNEL
+from incidents_shared.page_links import link_maker
 from incidents_shared.policy_file import PolicyError
 from incidents_shared.reader import ReaderSpec, run_log_reader
 from incidents_shared.settings import load_settings
@@ -42,7 +42,7 @@ class Escalator:
         self.appender = KafkaAppender(settings, settings.append_timeout_s)
         self.book = PolicyBook(policy)
         self.directory = DirectoryLog(settings, "escalator-directory")
-        self.people = PeopleSource(self.directory, settings.default_team, no_links)
+        self.people = PeopleSource(self.directory, settings.default_team, link_maker(settings))
 
     async def follow_directory(self) -> None:
         """Fold the directory's log in the background; pages need it, so wait until it has caught up once."""

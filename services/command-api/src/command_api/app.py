@@ -14,12 +14,13 @@ from command_api.auth import TokenRegistry
 from command_api.deps import Container
 from command_api.idempotency import IdempotencyStore
 from command_api.middleware import BodyLimit, CleanUrl, RequestContext
+from command_api.page_link_service import PageLinkService, nobody
 from command_api.ports import AfterAppend
 from command_api.problems import Problem, install_problem_handlers, problem_response, problem_responses
 from command_api.ratelimit import RateLimiter
 from command_api.readmodel import ReadModel
 from command_api.release import ReleaseParked
-from command_api.routes import alerts, commands, operations, queries, reports, stream
+from command_api.routes import alerts, commands, operations, page_links, queries, reports, stream
 from command_api.service import CommandService, no_hook
 from command_api.settings import ApiSettings
 from command_api.stream_query import LiveStream
@@ -32,6 +33,7 @@ from incidents_shared.gc_tuning import freeze_startup
 from incidents_shared.listen import CONNECT_TIMEOUT_S, Listener
 from incidents_shared.names import STREAM_CHANNEL, SWAP_CHANNEL, VERDICT_CHANNEL
 from incidents_shared.ops import NO_OTEL, add_ops_routes, kafka_probe, postgres_probe
+from incidents_shared.page_links import signer_from
 from incidents_shared.supervise import Worker, background, wait_any
 
 log = structlog.get_logger(__name__)
@@ -82,7 +84,10 @@ def create_app(settings: ApiSettings) -> FastAPI:
         )
         alerts = AlertService(read_model, appender, waiter, mapping, DEFAULT_TAXONOMY, settings.verdict_timeout_s)
         limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
-        app.state.container = Container(tokens, limiter, read_model, commands, alerts, ReleaseParked(read_model))
+        links = PageLinkService(signer_from(settings), read_model, commands, role_of=nobody)
+        app.state.container = Container(
+            tokens, limiter, read_model, commands, alerts, ReleaseParked(read_model), page_links=links
+        )
         app.state.probes = {"kafka": kafka_probe(settings.kafka_bootstrap), "postgres": postgres_probe(pool)}
         freeze_startup()
         try:
@@ -120,6 +125,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(reports.router, responses=problem_responses())
     app.include_router(stream.router, responses=problem_responses())
     app.include_router(operations.router, responses=problem_responses())
+    app.include_router(page_links.router)  # its own answers: HTML or problems, and 410
     add_ops_routes(app, lambda: app.state.probes)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(CleanUrl)

@@ -8,6 +8,7 @@ from fastapi import Depends, Header, Request
 
 from command_api.alerts_service import AlertService
 from command_api.auth import Principal, TokenRegistry
+from command_api.page_link_service import PageLinkService
 from command_api.problems import Problem
 from command_api.ratelimit import RateLimiter, retry_after_header
 from command_api.readmodel import ReadModel
@@ -26,6 +27,7 @@ class Container:
     commands: CommandService
     alerts: AlertService
     release: ReleaseParked
+    page_links: PageLinkService | None = None  # GET/POST /v1/page-links/{token}; None: those answer 404
 
 
 async def container(request: Request) -> Container:

@@ -66,3 +66,33 @@ async def end_offsets(settings: CommonSettings) -> dict[int, int]:
         return {tp.partition: offset for tp, offset in (await consumer.end_offsets(tps)).items()}
     finally:
         await consumer.stop()
+
+
+async def topic_end(settings: CommonSettings, topic: str, partition: int = 0) -> int:
+    """The end offset of one partition of a topic: how many records it has ever held (e.g. the directory topic)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tp = TopicPartition(topic, partition)
+        return int((await consumer.end_offsets([tp]))[tp])
+    finally:
+        await consumer.stop()
+
+
+async def topic_records(settings: CommonSettings, topic: str, start: int = 0, partition: int = 0) -> list[Record]:
+    """The records of one partition from `start` to its end, read by a raw consumer (no group, no decoding)."""
+    end = await topic_end(settings, topic, partition)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    found: list[Record] = []
+    try:
+        tp = TopicPartition(topic, partition)
+        consumer.assign([tp])
+        consumer.seek(tp, start)
+        while start < end and (not found or found[-1].offset < end - 1):
+            for message in (await consumer.getmany(tp, timeout_ms=1_000)).get(tp, []):
+                key = message.key.decode() if message.key else None
+                found.append(Record(partition, message.offset, key, message.value or b""))
+    finally:
+        await consumer.stop()
+    return found

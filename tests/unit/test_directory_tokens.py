@@ -13,7 +13,14 @@ from incidents_shared.domain.directory.errors import (
     ResourceNotFound,
     UnknownReference,
 )
-from incidents_shared.domain.directory.permissions import PERMISSIONS, Grant, authorize, may_see_tokens, pinned
+from incidents_shared.domain.directory.permissions import (
+    PERMISSIONS,
+    Grant,
+    authorize,
+    default_token_role,
+    may_see_tokens,
+    pinned,
+)
 from incidents_shared.domain.directory.queries import token_holder
 from incidents_shared.domain.directory.tokens import ROLE_GRANTS, role_within
 from incidents_shared.domain.enums import Role
@@ -173,7 +180,9 @@ def test_people_may_change_their_own_profile_overrides_and_tokens() -> None:
     assert allowed(covering, "ann", "reporter") is None
     assert allowed(d.AddOverride(schedule_id="rota", override=override("bob", 1, 2)), "ann", "responder") is None
     assert allowed(d.RemoveOverride(schedule_id="rota", user="ann", start=T0), "ann", "responder") is Grant.SELF
-    assert allowed(issue("t9"), "ann", "reporter") is Grant.SELF
+    assert allowed(issue("t9", role="reporter"), "ann", "reporter") is Grant.SELF
+    assert allowed(issue("t9", role="responder"), "ann", "reporter") is None  # no wider than the calling token
+    assert allowed(issue("t9", role="responder"), "ann", "responder") is Grant.SELF
     assert allowed(issue("t9", who="bob"), "ann", "manager") is None
     assert allowed(d.RevokeToken(user="ann", token_id="t9"), "ann", "reporter") is Grant.SELF
     assert allowed(d.CreateUser(user=user("ann")), "ann", "manager") is None
@@ -194,3 +203,10 @@ def test_tokens_are_shown_to_their_user_and_to_admins() -> None:
     assert may_see_tokens("ann", Role.REPORTER, "ann")
     assert may_see_tokens("root", Role.ADMIN, "ann")
     assert not may_see_tokens("bob", Role.MANAGER, "ann")
+
+
+def test_a_token_asked_without_a_role_gets_its_user_role_unless_the_caller_may_grant_less() -> None:
+    assert default_token_role(Role.MANAGER, Role.MANAGER) is Role.MANAGER
+    assert default_token_role(Role.MANAGER, Role.REPORTER) is Role.REPORTER  # a narrow token mints a narrow one
+    assert default_token_role(Role.AUDITOR, Role.ADMIN) is Role.AUDITOR  # an admin gives the user's own role
+    assert default_token_role(None, Role.RESPONDER) is Role.RESPONDER

@@ -12,21 +12,34 @@ from command_api.alerts_config import load_mapping
 from command_api.alerts_service import AlertService
 from command_api.auth import TokenRegistry
 from command_api.deps import Container
+from command_api.directory_service import DirectoryService
 from command_api.idempotency import IdempotencyStore
 from command_api.middleware import BodyLimit, CleanUrl, RequestContext
-from command_api.page_link_service import PageLinkService, nobody
+from command_api.page_link_service import PageLinkService, directory_roles
 from command_api.ports import AfterAppend
 from command_api.problems import Problem, install_problem_handlers, problem_response, problem_responses
 from command_api.ratelimit import RateLimiter
 from command_api.readmodel import ReadModel
 from command_api.release import ReleaseParked
-from command_api.routes import alerts, commands, operations, page_links, queries, reports, stream
+from command_api.routes import (
+    alerts,
+    commands,
+    directory_tokens,
+    operations,
+    page_links,
+    queries,
+    reports,
+    schedules,
+    stream,
+)
+from command_api.routes import directory as directory_routes
 from command_api.service import CommandService, no_hook
 from command_api.settings import ApiSettings
 from command_api.stream_query import LiveStream
 from command_api.verdicts import VerdictWaiter
 from incidents_shared.appender import KafkaAppender, LogUnavailable
 from incidents_shared.db import DATABASE_DOWN, create_pool, migrate, renew_after_swap
+from incidents_shared.directory_log import DirectoryAppender, DirectoryLog
 from incidents_shared.domain.events import EventBase
 from incidents_shared.domain.taxonomy import DEFAULT_TAXONOMY
 from incidents_shared.gc_tuning import freeze_startup
@@ -84,17 +97,36 @@ def create_app(settings: ApiSettings) -> FastAPI:
         )
         alerts = AlertService(read_model, appender, waiter, mapping, DEFAULT_TAXONOMY, settings.verdict_timeout_s)
         limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
-        links = PageLinkService(signer_from(settings), read_model, commands, role_of=nobody)
+        directory = DirectoryLog(settings, "command-api-directory")
+        directory_appender = DirectoryAppender(settings, settings.append_timeout_s)
+        await directory_appender.start()
+        changes = DirectoryService(directory, directory_appender, settings.verdict_timeout_s)
+        links = PageLinkService(
+            signer_from(settings), read_model, commands, role_of=directory_roles(lambda: directory.state)
+        )
         app.state.container = Container(
-            tokens, limiter, read_model, commands, alerts, ReleaseParked(read_model), page_links=links
+            tokens.with_directory(lambda: directory.state),
+            limiter,
+            read_model,
+            commands,
+            alerts,
+            ReleaseParked(read_model),
+            page_links=links,
+            directory=changes,
         )
         app.state.probes = {"kafka": kafka_probe(settings.kafka_bootstrap), "postgres": postgres_probe(pool)}
         freeze_startup()
         try:
-            async with background([Worker("command-api-listener", listener.run, restart=True)]):
+            workers = [
+                Worker("command-api-listener", listener.run, restart=True),
+                Worker("command-api-directory", directory.run, restart=True),
+            ]
+            async with background(workers):
                 await wait_any(CONNECT_TIMEOUT_S, listener.listening)  # the first verdicts are then notified too
+                await directory.ready(settings.startup_timeout_s)  # answer from the whole directory, not a prefix
                 yield
         finally:
+            await directory_appender.stop()
             await appender.stop()
             await pool.close()
 
@@ -125,6 +157,9 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(reports.router, responses=problem_responses())
     app.include_router(stream.router, responses=problem_responses())
     app.include_router(operations.router, responses=problem_responses())
+    app.include_router(schedules.router, responses=problem_responses())  # before /schedules/{id}: the .ics route
+    app.include_router(directory_routes.router, responses=problem_responses())
+    app.include_router(directory_tokens.router, responses=problem_responses())
     app.include_router(page_links.router)  # its own answers: HTML or problems, and 410
     add_ops_routes(app, lambda: app.state.probes)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

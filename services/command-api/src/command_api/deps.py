@@ -8,6 +8,7 @@ from fastapi import Depends, Header, Request
 
 from command_api.alerts_service import AlertService
 from command_api.auth import Principal, TokenRegistry
+from command_api.directory_service import DirectoryService
 from command_api.page_link_service import PageLinkService
 from command_api.problems import Problem
 from command_api.ratelimit import RateLimiter, retry_after_header
@@ -28,6 +29,7 @@ class Container:
     alerts: AlertService
     release: ReleaseParked
     page_links: PageLinkService | None = None  # GET/POST /v1/page-links/{token}; None: those answer 404
+    directory: DirectoryService | None = None  # /v1/users, /v1/teams, ...; None: those answer 503
 
 
 async def container(request: Request) -> Container:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from incidents_shared.domain import errors as d
+from incidents_shared.domain.directory import errors as directory
 
 log = structlog.get_logger(__name__)
 PROBLEM_TYPE_BASE = "https://incidents.local/problems/"
@@ -33,6 +34,7 @@ _STATUS_TEXT = {
     403: "The role may not do this",
     404: "Not found",
     409: "Conflict: If-Match mismatch, or not allowed in the incident's current state",
+    412: "Precondition failed: the directory resource is no longer at the If-Match revision",
     413: "Body too large",
     422: "Invalid body or parameters",
     429: "Rate limit per principal exceeded; see Retry-After",
@@ -84,6 +86,13 @@ DOMAIN_PROBLEMS: dict[type[d.DomainError], tuple[int, str, str]] = {
     d.Forbidden: (403, "forbidden", "Your role may not do this"),
     d.InvalidCommand: (422, "invalid-command", "The command cannot be carried out as given"),
     d.UndecodableEvent: (422, "invalid-event", "Not a valid event"),
+    directory.ResourceNotFound: (404, "not-found", "No such directory resource"),
+    directory.ResourceExists: (409, "already-exists", "The directory resource already exists"),
+    directory.StillReferenced: (409, "still-referenced", "Other directory resources still refer to it"),
+    directory.RevisionConflict: (412, "precondition-failed", "The resource has changed since you read it"),
+    directory.UnknownReference: (422, "unknown-reference", "The body names a resource the directory does not hold"),
+    directory.InvalidOverride: (422, "invalid-override", "The override cannot be taken as given"),
+    directory.InvalidDirectoryChange: (422, "invalid-change", "The directory does not take this change"),
 }
 
 

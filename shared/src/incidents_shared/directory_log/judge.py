@@ -8,6 +8,7 @@ and logged. Every reader reaches the same verdicts, since they depend only on th
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import structlog
@@ -25,13 +26,15 @@ log = structlog.get_logger(__name__)
 class DirectoryVerdict:
     """What the log made of one event: accepted (`error` None) or rejected with the rule it broke.
 
-    `revision`: the resource's revision after the verdict (its current one, for a rejection).
+    `revision` and `resource`: the resource's revision and body right after the verdict (None once deleted), so an
+    answer given later (a retry's) shows the resource as this change left it.
     """
 
     event: AnyDirectoryEvent
     offset: int
     error: DirectoryError | None
     revision: int
+    resource: Any = None
 
     @property
     def accepted(self) -> bool:
@@ -74,7 +77,9 @@ class DirectoryFold:
             self.accepted.append((offset, event))
         else:
             log.warning("directory_event_rejected", offset=offset, event_id=str(event.event_id), reason=str(error))
-        verdict = DirectoryVerdict(event, offset, error, self.state.revision(event.kind, subject(event)))
+        entry = self.state.table(event.kind).get(key := subject(event))
+        resource = entry.resource if entry is not None else None
+        verdict = DirectoryVerdict(event, offset, error, self.state.revision(event.kind, key), resource)
         self.verdicts[event.event_id] = verdict
         return verdict
 

@@ -3,7 +3,8 @@
 Any reader role may read the directory. Teams, services, schedules and overrides are managers' (and admins');
 a responder may add or remove an override in which they are the covering user. Users are admins': an admin
 creates, deletes and updates anyone, a user may update themselves but not their role. Personal tokens: the user
-themselves or an admin (the token's role is checked against the user's by the rules, for everyone).
+themselves (no wider than the token they call with) or an admin; the rules check the token's role against the
+user's, for everyone.
 
 "Themselves" means the caller's principal id is the user's id, which is what a personal token authenticates as.
 """
@@ -16,6 +17,7 @@ from typing import Any
 from incidents_shared.domain.authorization import MANAGERS, READERS, RESPONDERS
 from incidents_shared.domain.directory import commands as c
 from incidents_shared.domain.directory.state import DirectoryState
+from incidents_shared.domain.directory.tokens import role_within
 from incidents_shared.domain.enums import Role
 from incidents_shared.domain.errors import Forbidden
 
@@ -23,7 +25,7 @@ ADMINS = frozenset({Role.ADMIN})
 ANYONE = frozenset(Role)
 DIRECTORY_READERS = READERS
 
-AboutSelf = Callable[[DirectoryState, str, Any], bool]  # (directory, caller id, command) -> it is the caller's own
+AboutSelf = Callable[[DirectoryState, str, Role, Any], bool]  # (directory, caller, role, command) -> own, allowed
 
 
 @dataclass(frozen=True)
@@ -45,20 +47,25 @@ class Grant(Enum):
     SELF = "self"  # allowed because it is the caller's own
 
 
-def _own_profile_same_role(state: DirectoryState, caller: str, command: c.UpdateUser) -> bool:
+def _own_profile_same_role(state: DirectoryState, caller: str, role: Role, command: c.UpdateUser) -> bool:
     current = state.users.get(caller)
     return command.user.id == caller and current is not None and current.role == command.user.role
 
 
-def _covers_new(state: DirectoryState, caller: str, command: c.AddOverride) -> bool:
+def _covers_new(state: DirectoryState, caller: str, role: Role, command: c.AddOverride) -> bool:
     return command.override.user == caller
 
 
-def _covers_removed(state: DirectoryState, caller: str, command: c.RemoveOverride) -> bool:
+def _covers_removed(state: DirectoryState, caller: str, role: Role, command: c.RemoveOverride) -> bool:
     return command.user == caller
 
 
-def _own_token(state: DirectoryState, caller: str, command: c.IssueToken | c.RevokeToken) -> bool:
+def _own_new_token(state: DirectoryState, caller: str, role: Role, command: c.IssueToken) -> bool:
+    """Their own, and no wider than the token they call with: a narrow token cannot mint a broader one."""
+    return command.user == caller and role_within(command.role, role)
+
+
+def _own_token(state: DirectoryState, caller: str, role: Role, command: c.RevokeToken) -> bool:
     return command.user == caller
 
 
@@ -79,7 +86,7 @@ PERMISSIONS: dict[type[c.DirectoryCommand], Permission] = {
     c.DeleteSchedule: _MANAGED,
     c.AddOverride: Permission(MANAGERS, RESPONDERS, _covers_new),
     c.RemoveOverride: Permission(MANAGERS, RESPONDERS, _covers_removed),
-    c.IssueToken: Permission(ADMINS, ANYONE, _own_token),
+    c.IssueToken: Permission(ADMINS, ANYONE, _own_new_token),
     c.RevokeToken: Permission(ADMINS, ANYONE, _own_token),
 }
 
@@ -90,7 +97,7 @@ def authorize(state: DirectoryState, command: c.DirectoryCommand, caller: str, r
     if role in permission.roles:
         return Grant.ROLE
     own = permission.about_self
-    if role in permission.own_roles and own is not None and own(state, caller, command):
+    if role in permission.own_roles and own is not None and own(state, caller, role, command):
         return Grant.SELF
     raise Forbidden(_who_may(type(command).__name__, permission, role))
 
@@ -98,6 +105,14 @@ def authorize(state: DirectoryState, command: c.DirectoryCommand, caller: str, r
 def pinned(command: c.DirectoryCommand, grant: Grant) -> bool:
     """Whether the change must carry the revision it was decided on (see `Permission.pin_self`)."""
     return grant is Grant.SELF and PERMISSIONS[type(command)].pin_self
+
+
+def default_token_role(user_role: Role | None, caller_role: Role) -> Role:
+    """The role of a token asked for without one: its user's, unless the caller may only grant a narrower one
+    (their own token's); the caller's for an unknown user (the rules then refuse the user)."""
+    if user_role is not None and (caller_role in ADMINS or role_within(user_role, caller_role)):
+        return user_role
+    return caller_role
 
 
 def may_see_tokens(caller: str, role: Role, user: str) -> bool:

@@ -28,7 +28,8 @@ async def test_same_key_same_body_same_answer_one_event_even_after_restart(
     assert third.status_code == 201 and third.json() == first.json()
 
     in_log = await events_in_log(settings, first.json()["incident_id"])
-    assert [t for t in map(event_type, map(type, in_log)) if t not in BOOKKEEPING_TYPES] == ["incident.logged"]
+    by_the_api = [ev for ev in in_log if ev.actor.id != "escalator"]  # the escalator pages the P2's on-call at once
+    assert [t for t in map(event_type, map(type, by_the_api)) if t not in BOOKKEEPING_TYPES] == ["incident.logged"]
 
 
 async def test_same_key_other_body_is_422(api: httpx.AsyncClient, tokens: dict[str, str]) -> None:

@@ -40,18 +40,23 @@ class TokenRequest(BaseModel):
     label: Name | None = None
 
 
-class TokenShown(BaseModel):
-    """A personal token; `token` is the secret, shown once, in the answer that issued it (never again)."""
+class TokenInfo(BaseModel):
+    """A personal token as listed: never the token itself."""
 
     id: str
     user: str
     role: Role
     label: str | None
+
+
+class TokenShown(TokenInfo):
+    """A personal token as issued; `token` is the secret, shown once, in the answer that issued it (never again)."""
+
     token: str | None = None
 
 
 class TokenList(BaseModel):
-    tokens: list[TokenShown]
+    tokens: list[TokenInfo]
 
 
 def _token_json(token: d.Token, secret: str | None = None) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from command_api.routes.directory import (
 from incidents_shared.directory_log.judge import DirectoryVerdict
 from incidents_shared.domain import directory as d
 from incidents_shared.domain.oncall import Override, Schedule, Shift, oncall_at, shifts, to_ical
-from incidents_shared.domain.timeutil import format_utc
+from incidents_shared.domain.timeutil import UtcDateTime, format_utc
 
 router = APIRouter(prefix="/v1", tags=["schedules"])
 MAX_SPAN = timedelta(days=400)  # the longest period /shifts and the feed cover (the resolver's horizon)
@@ -45,21 +45,21 @@ class OnCallNow(BaseModel):
 
     user: str | None
     source: str
-    since: datetime | None
-    until: datetime | None
+    since: UtcDateTime | None
+    until: UtcDateTime | None
 
 
 class ShiftShown(BaseModel):
     user: str | None
     source: str
-    start: datetime
-    end: datetime
+    start: UtcDateTime
+    end: UtcDateTime
 
 
 class ShiftList(BaseModel):
     schedule: str
-    start: datetime
-    end: datetime
+    start: UtcDateTime
+    end: UtcDateTime
     shifts: list[ShiftShown]  # the whole period, gaps included (user null, source "gap")
     gaps: list[ShiftShown]
 
@@ -69,11 +69,11 @@ class TeamOnCall(BaseModel):
     schedule: str | None  # null: the team has no schedule
     user: str | None
     source: str | None
-    until: datetime | None
+    until: UtcDateTime | None
 
 
 class OnCallList(BaseModel):
-    at: datetime
+    at: UtcDateTime
     oncall: list[TeamOnCall]
 
 

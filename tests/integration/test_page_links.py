@@ -80,8 +80,8 @@ async def test_get_shows_the_incident_and_post_acknowledges_once_as_the_paged_us
     acknowledged = await api.post(path)
     assert acknowledged.status_code == 200, acknowledged.text
     assert acknowledged.json()["status"] == "acknowledged"
-    timeline = (await api.get(f"/v1/incidents/{incident_id}/timeline", headers=auth(tokens, "auditor"))).json()
-    [ack] = [e for e in timeline if e["type"] == "incident.acknowledged"]
+    timeline = await api.get(f"/v1/incidents/{incident_id}/timeline", headers=auth(tokens, "auditor"))
+    [ack] = [e for e in timeline.json()["events"] if e["type"] == "incident.acknowledged"]
     assert (ack["actor"]["id"], ack["actor"]["role"], ack["data"]["page_link"]) == (user, "responder", str(page))
     [logged] = await by_user(settings, incident_id, user)
     assert logged.type == "incident.acknowledged" and logged.data.page_link == page

@@ -40,11 +40,6 @@ def directory_roles(directory: Callable[[], DirectoryState]) -> RoleOf:
     return role_of
 
 
-def nobody(user: str) -> Role | None:
-    """`RoleOf` without a directory: nobody can acknowledge through a link."""
-    return None
-
-
 class IncidentPages(Protocol):
     """What a page link needs of the read model."""
 

@@ -20,6 +20,9 @@ status: ## one line per component
 venv: ## create .venv/ with every package installed editable
 	@scripts/bootstrap.sh
 
+pages: venv ## a receiver on :9000 that prints each page of `make run` with its acknowledge link (the on-call tour)
+	@.venv/bin/devstack pages
+
 test: ## unit + integration tests against a private real Kafka and PostgreSQL, with a coverage summary
 	@scripts/test.sh --cov --cov-report=term:skip-covered
 
@@ -48,4 +51,4 @@ format: venv ## apply ruff's formatting and safe fixes
 clean: down ## stop everything and delete .devstack/ data (keeps nothing)
 	rm -rf .devstack .venv
 
-.PHONY: help run up down status venv test test-faults unit bench bench-quick lint format clean
+.PHONY: help run up down status venv pages test test-faults unit bench bench-quick lint format clean

@@ -3,6 +3,7 @@
 devstack [--profile dev|test|bench] start|stop|status|env|wipe     the servers (scripts/devstack.sh)
 devstack [--profile ...] run|up|down|status                        the platform (make run/up/down/status)
 devstack test [PYTEST ARGS...]                                     make test (always the test profile)
+devstack pages [--port 9000]                                       make pages: print the pages of make run
 """
 
 import os
@@ -13,6 +14,7 @@ import typer
 
 from devstack import profiles
 from devstack.console import DevstackError, say
+from devstack.pages import serve
 from devstack.platform import Platform, run_tests
 from devstack.stack import Stack
 
@@ -85,6 +87,15 @@ def up() -> None:
 def run() -> None:
     """The same in the foreground, following the logs; Ctrl-C stops the services (Kafka and PostgreSQL keep running)."""
     Platform(current()).run()
+
+
+@app.command()
+def pages(
+    port: Annotated[int, typer.Option(help="where the example directory's webhooks point")] = 9000,
+    host: Annotated[str, typer.Option(help="the address to listen on")] = "127.0.0.1",
+) -> None:
+    """A receiver for the pages and notifications of `make run`: one line each, with a page's acknowledge link."""
+    serve(host, port)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

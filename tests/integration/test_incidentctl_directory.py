@@ -67,10 +67,10 @@ async def directory_records(settings: CommonSettings) -> int:
     try:
         tps = [TopicPartition(settings.directory_topic, p) for p in range(partitions)]
         consumer.assign(tps)
-        ends = await consumer.end_offsets(tps)
-        await consumer.seek_to_beginning(*tps)
+        starts, ends = await consumer.beginning_offsets(tps), await consumer.end_offsets(tps)
         count = 0
         for tp in tps:
+            consumer.seek(tp, starts[tp])
             while await consumer.position(tp) < ends[tp]:
                 batches = await consumer.getmany(tp, timeout_ms=1000)
                 count += sum(len(records) for records in batches.values())

@@ -286,15 +286,17 @@ def test_an_override_overlapping_one_the_file_keeps_is_refused_at_its_start() ->
 # --- what is sent -----------------------------------------------------------------------------------------------
 
 
-def test_idempotency_keys_are_the_same_for_a_rerun_and_differ_by_command_file_and_base() -> None:
+def test_idempotency_keys_are_the_same_for_a_rerun_and_differ_by_command_file_revision_and_attempt() -> None:
     plan = diff(Directory(), parse_directory(base()))
     commands = [step.command for step in plan.steps()]
-    keys = [idempotency_key("file-a", "7", command) for command in commands]
-    assert keys == [idempotency_key("file-a", "7", command) for command in commands]
+    keys = [idempotency_key("file-a", command, None) for command in commands]
+    assert keys == [idempotency_key("file-a", command, None) for command in commands]
     assert len(set(keys)) == len(keys)
-    assert idempotency_key("file-b", "7", commands[0]) != keys[0]
-    assert idempotency_key("file-a", "8", commands[0]) != keys[0]
-    assert all(key.startswith("dir-") and len(key) <= 64 for key in keys)
+    assert idempotency_key("file-b", commands[0], None) != keys[0]
+    assert idempotency_key("file-a", commands[0], '"7"') != keys[0]
+    assert idempotency_key("file-a", commands[0], '"7"') != idempotency_key("file-a", commands[0], '"8"')
+    assert idempotency_key("file-a", commands[0], None, attempt=1) != keys[0]
+    assert all(key.startswith("dir-") and len(key) <= 200 for key in keys)  # the API takes up to 200
 
 
 def test_requests_carry_the_body_and_name_the_resource_whose_revision_if_match_sends() -> None:

@@ -5,7 +5,7 @@ each command with its Idempotency-Key and, for anything but a create, an If-Matc
 """
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,11 +13,11 @@ from urllib.parse import quote
 
 import httpx
 
-from incidentctl.directory_doc import PLURAL
+from incidentctl.directory_doc import PLURAL, Directory, Resource
 from incidents_shared.domain.directory import DirectoryCommand, Kind
 from incidents_shared.domain.directory import commands as c
 
-RETRIES_503, MAX_WAIT_503_S = 10, 5.0
+RETRIES, MAX_WAIT_S = 20, 5.0
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,10 @@ def request_of(command: DirectoryCommand) -> Request:
 
 
 def _fields(problem: dict[str, Any]) -> list[str]:
-    """The fields a problem names: its `field`, or the `loc` of each of its `errors` (less the body/query part)."""
-    fields = [str(problem["field"])] if problem.get("field") else []
+    """The fields a problem names: its `field`, else the `loc: msg` of each of its `errors` (less `body.`)."""
+    if problem.get("field"):
+        return [str(problem["field"])]
+    fields = []
     for error in problem.get("errors") or []:
         loc = [str(part) for part in error.get("loc", [])]
         where = ".".join(loc[1:] if loc[:1] in (["body"], ["query"], ["path"]) else loc)
@@ -122,49 +124,56 @@ class DirectoryApi:
         self.revisions: dict[tuple[Kind, str], str] = {}
 
     def _request(self, method: str, path: str, **options: Any) -> httpx.Response:
-        """One request, again after Retry-After (bounded) while the API answers 503 (e.g. still reading the log).
-
-        Safe for commands too: a retry carries the same Idempotency-Key.
+        """One request, again after Retry-After (bounded) while the API answers 503 (still reading the log) or 202
+        (appended, its verdict not folded yet). Safe for commands: a retry carries the same Idempotency-Key.
         """
-        for _ in range(RETRIES_503):
+        for _ in range(RETRIES):
             response = self.client.request(method, path, **options)
-            if response.status_code != 503:
+            if response.status_code not in (202, 503):
                 return response
             retry_after = response.headers.get("retry-after", "1")
-            time.sleep(min(float(retry_after) if retry_after.isdigit() else 1.0, MAX_WAIT_503_S))
+            time.sleep(min(float(retry_after) if retry_after.isdigit() else 1.0, MAX_WAIT_S))
         return response
 
-    def fetch(self, as_of: datetime | None = None) -> tuple[Any, str]:
-        """`GET /v1/directory` (at `as_of`): the document and its ETag (the directory's revision)."""
+    def fetch(self, as_of: datetime | None = None) -> Any:
+        """`GET /v1/directory` (at `as_of`): the whole directory as a document."""
         params = {"as_of": as_of.isoformat()} if as_of is not None else {}
         response = self._request("GET", "/v1/directory", params=params)
         if response.status_code != 200:
             raise refused("GET /v1/directory", response)
-        return response.json(), _etag(response) or ""
+        return response.json()
 
-    def revision(self, kind: Kind, key: str) -> str:
-        """The resource's ETag: the last one an answer carried, else read with a GET."""
-        if (kind, key) not in self.revisions:
-            response = self._request("GET", _path(kind, key))
-            if response.status_code != 200 or not _etag(response):
-                raise refused(f"GET {_path(kind, key)}", response)
-            self.revisions[kind, key] = _etag(response) or ""
-        return self.revisions[kind, key]
+    def pin(self, kind: Kind, key: str, seen: Resource) -> None:
+        """Take the resource's revision for If-Match, provided it is still what the diff was made on."""
+        path = _path(kind, key)
+        response = self._request("GET", path)
+        if response.status_code != 200 or not (etag := _etag(response)):
+            raise refused(f"GET {path}", response)
+        if type(seen).model_validate(response.json()) != seen:
+            raise ApiRefused(f"GET {path}", 412, "changed since the directory was read; run apply again", [])
+        self.revisions[kind, key] = etag
 
-    def send(self, command: DirectoryCommand, idempotency_key: str) -> Request:
-        """Send one command; ApiRefused on any error answer. Returns the request it sent."""
+    def pin_all(self, current: Directory, commands: Iterable[DirectoryCommand]) -> None:
+        """Pin every resource the commands change that exists now, before anything is sent."""
+        for command in commands:
+            subject = request_of(command).resource
+            if subject is not None and subject not in self.revisions:
+                seen = current.table(subject[0]).get(subject[1])
+                if seen is not None:
+                    self.pin(*subject, seen)
+
+    def send(self, command: DirectoryCommand, key_of: Callable[[str | None], str]) -> Request:
+        """Send one command with If-Match (when it changes a resource) and the Idempotency-Key `key_of(if_match)`;
+        ApiRefused on any error answer. Returns the request it sent."""
         request = request_of(command)
-        headers = {"Idempotency-Key": idempotency_key}
-        if request.resource is not None:
-            headers["If-Match"] = self.revision(*request.resource)
+        if_match = self.revisions.get(request.resource) if request.resource is not None else None
+        headers = {"Idempotency-Key": key_of(if_match)} | ({"If-Match": if_match} if if_match else {})
         response = self._request(request.method, request.path, json=request.body, headers=headers)
         if response.status_code >= 300:
             raise refused(f"{request.method} {request.path}", response)
         subject = request.resource or _created(command)
         if subject is not None and (etag := _etag(response)):
             self.revisions[subject] = etag
-        elif subject is not None:  # a delete: read again before an If-Match on the same id
-            self.revisions.pop(subject, None)
         return request
 
 

@@ -260,13 +260,15 @@ def check(current: Directory, plan: Diff, now: datetime) -> Refusal | None:
     return None
 
 
-def idempotency_key(file_digest: str, base: str, command: DirectoryCommand) -> str:
-    """The same file applied on the same directory revision sends the same key for the same command.
+def idempotency_key(file_digest: str, command: DirectoryCommand, if_match: str | None, attempt: int = 0) -> str:
+    """The same command of the same file on the same revision gets the same key: a re-run after a crash or a lost
+    answer is answered from the API's record instead of being done twice.
 
-    `base` (the directory's revision the plan was made on) keeps a later re-apply of the same file, after someone
-    changed the directory by hand, from being answered from the API's memory of the first apply.
+    The revision (If-Match) is part of it, so a later apply that undoes a change made by hand is a new request,
+    not an old answer. A create has no revision: when the API answers one from an earlier apply (the resource was
+    deleted since), the check after sending sees it missing and sends it again as `attempt` 1.
     """
-    text = "\n".join([file_digest, base, type(command).__name__, command.model_dump_json()])
+    text = "\n".join([file_digest, type(command).__name__, command.model_dump_json(), if_match or "-", str(attempt)])
     return "dir-" + hashlib.sha256(text.encode()).hexdigest()[:40]
 
 

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -65,13 +66,13 @@ def _api(url: str, token: str, verbose: bool) -> Iterator[DirectoryApi]:
         _exit(EXIT_REFUSED, f"cannot talk to the command API at {url}: {exc}")
 
 
-def _current(api: DirectoryApi, as_of: datetime | None = None) -> tuple[Directory, str]:
+def _current(api: DirectoryApi, as_of: datetime | None = None) -> Directory:
     try:
-        document, etag = api.fetch(as_of)
+        document = api.fetch(as_of)
     except ApiRefused as exc:
         _refused(exc)
     try:
-        return parse_directory(document), etag
+        return parse_directory(document)
     except InvalidDirectory as exc:
         _exit(EXIT_REFUSED, f"the API's directory is not one this incidentctl reads: {exc}")
 
@@ -83,16 +84,33 @@ def _read(file: Path) -> tuple[Directory, bytes]:
         _exit(EXIT_BAD_FILE, *(f"{file}:{problem.path}: {problem.message}" for problem in exc.problems))
 
 
-def _send(api: DirectoryApi, plan: Diff, content: bytes, base: str) -> int:
-    digest, steps = hashlib.sha256(content).hexdigest(), plan.steps()
+def _send(api: DirectoryApi, current: Directory, plan: Diff, digest: str, attempt: int) -> int:
+    steps = plan.steps()
+    try:
+        api.pin_all(current, (step.command for step in steps))
+    except ApiRefused as exc:
+        _refused(exc, 0)
     for sent, step in enumerate(steps):
-        key = idempotency_key(digest, base, step.command)
+        key_of = partial(idempotency_key, digest, step.command, attempt=attempt)
         try:
-            request = api.send(step.command, key)
+            request = api.send(step.command, key_of)
         except ApiRefused as exc:
             _refused(exc, sent)
-        log.info("directory_command_sent", method=request.method, path=request.path, idempotency_key=key)
+        log.info("directory_command_sent", method=request.method, path=request.path, attempt=attempt)
     return len(steps)
+
+
+def _converge(api: DirectoryApi, current: Directory, plan: Diff, desired: Directory, prune: bool, digest: str) -> int:
+    """Send the plan, read the directory again and send what is still missing once more (with new keys): a create
+    the API answered from an earlier apply's record (the resource was deleted since) is then really made."""
+    sent = _send(api, current, plan, digest, attempt=0)
+    current = _current(api)
+    if (rest := diff(current, desired, prune)).changes:
+        log.warning("directory_apply_second_round", changes=len(rest.changes))
+        sent += _send(api, current, rest, digest, attempt=1)
+        if (left := diff(_current(api), desired, prune)).changes:
+            _exit(EXIT_REFUSED, "the directory still differs from the file after sending everything:", *render(left))
+    return sent
 
 
 def apply(
@@ -107,12 +125,12 @@ def apply(
 
     Resources are compared as validated models, so formatting and defaults are no change; a second apply of the
     same file sends nothing. Users, schedules, teams, services and overrides are created in that order, deletes
-    (only with --prune) go the other way. Each command carries an Idempotency-Key made from the file's content
-    and the directory's revision, so a re-run after a crash is safe, and an If-Match of the resource's revision.
+    (only with --prune) go the other way. Each command carries an Idempotency-Key made from the file's content,
+    the command and the resource's revision, so a re-run after a crash is safe, and an If-Match of that revision.
     """
     desired, content = _read(file)
     with _api(api, token, verbose) as client:
-        current, base = _current(client)
+        current = _current(client)
         plan = diff(current, desired, prune)
         for line in render(plan):
             typer.echo(line)
@@ -122,7 +140,7 @@ def apply(
         if dry_run:
             typer.echo(f"dry run: {len(plan.steps())} command(s) not sent")
         elif plan.changes:
-            sent = _send(client, plan, content, base)
+            sent = _converge(client, current, plan, desired, prune, hashlib.sha256(content).hexdigest())
             done = ", ".join(f"{plan.count(action)} {label}" for action, label in DONE)
             typer.echo(f"applied: {sent} command(s) sent ({done}, {plan.unchanged} unchanged)")
 
@@ -149,7 +167,7 @@ def export(
     """Write the directory (now, or --as-of T) as the YAML file `apply` reads: export, apply = no changes."""
     moment = _moment(as_of)
     with _api(api, token, verbose) as client:
-        current, _ = _current(client, moment)
+        current = _current(client, moment)
     text = dump_yaml(current)
     if output is None:
         sys.stdout.write(text)

@@ -108,6 +108,50 @@ async def test_a_new_p2_pages_the_owning_teams_oncall_within_seconds_and_the_lin
     assert all(p.data.contact.index == 0 for p in pages if offsets[str(p.event_id)] < offsets[str(ack.event_id)])
 
 
+async def test_a_gap_is_listed_and_falls_through_to_the_next_level_at_once(
+    api: httpx.AsyncClient, tokens: dict[str, str], receiver: Receiver
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    who, team, service = f"nina-{run}", f"nights-{run}", f"batch-{run}"
+    contacts = [{"kind": "webhook", "address": f"{HOOKS}/page-{who}"}]
+    user = {"id": who, "name": "Nina", "email": f"{who}@example.com", "time_zone": "UTC", "role": "responder",
+            "contact_methods": contacts}  # fmt: skip
+    await _created(api, tokens, "/v1/users", user)
+    now = datetime.now(UTC)
+    window = {
+        "kind": "daily",
+        "start": f"{(now + timedelta(hours=2)):%H:00}",
+        "end": f"{(now + timedelta(hours=3)):%H:00}",
+    }
+    layer = {"name": "late", "start": "2026-01-01T00:00:00", "turn": "P1D", "users": [who], "restrictions": [window]}
+    schedule = {"id": f"{team}-rota", "name": "Nights", "time_zone": "UTC", "layers": [layer]}
+    await _created(api, tokens, "/v1/schedules", schedule)
+    await _created(
+        api, tokens, "/v1/teams", {"id": team, "name": "Nights", "members": [who], "schedule": schedule["id"]}
+    )
+    await _created(api, tokens, "/v1/services", {"id": service, "name": "Batch", "owner_team": team})
+
+    period = {"from": now.isoformat(), "until": (now + timedelta(hours=1)).isoformat()}
+    shifts = await api.get(f"/v1/schedules/{schedule['id']}/shifts", headers=auth(tokens, "responder"), params=period)
+    assert shifts.status_code == 200, shifts.text
+    assert [(g["user"], g["source"]) for g in shifts.json()["gaps"]] == [(None, "gap")], "the gap is listed"
+
+    incident_id, answered = await a_p2(api, tokens, service)
+
+    async def leads() -> list[Received]:
+        return [r for r in receiver.about(incident_id) if r.path == "/hooks/leads"]
+
+    [fell_through] = await eventually(leads, timeout_s=10)
+    assert (fell_through.at - answered).total_seconds() < 10, "level 2 at once, not after 30 minutes"
+    assert paged_at(receiver, f"/hooks/page-{who}") == [], "nobody was on call to page"
+    timeline = (await api.get(f"/v1/incidents/{incident_id}/timeline", headers=auth(tokens, "auditor"))).json()
+    failed = [e for e in timeline["events"] if e["type"] == "incident.notification_failed"]
+    assert any("nobody on call" in e["data"]["error"] and schedule["id"] in e["data"]["error"] for e in failed)
+    levels = [e["data"]["level"] for e in timeline["events"] if e["type"] == "incident.escalated"]
+    assert levels == [1, 2]
+    await api.post(f"/v1/incidents/{incident_id}/acknowledge", json={}, headers=auth(tokens, "responder"))
+
+
 async def test_kill_9_between_a_page_and_its_record_sends_once_more_with_the_same_key(
     api: httpx.AsyncClient, tokens: dict[str, str], receiver: Receiver, services: dict[str, Service]
 ) -> None:

@@ -50,6 +50,8 @@ class Platform:
         if not os.environ.get("INCIDENTS_PAGE_LINK_KEYS"):  # signs page links; kept with the stack, like the audit key
             os.environ["INCIDENTS_PAGE_LINK_KEYS"] = f"dev:{kept_secret(self.profile.state / 'page-link.key')}"
         default_env("INCIDENTS_PUBLIC_URL", f"http://127.0.0.1:{self.profile.service_ports['command-api']}")
+        if self.profile.name == "dev":  # the example directory's catch-all team (examples/directory.yaml)
+            default_env("INCIDENTS_DEFAULT_TEAM", "platform")
         admin_init()
 
     def start_service(self, name: str) -> None:

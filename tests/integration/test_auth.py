@@ -23,6 +23,25 @@ LIFECYCLE = (
     "resolve",
     "reopen",
 )
+# The directory (docs/decisions/0069): which roles get past the door; the domain's table then decides per command and
+# caller (a person may change their own profile and tokens, a responder the overrides that cover them).
+_READERS = {"reporter", "responder", "manager", "auditor", "admin"}
+_MANAGED = ("/v1/teams", "/v1/services", "/v1/schedules")
+DIRECTORY: dict[tuple[str, str], set[str]] = {
+    **{("GET", p): _READERS for p in ("/v1/directory", "/v1/oncall", "/v1/users", *_MANAGED)},
+    **{("GET", f"{p}/{{resource_id}}"): _READERS for p in ("/v1/users", *_MANAGED)},
+    **{("GET", f"/v1/schedules/{{schedule_id}}{p}"): _READERS for p in (".ics", "/oncall", "/shifts")},
+    ("POST", "/v1/users"): {"admin"},
+    ("PUT", "/v1/users/{resource_id}"): set(ROLES),
+    ("DELETE", "/v1/users/{resource_id}"): {"admin"},
+    **{("POST", p): {"manager", "admin"} for p in _MANAGED},
+    **{(m, f"{p}/{{resource_id}}"): {"manager", "admin"} for p in _MANAGED for m in ("PUT", "DELETE")},
+    ("POST", "/v1/schedules/{schedule_id}/overrides"): {"responder", "manager", "admin"},
+    ("DELETE", "/v1/schedules/{schedule_id}/overrides/{user}/{start}"): {"responder", "manager", "admin"},
+    ("POST", "/v1/users/{user_id}/tokens"): set(ROLES),
+    ("GET", "/v1/users/{user_id}/tokens"): {"admin"},
+    ("DELETE", "/v1/users/{user_id}/tokens/{token_id}"): set(ROLES),
+}
 # The contract, written out: which roles may call what.
 ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/incidents"): {"reporter", "responder", "manager", "admin"},
@@ -43,6 +62,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/operations/parked"): {"auditor", "admin"},
     ("POST", "/v1/operations/parked/{key}/release"): {"admin"},
     ("GET", "/v1/stream"): {"reporter", "responder", "manager", "auditor", "admin"},
+    **DIRECTORY,
 }
 
 

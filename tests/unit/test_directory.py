@@ -167,6 +167,10 @@ def test_teams_services_and_schedule_ids_validate_their_fields() -> None:
         ("runbook_url",)
     ]
     assert locs(d.CreateSchedule, {"schedule": rota("Night Shift").model_dump()}) == [("schedule",)]
+    layer = {"name": "night\x00", "start": "2027-01-04T09:00", "turn": "P1D", "users": ["ann"]}
+    unstorable = rota().model_dump() | {"layers": [layer]}
+    with pytest.raises(ValidationError, match="NUL characters are not allowed"):
+        d.CreateSchedule.model_validate({"schedule": unstorable})
     inverted = {"user": "ann", "start": "2027-01-05T10:00Z", "end": "2027-01-05T09:00Z"}
     assert locs(d.AddOverride, {"schedule_id": "rota", "override": inverted}) == [("override", "end")]
 
@@ -449,7 +453,7 @@ def overlapping(schedule: Schedule) -> bool:
     return any(later[0] < earlier[1] for earlier, later in itertools.pairwise(spans))
 
 
-# Histories start empty, with people (with tokens or not), with teams, or full: so creates and deletes alike meet references.
+# Histories start empty, with people (with tokens or not), with teams, or full: creates and deletes meet references.
 _PEOPLE = tuple(d.CreateUser(user=user(u)) for u in USERS)
 _TEAMS = (
     *_PEOPLE,

@@ -20,6 +20,7 @@ from incidents_shared.domain.directory.permissions import (
     default_token_role,
     may_see_tokens,
     pinned,
+    who_may_ever,
 )
 from incidents_shared.domain.directory.queries import token_holder
 from incidents_shared.domain.directory.tokens import ROLE_GRANTS, role_within
@@ -210,3 +211,14 @@ def test_a_token_asked_without_a_role_gets_its_user_role_unless_the_caller_may_g
     assert default_token_role(Role.MANAGER, Role.REPORTER) is Role.REPORTER  # a narrow token mints a narrow one
     assert default_token_role(Role.AUDITOR, Role.ADMIN) is Role.AUDITOR  # an admin gives the user's own role
     assert default_token_role(None, Role.RESPONDER) is Role.RESPONDER
+
+
+def test_who_may_ever_issue_a_command_bounds_the_roles_the_api_lets_through() -> None:
+    assert who_may_ever(d.CreateUser) == {Role.ADMIN}
+    assert who_may_ever(d.DeleteTeam) == {Role.MANAGER, Role.ADMIN}
+    assert who_may_ever(d.AddOverride) == {Role.RESPONDER, Role.MANAGER, Role.ADMIN}
+    assert who_may_ever(d.UpdateUser) == set(Role)
+    for command in everything():
+        for role in Role:
+            if allowed(command, "ann", role.value) is not None:
+                assert role in who_may_ever(type(command)), (command, role)

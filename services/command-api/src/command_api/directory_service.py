@@ -27,7 +27,9 @@ from incidents_shared.domain.directory import (
     IssueToken,
     decide,
 )
+from incidents_shared.domain.directory.errors import ResourceNotFound
 from incidents_shared.domain.directory.events import subject
+from incidents_shared.domain.directory.model import Kind
 from incidents_shared.domain.directory.permissions import authorize, default_token_role, pinned
 from incidents_shared.domain.enums import Role
 from incidents_shared.domain.errors import DomainError
@@ -149,7 +151,9 @@ class DirectoryService:
         once (only when the verdict is on this request's own record, `Changed.ours`)."""
         secret = new_personal_token()
         owner = self.directory.state.users.get(ask.user)
-        role = ask.role or default_token_role(owner.role if owner else None, ask.principal.role)
+        if owner is None:  # the path names nobody (and maybe no id at all): nothing to decide
+            return ChangeRefused(ResourceNotFound(Kind.USER, ask.user)), secret
+        role = ask.role or default_token_role(owner.role, ask.principal.role)
         command = IssueToken(
             user=ask.user, token_id=secrets.token_hex(8), token_hash=token_hash(secret), role=role, label=ask.label
         )

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 from fastapi import Request as HttpRequest
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from command_api.deps import CorrelationId, IdempotencyKey
 from command_api.directory_service import DirectoryRequest, TokenAsk
@@ -30,12 +30,14 @@ from incidents_shared.domain import directory as d
 from incidents_shared.domain.directory.model import Name
 from incidents_shared.domain.directory.permissions import may_see_tokens
 from incidents_shared.domain.enums import Role
+from incidents_shared.domain.text import StorableModel
 
 router = APIRouter(prefix="/v1", tags=["directory"])
 
 
-class TokenRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TokenRequest(StorableModel):
+    """`role`: at most the user's (default: the user's, or the calling token's if that is narrower)."""
+
     role: Role | None = None
     label: Name | None = None
 

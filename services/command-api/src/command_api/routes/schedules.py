@@ -6,12 +6,13 @@ All answers come from the pure resolver (`domain.oncall`) on the directory as th
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi import Request as HttpRequest
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from command_api.deps import CorrelationId, IdempotencyKey, IfMatch, parse_if_match
+from command_api.auth import Principal
+from command_api.deps import CorrelationId, IdempotencyKey, IfMatch, parse_if_match, require
 from command_api.directory_service import DirectoryRequest
 from command_api.problems import Problem
 from command_api.routes.directory import (
@@ -19,7 +20,6 @@ from command_api.routes.directory import (
     DELETED,
     READ_ANSWERS,
     AwareTime,
-    Caller,
     DirectoryDep,
     Reader,
     answer_change,
@@ -28,10 +28,13 @@ from command_api.routes.directory import (
 )
 from incidents_shared.directory_log.judge import DirectoryVerdict
 from incidents_shared.domain import directory as d
+from incidents_shared.domain.directory.permissions import who_may_ever
 from incidents_shared.domain.oncall import Override, Schedule, Shift, oncall_at, shifts, to_ical
 from incidents_shared.domain.timeutil import UtcDateTime, format_utc
 
 router = APIRouter(prefix="/v1", tags=["schedules"])
+# Managers, and responders for the overrides that cover themselves (the use case tells which).
+OverrideCaller = Annotated[Principal, Depends(require(who_may_ever(d.AddOverride) | who_may_ever(d.RemoveOverride)))]
 MAX_SPAN = timedelta(days=400)  # the longest period /shifts and the feed cover (the resolver's horizon)
 FEED_PAST, FEED_FUTURE = timedelta(days=7), timedelta(days=90)
 DEFAULT_SHIFTS = timedelta(days=14)
@@ -203,7 +206,7 @@ async def add_override(
     http: HttpRequest,
     directory: DirectoryDep,
     correlation: CorrelationId,
-    principal: Caller,
+    principal: OverrideCaller,
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
@@ -232,7 +235,7 @@ async def remove_override(
     http: HttpRequest,
     directory: DirectoryDep,
     correlation: CorrelationId,
-    principal: Caller,
+    principal: OverrideCaller,
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:

@@ -2,17 +2,17 @@
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Self
 from uuid import UUID
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, model_validator
 
 from incidents_shared.domain.directory.model import Id, Name, Service, Team, User, check_slug
 from incidents_shared.domain.directory.tokens import TokenHash
 from incidents_shared.domain.enums import Role
 from incidents_shared.domain.events import Actor
 from incidents_shared.domain.oncall import Override, Schedule
-from incidents_shared.domain.text import StorableModel
+from incidents_shared.domain.text import StorableModel, unstorable
 from incidents_shared.domain.timeutil import UtcDateTime
 
 
@@ -44,7 +44,13 @@ DirectorySchedule = Annotated[Schedule, AfterValidator(_slug_id)]
 
 
 class DirectoryCommand(StorableModel):
-    """Base of every directory command."""
+    """Base of every directory command: its text, nested resources' included, must be storable on the log."""
+
+    @model_validator(mode="after")
+    def _storable_throughout(self) -> Self:
+        if (problem := unstorable(self.model_dump().values())) is not None:
+            raise ValueError(problem)
+        return self
 
 
 class CreateUser(DirectoryCommand):

@@ -102,6 +102,12 @@ def authorize(state: DirectoryState, command: c.DirectoryCommand, caller: str, r
     raise Forbidden(_who_may(type(command).__name__, permission, role))
 
 
+def who_may_ever(command: type[c.DirectoryCommand]) -> frozenset[Role]:
+    """Every role that may issue the command for someone: the API refuses the other roles before reading a body."""
+    permission = PERMISSIONS[command]
+    return permission.roles | permission.own_roles
+
+
 def pinned(command: c.DirectoryCommand, grant: Grant) -> bool:
     """Whether the change must carry the revision it was decided on (see `Permission.pin_self`)."""
     return grant is Grant.SELF and PERMISSIONS[type(command)].pin_self

@@ -120,6 +120,7 @@ async def test_an_idempotency_key_replays_the_first_answer_and_refuses_another_b
     ("path", "body", "status", "field"),
     [
         ("/v1/users", {"time_zone": "Mars/Olympus"}, 422, "time_zone"),
+        ("/v1/users", {"time_zone": "Europe"}, 422, "time_zone"),
         ("/v1/users", {"email": "not-an-address"}, 422, "email"),
         ("/v1/users", {"contact_methods": [{"kind": "pager", "address": "1"}]}, 422, "contact_methods.0.kind"),
         ("/v1/users", {"id": "Not A Slug"}, 422, "id"),

@@ -124,6 +124,8 @@ USER = {"id": "ann", "name": "Ann", "email": "ann@example.com", "time_zone": "Eu
         ({"id": "Ann Smith"}, ("id",)),
         ({"id": "x" * 65}, ("id",)),
         ({"time_zone": "Mars/Olympus"}, ("time_zone",)),
+        ({"time_zone": "Europe"}, ("time_zone",)),  # a directory of the zone database, not a zone
+        ({"time_zone": "x" * 300}, ("time_zone",)),
         ({"role": "overlord"}, ("role",)),
         ({"email": "ann"}, ("email",)),
         ({"contact_methods": [{"kind": "pager", "address": "1"}]}, ("contact_methods", 0, "kind")),

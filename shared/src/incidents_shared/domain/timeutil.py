@@ -41,7 +41,7 @@ def known_zone(value: str) -> str:
     """An IANA time zone name zoneinfo knows, or a ValueError that says what to use."""
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a zoneinfo directory ("Europe"), a long name
         raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Amsterdam)") from exc
     return value
 

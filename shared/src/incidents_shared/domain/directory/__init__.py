@@ -37,10 +37,11 @@ from incidents_shared.domain.directory.commands import (
 from incidents_shared.domain.directory.decide import decide
 from incidents_shared.domain.directory.events import DIRECTORY_EVENT_CLASSES, AnyDirectoryEvent, DirectoryEvent, decode
 from incidents_shared.domain.directory.evolve import evolve, fold
-from incidents_shared.domain.directory.model import ContactKind, ContactMethod, Kind, Service, Team, User
+from incidents_shared.domain.directory.model import ContactMethod, Kind, Service, Team, User
 from incidents_shared.domain.directory.queries import oncall_for_team, owner_team, token_holder
 from incidents_shared.domain.directory.state import DirectoryState, Entry
 from incidents_shared.domain.directory.tokens import Token
+from incidents_shared.domain.enums import ContactKind
 
 __all__ = [
     "DIRECTORY_EVENT_CLASSES",

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
-from incidents_shared.domain.enums import Role
+from incidents_shared.domain.enums import ContactKind, Role
 from incidents_shared.domain.text import StorableModel
 from incidents_shared.domain.timeutil import TimeZoneName
 
@@ -73,12 +73,6 @@ class Kind(StrEnum):
     SERVICE = "service"
     SCHEDULE = "schedule"
     TOKEN = "token"  # noqa: S105 (a kind of resource: a user's personal API token, not a secret)
-
-
-class ContactKind(StrEnum):
-    EMAIL = "email"
-    SLACK = "slack"
-    WEBHOOK = "webhook"
 
 
 _ADDRESS_CHECKS = {ContactKind.EMAIL: _email, ContactKind.WEBHOOK: _url}

@@ -5,8 +5,8 @@ python -m bench.oncall [--schedules 1000] [--lookups 20000]
 Each schedule has two weekly-turn layers (the second restricted to office hours) in a zone of its own, and 20
 one-day overrides spread over the year; lookups are at random instants of 2027 (both DST changes included), each
 `oncall_at` with the `since`/`until` of its answer. Pure CPU in this process: no Kafka, no PostgreSQL. Prints the
-median and p99 microseconds per lookup and lookups per second on one core. Issue 15 asks for it beside the pages
-armed per second, which need the directory on the log first.
+median and p99 microseconds per lookup and lookups per second on one core. `make bench` records it
+(`for_report`), beside the pages armed per second (bench/paging.py).
 """
 
 import argparse
@@ -14,6 +14,7 @@ import random
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from incidents_shared.domain.oncall import Schedule, oncall_at
 
@@ -48,24 +49,56 @@ def schedule(n: int, rng: random.Random) -> Schedule:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--schedules", type=int, default=1_000)
-    parser.add_argument("--lookups", type=int, default=20_000)
-    args = parser.parse_args()
+FULL = {"schedules": 1_000, "lookups": 20_000}
+QUICK = {"schedules": 100, "lookups": 2_000}
+
+
+def measure(schedules: int, lookups: int) -> dict[str, Any]:
+    """Time `lookups` calls of `oncall_at`, round robin over the schedules, each at a random instant of 2027."""
     rng = random.Random(15)
-    schedules = [schedule(n, rng) for n in range(args.schedules)]
-    instants = [YEAR_START + timedelta(seconds=rng.randrange(365 * 86_400)) for _ in range(args.lookups)]
+    built = [schedule(n, rng) for n in range(schedules)]
+    instants = [YEAR_START + timedelta(seconds=rng.randrange(365 * 86_400)) for _ in range(lookups)]
     timings = []
     for n, at in enumerate(instants):
         started = time.perf_counter()
-        oncall_at(schedules[n % len(schedules)], at)
+        oncall_at(built[n % len(built)], at)
         timings.append(time.perf_counter() - started)
     timings.sort()
-    median, p99 = statistics.median(timings) * 1e6, timings[int(len(timings) * 0.99)] * 1e6
+    return {
+        "schedules": schedules,
+        "users_per_schedule": 50,
+        "overrides_per_schedule": 20,
+        "lookups": lookups,
+        "median_us": round(statistics.median(timings) * 1e6, 1),
+        "p99_us": round(timings[int(len(timings) * 0.99)] * 1e6, 1),
+        "max_us": round(timings[-1] * 1e6, 1),
+        "lookups_per_s_one_core": round(1 / statistics.mean(timings), 1),
+    }
+
+
+def for_report(quick: bool) -> tuple[dict[str, Any], dict[str, str]]:
+    """Results and notes for bench/run.py: the `oncall_lookup_*` keys."""
+    m = measure(**(QUICK if quick else FULL))
+    results = {"oncall": m, "oncall_lookup_median_us": m["median_us"], "oncall_lookup_p99_us": m["p99_us"]}
+    note = (
+        f"{'quick mode: ' if quick else ''}{m['schedules']:,} schedules x 50 users x 20 overrides, {m['lookups']:,}"
+        f" lookups at random instants of 2027 (oncall_at with since/until), one core, no I/O;"
+        f" {m['lookups_per_s_one_core']:,.0f} lookups/s, max {m['max_us']:,.0f} us"
+    )
+    return results, {"oncall_lookup_median_us": note}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--schedules", type=int, default=FULL["schedules"])
+    parser.add_argument("--lookups", type=int, default=FULL["lookups"])
+    args = parser.parse_args()
+    m = measure(args.schedules, args.lookups)
     print(f"{args.schedules} schedules x 50 users x 20 overrides, {args.lookups} lookups (oncall_at with since/until)")
-    rate = 1 / statistics.mean(timings)
-    print(f"  median {median:.0f} us, p99 {p99:.0f} us per lookup; {rate:.0f} lookups/s on one core")
+    print(
+        f"  median {m['median_us']:.0f} us, p99 {m['p99_us']:.0f} us per lookup;"
+        f" {m['lookups_per_s_one_core']:.0f} lookups/s on one core"
+    )
 
 
 if __name__ == "__main__":

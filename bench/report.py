@@ -44,6 +44,19 @@ TARGETS: list[tuple[str, str, str, Any]] = [
     ("rebuild_1m_s", "s", "<= 60", lambda r: r["rebuild_1m_s"] <= 60),
     ("timer_lateness_p99_ms_100k", "ms", "<= 1000", lambda r: r["timer_lateness_p99_ms_100k"] <= 1000),
     ("crud_baseline_rps", "req/s", "baseline", None),
+    ("oncall_lookup_median_us", "us", "", None),
+    ("oncall_lookup_p99_us", "us", "", None),
+    ("paging_pages_per_s", "pages/s", ">= 1000", lambda r: r["paging_pages_per_s"] >= 1000),
+    ("paging_logged_per_s", "incidents/s", "", None),
+    ("paging_logged_to_paged_p99_ms", "ms", "", None),
+    (
+        "paging_logged_to_delivered_p99_ms",
+        "ms",
+        "<= 5000",
+        lambda r: r["paging_logged_to_delivered_p99_ms"] <= 5000,
+    ),
+    ("paging_log_direct_pages_per_s", "pages/s", "ceiling (no API)", None),
+    ("paging_pending_timers", "timers", "5 per incident, none overdue", lambda r: r["paging_timers_as_armed"]),
 ]
 
 
@@ -121,7 +134,7 @@ def table(document: dict[str, Any]) -> str:
             f"| `rss_mb.{name}` | {figures.get('rest', '—')} / {figures.get('load', '—')} | MB | "
             "at rest / under load | | |"
         )
-    rows += ["", *cpu_budget(results), *catch_up_budget(results)]
+    rows += ["", *cpu_budget(results), *catch_up_budget(results), *paging_budget(results)]
     m = document["machine"]
     probe = results.get("speed_probe_s")
     speed = (
@@ -184,6 +197,30 @@ def catch_up_budget(results: dict[str, Any]) -> list[str]:
             f"| {run} | {figures['processes']} | {figures['eps']:,.0f} | {cells} | {per.get('machine', 0.0):.1f}"
             f" | {busy:.2f} |"
         )
+    return rows
+
+
+PAGING_PARTS = ("command-api", "projector", "escalator", "kafka", "postgres", "generator", "receiver", "bench")
+
+
+def paging_budget(results: dict[str, Any]) -> list[str]:
+    """Milliseconds of CPU per incident by part in the paging runs: where the time goes when paging."""
+    runs = {name: results.get("paging", {}).get(name) for name in ("api", "log")}
+    if not all(runs.values()):
+        return []
+    rows = [
+        "",
+        "CPU per incident in the paging runs (ms of CPU time per P2, from the load's start until every page was"
+        " delivered; `generator` is bench/paging_load.py, `bench` the log reader and, in the `log` run, the producer):",
+        "",
+        "| run | incidents/s | " + " | ".join(PAGING_PARTS) + " | machine | cores busy |",
+        "|---|---:|" + "---:|" * (len(PAGING_PARTS) + 2),
+    ]
+    for name, run in runs.items():
+        per, busy = run["cpu"]["ms_per_request"], run["cpu"]["cores"].get("machine", 0.0)
+        cells = " | ".join(f"{per.get(part, 0.0):.2f}" for part in PAGING_PARTS)
+        rate = run["logged_rate"]["per_s"]
+        rows.append(f"| {name} | {rate:,.0f} | {cells} | {per.get('machine', 0.0):.2f} | {busy:.2f} |")
     return rows
 
 

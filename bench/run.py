@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from bench import api_load, backlog, catchup, e2e, kafka_raw, report, timers
+from bench import api_load, backlog, catchup, e2e, kafka_raw, oncall, paging, report, timers
 from bench.cpu import CpuMeter
 from bench.stack import CRUD_PORT, STATE, bench_stack, rss_mb, service, tokens
 from tests.integration.services import ROOT, Service
@@ -191,6 +191,9 @@ def main() -> None:
     size = QUICK if args.quick else FULL
     probe_start = report.speed_probe()
     log(f"speed probe: {probe_start} s")
+    # Pure CPU, before any stack runs (bench/oncall.py); not wanted by --only-api.
+    resolved, oncall_notes = ({}, {}) if args.only_api else oncall.for_report(args.quick)
+    log(f"who is on call: {resolved.get('oncall')}")
     notes = {
         "api_p99_ms_at_1000rps": "open loop, own process (bench/openloop.py), latency from when each request was due",
         "e2e_p99_ms_at_500rps": "due -> NOTIFY of the verdict, open loop, Prefer: respond-async",
@@ -234,6 +237,10 @@ def main() -> None:
     results["rss_mb"] = results.get("rss_mb", {}) | timed.pop("rss_mb")
     results.update(timed)
     notes.update(timer_notes)
+    paged, paging_notes = paging.for_report(args.quick)  # on its own fresh stack: bench/paging.py
+    results["rss_mb"] |= paged.pop("rss_mb")
+    results.update(paged | resolved)
+    notes.update(paging_notes | oncall_notes)
     if results.get("rebuild_events", 0) >= 1_000_000:
         results["rebuild_1m_s"] = results["rebuild_s"]
     else:

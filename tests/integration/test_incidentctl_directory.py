@@ -156,6 +156,47 @@ async def test_dry_run_prints_the_diff_and_appends_nothing_then_apply_sends_only
     assert identity.status_code == 200, identity.text
 
 
+async def test_a_change_made_by_hand_is_undone_by_applying_the_same_file_again(
+    api: httpx.AsyncClient, api_url: str, tokens: dict[str, str], settings: CommonSettings, tmp_path: Path
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    document = example(tag)
+    document["users"][0]["email"] = "ann@payments.example.com"  # the file's update of ann, sent once already
+    first, file = example(tag), write(tmp_path / "b.yaml", document)
+    assert incidentctl(api_url, tokens["admin"], "apply", str(write(tmp_path / "a.yaml", first))).returncode == 0
+    assert incidentctl(api_url, tokens["admin"], "apply", str(file)).returncode == 0
+    admin = auth(tokens, "admin")
+    ann = await api.get(f"/v1/users/ann-{tag}", headers=admin)
+    by_hand = {**ann.json(), "email": "ann@example.com"}
+    put = await api.put(f"/v1/users/ann-{tag}", json=by_hand, headers={**admin, "If-Match": ann.headers["etag"]})
+    assert put.status_code == 200, put.text
+    gone = await api.delete(f"/v1/services/identity-{tag}", headers=admin)
+    assert gone.status_code == 204, gone.text
+    before = await directory_records(settings)
+
+    # The same update of ann as the last apply sent: on a new revision, so a new request (not the old answer).
+    again = incidentctl(api_url, tokens["admin"], "apply", str(file))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"~ user ann-{tag}" in again.stdout.splitlines()
+    assert f"+ service identity-{tag}" in again.stdout.splitlines()
+    assert await directory_records(settings) == before + 2
+    assert (await api.get(f"/v1/users/ann-{tag}", headers=admin)).json()["email"] == "ann@payments.example.com"
+    assert (await api.get(f"/v1/services/identity-{tag}", headers=admin)).status_code == 200
+    assert "directory_apply_second_round" not in again.stderr
+
+    # Deleted by hand once more: this time the create of identity is the very request the last apply sent, so
+    # the API answers it from that record; apply sees it still missing and sends it again under a new key.
+    assert (await api.delete(f"/v1/services/identity-{tag}", headers=admin)).status_code == 204
+    before = await directory_records(settings)
+    third = incidentctl(api_url, tokens["admin"], "apply", str(file))
+    assert third.returncode == 0, third.stdout + third.stderr
+    assert "directory_apply_second_round" in third.stderr
+    assert await directory_records(settings) == before + 1
+    assert (await api.get(f"/v1/services/identity-{tag}", headers=admin)).status_code == 200
+    last = incidentctl(api_url, tokens["admin"], "apply", str(file))
+    assert last.stdout.splitlines()[-1].startswith("no changes, 14 unchanged"), last.stdout + last.stderr
+
+
 async def test_export_then_apply_changes_nothing_and_prune_deletes_only_what_the_file_drops(
     api: httpx.AsyncClient, api_url: str, tokens: dict[str, str], settings: CommonSettings, tmp_path: Path
 ) -> None:

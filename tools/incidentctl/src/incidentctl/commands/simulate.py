@@ -19,6 +19,7 @@ from incidents_shared.domain.escalation.policy import Policy
 from incidents_shared.domain.escalation.simulation import history
 from incidents_shared.domain.record import Record
 from incidents_shared.domain.timeutil import format_utc
+from incidents_shared.logging import configure_logging
 from incidents_shared.policy_file import DEFAULT_POLICY_FILE, PolicyError, load_policy_file
 from incidents_shared.settings import CommonSettings, load_settings
 
@@ -100,6 +101,7 @@ def _rota_report(
 ) -> dict[str, Any]:
     file = _candidate_file(candidate_file)
     settings = load_settings(CommonSettings)
+    configure_logging(settings.log_level, settings.log_format)  # to stderr: stdout is the report
     records, current = asyncio.run(_log_and_directory(settings))
     now = datetime.now(UTC)
     candidate, described = _candidate_rota(candidate_file, file, current, prune, now)

@@ -76,7 +76,7 @@ async def test_unacknowledged_p1_escalates_level_by_level_on_time_paging_once_pe
         assert (_at(event["recorded_at"]) - due).total_seconds() < ON_TIME_S, "fired within a second of due"
         assert event["data"]["target_team"] == team and event["data"]["reason"] == "ack_sla"
         assert event["actor"] == {"id": "escalator", "kind": "system", "role": "system"}
-        assert event["data"]["policy_id"] == "fast-demo" and event["data"]["policy_version"] == 2
+        assert event["data"]["policy_id"] == "fast-demo" and event["data"]["policy_version"] == 3
 
     paged = receiver.about(incident_id)
     assert sorted(r.path for r in paged) == sorted(expected[level][1] for level in expected), "one page per step"
@@ -96,7 +96,7 @@ async def test_a_missed_acknowledge_target_is_a_visible_breach(api: httpx.AsyncC
     assert await eventually(breached, timeout_s=15)
     timeline = await _timeline(api, tokens, incident_id)
     [targets] = [e for e in timeline if e["type"] == "incident.sla_targets_set"]
-    assert targets["data"]["policy_id"] == "fast-demo" and targets["data"]["policy_version"] == 2
+    assert targets["data"]["policy_id"] == "fast-demo" and targets["data"]["policy_version"] == 3
     assert (_at(targets["data"]["ack_due_at"]) - _at(created["logged_at"])).total_seconds() == pytest.approx(5.0)
     [breach] = [e for e in timeline if e["type"] == "incident.sla_breached"]
     assert breach["data"]["target"] == "acknowledge" and breach["data"]["due_at"] == targets["data"]["ack_due_at"]

@@ -38,4 +38,4 @@ def test_the_same_policy_version_with_other_content_is_refused(services: object,
     result = _start(edited)
 
     assert result.returncode == 2
-    assert "policy fast-demo version 2 was used before with other content; bump the version" in result.stderr
+    assert "policy fast-demo version 3 was used before with other content; bump the version" in result.stderr

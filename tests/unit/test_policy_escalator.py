@@ -75,7 +75,7 @@ def test_an_unacknowledged_p1_escalates_on_schedule_and_breaches() -> None:
     esc.log_p1()
     esc.advance(s(0.1))
     [targets] = esc.accepted_of(e.SlaTargetsSet)
-    assert (targets.data.ack_due_at, targets.data.policy_id, targets.data.policy_version) == (s(5), "fast-demo", 2)
+    assert (targets.data.ack_due_at, targets.data.policy_id, targets.data.policy_version) == (s(5), "fast-demo", 3)
 
     assert esc.advance(s(3.9)) == []
     steps = [
@@ -164,7 +164,7 @@ def test_a_later_policy_edit_never_changes_a_running_incident() -> None:
     v2 = parse_policy(
         (Path(__file__).resolve().parents[2] / "examples" / "policies" / "fast-demo.yaml")
         .read_text()
-        .replace("version: 2", "version: 3")
+        .replace("version: 3", "version: 4")
         .replace("acknowledge: 5s", "acknowledge: 50s"),
         "fast-demo.yaml",
         {},
@@ -182,7 +182,7 @@ def test_a_later_policy_edit_never_changes_a_running_incident() -> None:
     )
     esc.advance(s(2.1))
     pinned = [(t.data.policy_version, t.data.ack_due_at) for t in esc.accepted_of(e.SlaTargetsSet)]
-    assert pinned == [(2, s(5)), (2, s(30 * 60)), (2, s(5))]
+    assert pinned == [(3, s(5)), (3, s(30 * 60)), (3, s(5))]
 
 
 def test_security_incidents_go_to_the_security_team() -> None:

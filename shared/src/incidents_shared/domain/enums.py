@@ -62,6 +62,7 @@ class PageReason(StrEnum):
     STEP = "step"  # an escalation step of the policy (or a manual escalation to a team or schedule)
     ASSIGNMENT = "assignment"  # the incident was assigned to them
     MANUAL = "manual"  # a manual escalation named them
+    DIGEST = "digest"  # one page listing the pages held back in a paging storm (docs/decisions/0075)
 
 
 class ContactKind(StrEnum):

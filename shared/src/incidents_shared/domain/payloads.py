@@ -156,9 +156,31 @@ class ContactAttempt(Payload):
     address: Annotated[str, Field(min_length=1, max_length=2_000)]
 
 
+MAX_DIGEST_ITEMS = 200  # a digest lists at most this many held pages; `total` counts them all
+
+
+class DigestItem(Payload):
+    """One held page a digest lists: its incident as it was when the digest went out."""
+
+    incident_id: UUID
+    title: Title
+    priority: Priority | None = None
+    page_id: UUID  # the held page: its signed link acknowledges this incident
+
+
+class Digest(Payload):
+    """The pages held back for one person within one storm window (docs/decisions/0075)."""
+
+    incidents: Annotated[list[DigestItem], Field(min_length=1, max_length=MAX_DIGEST_ITEMS)]
+    total: Annotated[int, Field(ge=1)]
+
+
 class PagedData(Payload):
     """A person paged by one contact method. One page (`page_id`) goes out by each of the user's contact methods
-    in turn; an acknowledgement earlier in the log stops the later ones (preconditions)."""
+    in turn; an acknowledgement earlier in the log stops the later ones (preconditions).
+
+    In a paging storm a page is held: `consolidated_into` names the digest it went into instead of being
+    delivered, due at `digest_due_at`; the digest itself is a page with reason `digest` listing them (`digest`)."""
 
     page_id: UUID
     user: Name
@@ -169,6 +191,13 @@ class PagedData(Payload):
     team: Name | None = None
     schedule: Name | None = None
     source: Name | None = None  # the schedule's layer that put them on call, or "override"
+    consolidated_into: UUID | None = None
+    digest_due_at: UtcDateTime | None = None
+    digest: Digest | None = None
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return _without_absent(handler(self), "consolidated_into", "digest_due_at", "digest")
 
 
 class SlaTargetsSetData(Payload):

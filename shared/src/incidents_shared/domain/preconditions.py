@@ -41,8 +41,15 @@ def _acknowledge(state: Incident, event: e.EventBase) -> str | None:
 
 
 def _page(state: Incident, event: e.EventBase) -> str | None:
-    """A page stops at the acknowledgement: a policy step's page entirely, any page's later contact methods."""
+    """A page stops at the acknowledgement: a policy step's page entirely, any page's later contact methods.
+
+    A storm's digest is about the incidents it lists, not about the one whose log carries it: any status will do.
+    """
     assert isinstance(event, e.IncidentPaged)
+    if event.data.reason is PageReason.DIGEST:
+        return None
+    if state.status not in OPEN_STATUSES:
+        return f"incident.paged is not allowed when the incident is {state.status}"
     if state.status is Status.NEW:
         return None
     if event.data.reason is PageReason.STEP:
@@ -97,7 +104,7 @@ PRECONDITIONS: dict[type[e.EventBase], Rule] = {
     e.IncidentResumed: Rule(_only(Status.ON_HOLD)),
     e.MajorDeclared: Rule(_OPEN, _major),
     e.IncidentEscalated: Rule(_OPEN, _escalation),
-    e.IncidentPaged: Rule(_OPEN, _page),
+    e.IncidentPaged: Rule(_ANY, _page),  # open only, but for a storm's digest (_page)
     e.SlaTargetsSet: Rule(_OPEN),
     e.SlaBreached: Rule(_OPEN, _breach),
     e.StakeholderUpdatePosted: Rule(_OPEN_OR_RESOLVED),

@@ -7,6 +7,7 @@ from incidents_shared.domain.escalation.book import PolicyBook
 from incidents_shared.domain.escalation.people import People
 from incidents_shared.domain.escalation.reactions import Reaction, react
 from incidents_shared.domain.escalation.recipients import Delivery
+from incidents_shared.domain.escalation.storm import Hold
 from incidents_shared.domain.escalation.timers import Timer, TimerKind
 from incidents_shared.domain.state import Incident
 from incidents_shared.domain.walk import Decoded, Known, walk
@@ -23,14 +24,18 @@ class Outcome:
     deliveries: list[Delivery] = field(default_factory=list)
     next_offsets: dict[int, int] = field(default_factory=dict)
     parked: dict[str, tuple[int, int]] = field(default_factory=dict)  # newly parked key -> (partition, offset)
+    holds: list[Hold] = field(default_factory=list)  # pages held in a storm (escalator.storms records them)
 
     def add(self, incident_id: UUID, reaction: Reaction) -> None:
         """Net a reaction into the batch: cancels first (they also drop what this batch armed), then arms."""
         if kinds := reaction.cancel:
             self.cancel |= {(incident_id, kind) for kind in kinds}
             self.arm = {k: t for k, t in self.arm.items() if not (t.incident_id == incident_id and t.kind in kinds)}
-        self.arm |= {t.timer_id: t for t in reaction.arm}
+        for timer in reaction.arm:  # a digest's timer is armed by each of its holds: the first one carries it
+            if timer.kind is not TimerKind.DIGEST or timer.timer_id not in self.arm:
+                self.arm[timer.timer_id] = timer
         self.deliveries.extend(reaction.deliveries)
+        self.holds.extend(reaction.holds)
 
 
 def fold_batch(batch: list[Decoded], known: Known, book: PolicyBook, people: People) -> Outcome:

@@ -7,6 +7,7 @@ accepted one is delivered. So no contact method goes out after the acknowledgeme
 restart.
 """
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -68,10 +69,18 @@ def _paged_data(
 
 def page_delivery(event: e.IncidentPaged, state: Incident, partition: int, people: People) -> Delivery:
     """The message of one accepted page, to its contact method; never silent when it cannot be sent."""
+    links = people.links(state.incident_id, event.data.page_id, event.data.user, event.occurred_at)
+    return contact_delivery(event, state, partition, _facts(event, state, links), page_text)
+
+
+Facts = dict[str, Any]  # a page's body as a webhook receives it
+
+
+def contact_delivery(event: e.IncidentPaged, state: Incident, partition: int, facts: Facts,
+                     text: Callable[[Facts], str]) -> Delivery:  # fmt: skip
+    """`facts` to the page's contact method (`text(facts)` for Slack), or an undeliverable one saying why."""
     data = event.data
     channel = f"page:{data.contact.kind}"
-    links = people.links(state.incident_id, data.page_id, data.user, event.occurred_at)
-    facts = _facts(event, state, links)
     kind = _CHANNEL_KINDS.get(data.contact.kind)
     why = _unsendable(data.contact)
     drill = state.source is Source.DRILL
@@ -79,7 +88,7 @@ def page_delivery(event: e.IncidentPaged, state: Incident, partition: int, peopl
     if why is not None or kind is None:
         return Delivery(ident, state.incident_id, event.event_id, partition, NO_CHANNEL, None, "", data.user, facts,
                         drill, why or f"no sender for {data.contact.kind}")  # fmt: skip
-    body = {"text": page_text(facts)} if kind is ChannelKind.SLACK else facts
+    body = {"text": text(facts)} if kind is ChannelKind.SLACK else facts
     return Delivery(ident, state.incident_id, event.event_id, partition, channel, kind, data.contact.address,
                     data.user, body, drill)  # fmt: skip
 

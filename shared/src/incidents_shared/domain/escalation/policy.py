@@ -118,6 +118,14 @@ class PriorityRule(_Model):
     major: MajorRule | None = None
 
 
+class Storm(_Model):
+    """No paging storms: per person, at most `max_pages` pages of policy steps within `window`; the pages beyond
+    are held and listed in one digest page at the window's end (domain.escalation.storm, docs/decisions/0075)."""
+
+    window: Annotated[timedelta, BeforeValidator(_duration), Field(gt=timedelta(0), le=timedelta(days=1))]
+    max_pages: Annotated[int, Field(ge=1, le=1_000)]
+
+
 class Match(_Model):
     category: Name | None = None
     service: Name | None = None
@@ -153,6 +161,7 @@ class Policy(_Model):
     priorities: dict[Priority, PriorityRule]
     overrides: list[Override] = Field(default_factory=list)
     stakeholders: dict[Name, list[Name]] = Field(default_factory=dict)  # audience -> channels; "*" = any other
+    storm: Storm | None = None  # None: every page goes out (a policy without it hashes as before it existed)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -160,7 +169,8 @@ class Policy(_Model):
 
     def content_hash(self) -> str:
         """sha256 over everything but the channels: what must not change without a new version."""
-        return hashlib.sha256(canonical_json(self.model_dump(mode="json", exclude={"channels"}))).hexdigest()
+        left_out = {"channels"} | ({"storm"} if self.storm is None else set())
+        return hashlib.sha256(canonical_json(self.model_dump(mode="json", exclude=left_out))).hexdigest()
 
     def rule(self, priority: Priority | None) -> PriorityRule | None:
         """The rule for `priority`; None means no SLA and no escalation steps for it (docs/decisions/0066)."""

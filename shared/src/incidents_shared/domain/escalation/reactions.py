@@ -7,16 +7,19 @@ from typing import Any
 
 from incidents_shared.domain import events as e
 from incidents_shared.domain import payloads as p
-from incidents_shared.domain.enums import EscalationReason, SlaTarget, Status
+from incidents_shared.domain.enums import EscalationReason, PageReason, SlaTarget, Status
 from incidents_shared.domain.escalation.book import PolicyBook
 from incidents_shared.domain.escalation.paging import page_delivery, page_timers
 from incidents_shared.domain.escalation.people import People, Reach, for_assignment, for_escalation
 from incidents_shared.domain.escalation.recipients import Delivery, deliveries_for, undeliverable
+from incidents_shared.domain.escalation.storm import Hold, digest_delivery, digest_timer, hold_of
 from incidents_shared.domain.escalation.timers import SLA_KINDS, Timer, TimerKind, timer_id
 from incidents_shared.domain.sla import add_time, shift_for_pause
 from incidents_shared.domain.state import Incident
 
 ALL_KINDS = SLA_KINDS  # what new SLA targets re-arm; pages run on (an acknowledgement or resolution stops them)
+# A resolution stops everything about the incident but a storm's digest it happens to carry: that is about others.
+UNTIL_RESOLVED = frozenset(TimerKind) - {TimerKind.DIGEST}
 
 
 @dataclass
@@ -24,6 +27,7 @@ class Reaction:
     cancel: frozenset[TimerKind] = frozenset()  # pending timers of these kinds stop, before arming
     arm: list[Timer] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
+    holds: list[Hold] = field(default_factory=list)  # pages held in a storm, for their digest (storm.py)
 
 
 @dataclass(frozen=True)
@@ -175,8 +179,14 @@ def _assigned(ctx: Context) -> Reaction:
 
 
 def _paged(ctx: Context) -> Reaction:
-    assert isinstance(ctx.event, e.IncidentPaged)
-    return Reaction(deliveries=[page_delivery(ctx.event, ctx.after, ctx.partition, ctx.people)])
+    """Deliver the page; a page held in a storm is recorded for its digest instead (armed once, see storm.py)."""
+    event = ctx.event
+    assert isinstance(event, e.IncidentPaged)
+    if event.data.consolidated_into is not None:
+        return Reaction(arm=[digest_timer(event, ctx.partition)], holds=[hold_of(event)])
+    if event.data.reason is PageReason.DIGEST:
+        return Reaction(deliveries=[digest_delivery(event, ctx.after, ctx.partition, ctx.people)])
+    return Reaction(deliveries=[page_delivery(event, ctx.after, ctx.partition, ctx.people)])
 
 
 def _missing(ctx: Context, reach: Reach) -> list[Delivery]:
@@ -198,8 +208,8 @@ _REACTORS: dict[type[e.EventBase], Reactor] = {
     e.IncidentAssigned: _assigned,
     e.IncidentPaged: _paged,
     e.PutOnHold: lambda ctx: Reaction(cancel=frozenset({TimerKind.RESOLVE_BREACH})),
-    e.IncidentResolved: lambda ctx: Reaction(cancel=frozenset(TimerKind)),
-    e.IncidentClosed: lambda ctx: Reaction(cancel=frozenset(TimerKind)),
+    e.IncidentResolved: lambda ctx: Reaction(cancel=UNTIL_RESOLVED),
+    e.IncidentClosed: lambda ctx: Reaction(cancel=UNTIL_RESOLVED),
     e.IncidentEscalated: _escalated,
     e.MajorDeclared: _notify,
     e.StakeholderUpdatePosted: _notify,

@@ -17,10 +17,16 @@ from incidents_shared.domain.escalation.book import PolicyBook
 from incidents_shared.domain.escalation.fold import fold_batch
 from incidents_shared.domain.escalation.people import People
 from incidents_shared.domain.escalation.recipients import Delivery
-from incidents_shared.domain.escalation.timers import ACTOR, Timer, build_event
+from incidents_shared.domain.escalation.storm import StormLedger
+from incidents_shared.domain.escalation.timers import ACTOR, Timer, TimerKind, build_event
 from incidents_shared.domain.record import Record
 from incidents_shared.domain.state import Incident
 from incidents_shared.domain.walk import Known, decode_record, walk_records
+
+
+def _carried(timer: Timer, armed: dict[UUID, Timer]) -> bool:
+    """A digest's timer already armed stays on the incident that armed it first (as in escalator_timers)."""
+    return timer.kind is TimerKind.DIGEST and timer.timer_id in armed
 
 
 def _firing_order(timer: Timer) -> tuple[datetime, str, int, str]:
@@ -38,6 +44,7 @@ class Simulator:
         self.timers: dict[UUID, Timer] = {}
         self.fired: set[UUID] = set()
         self.deliveries: list[Delivery] = []
+        self.storms = StormLedger()  # what the escalator counts and holds in PostgreSQL (escalator.storms)
         self.accepted: list[e.EventBase] = []
         self.offset = 0
 
@@ -53,8 +60,9 @@ class Simulator:
             self.accepted.append(event)
         for incident, kind in sorted(out.cancel):
             self.timers = {k: t for k, t in self.timers.items() if not (t.incident_id == incident and t.kind == kind)}
-        self.timers |= {k: t for k, t in out.arm.items() if k not in self.fired}
+        self.timers |= {k: t for k, t in out.arm.items() if k not in self.fired and not _carried(t, self.timers)}
         self.deliveries.extend(out.deliveries)
+        self.storms.record(out.holds)
         return accepted
 
     def next_due(self, now: datetime, *, inclusive: bool = True) -> Timer | None:
@@ -65,12 +73,20 @@ class Simulator:
         """Fire every timer due by `now` (before it unless `inclusive`) in due order, with what they arm."""
         emitted: list[e.EventBase] = []
         while (timer := self.next_due(now, inclusive=inclusive)) is not None:
-            event = build_event(timer, self.known.states[timer.incident_id], self.book, self.people, timer.due_at)
             del self.timers[timer.timer_id]
             self.fired.add(timer.timer_id)
-            self.append(event)
-            emitted.append(event)
+            if (event := self._fire(timer)) is not None:
+                self.append(event)
+                emitted.append(event)
         return emitted
+
+    def _fire(self, timer: Timer) -> e.EventBase | None:
+        """The event a due timer appends, pages admitted or held as the escalator's timer loop does."""
+        if timer.kind is TimerKind.DIGEST:
+            return self.storms.digest(timer, self.known.states, self.people)
+        state = self.known.states[timer.incident_id]
+        timer = self.storms.admit(timer, state, self.book.for_incident(state).storm, timer.due_at)
+        return build_event(timer, state, self.book, self.people, timer.due_at)
 
 
 def is_escalators(event: e.EventBase) -> bool:

@@ -25,6 +25,7 @@ class TimerKind(StrEnum):
     MAJOR = "major"  # the major-incident rule
     PAGE = "page"  # a contact method of a page that an acknowledgement stops
     PAGE_FIRST = "page_first"  # the first contact method of an assignment's or a manual escalation's page
+    DIGEST = "digest"  # the one page listing a person's held pages at the end of a storm window (storm.py)
 
 
 SLA_KINDS = frozenset({TimerKind.ACK_BREACH, TimerKind.RESOLVE_BREACH, TimerKind.STEP, TimerKind.MAJOR})
@@ -87,3 +88,5 @@ def build_event(timer: Timer, state: Incident, book: PolicyBook, people: People,
             return e.MajorDeclared(**envelope, data=p.MajorDeclaredData(reason=reason))
         case TimerKind.PAGE | TimerKind.PAGE_FIRST:
             return e.IncidentPaged(**envelope, data=p.PagedData.model_validate(timer.payload))
+        case TimerKind.DIGEST:
+            raise ValueError("a digest is built from its holds (storm.digest_event), not from its timer alone")

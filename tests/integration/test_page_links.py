@@ -15,6 +15,7 @@ import pytest
 from incidents_shared.page_links import PageLinkSigner, parse_keys
 from incidents_shared.settings import CommonSettings
 from tests.integration.helpers import auth, events_in_log, log_incident
+from tests.integration.services import LOGS
 
 pytestmark = pytest.mark.integration
 PROBLEM = "application/problem+json"
@@ -92,6 +93,10 @@ async def test_get_shows_the_incident_and_post_acknowledges_once_as_the_paged_us
     assert len(await by_user(settings, incident_id, user)) == 1, "a reused link appended something"
     after = await api.get(path, headers=BROWSER)
     assert after.status_code == 200 and f"Already acknowledged by {user}" in after.text
+    token = path.removeprefix("/v1/page-links/")
+    api_logs = "".join(log.read_text() for log in LOGS.glob("command-api*.log"))
+    assert '"route": "/v1/page-links/{token}"' in api_logs or "/v1/page-links/{token}" in api_logs
+    assert token not in api_logs, "the access log must not keep a live credential"
 
 
 async def test_a_browser_form_post_acknowledges_with_a_comment_and_answers_a_page(

@@ -10,6 +10,17 @@ from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = structlog.get_logger("command_api.access")
+SECRET_PATHS = ("/v1/page-links/",)  # the rest of such a path is a credential (a signed page link)
+
+
+def _loggable(path: str) -> str:
+    """The path for the access log, with a credential in it cut off."""
+    for prefix in SECRET_PATHS:
+        if path.startswith(prefix):
+            return prefix + "…"
+    return path
+
+
 REQUESTS = Counter("api_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("api_request_seconds", "HTTP request latency", ["method", "route"])
 CORRELATION_HEADER = b"x-correlation-id"
@@ -153,7 +164,7 @@ class RequestContext:
             log.info(
                 "request",
                 method=scope["method"],
-                path=scope["path"],
+                path=_loggable(scope["path"]),
                 route=route,
                 status=status,
                 duration_ms=round(elapsed * 1000, 2),

@@ -12,6 +12,7 @@ from incidents_shared.domain import payloads as p
 from incidents_shared.domain.decide import decide
 from incidents_shared.domain.enums import (
     ActorKind,
+    AlertStatus,
     ContactKind,
     EscalationReason,
     HoldReason,
@@ -215,6 +216,20 @@ SAMPLE_DATA: dict[type[e.EventBase], p.Payload] = {
         labels={"severity": "critical"},
         count=4,
         last_seen_at=at(20),
+    ),
+    e.AlertsRecorded: p.AlertsRecordedData(
+        source="alertmanager",
+        dedup_key='alertmanager/incidents/{}:{alertname="CheckoutErrors"}',
+        receiver="incidents",
+        group_key='{}:{alertname="CheckoutErrors"}',
+        part=1,
+        parts=2,
+        alerts=[
+            p.RecordedAlert(
+                fingerprint="f00d", status=AlertStatus.FIRING, labels={"instance": "host0"}, starts_at=at(1)
+            ),
+            p.RecordedAlert(fingerprint="beef", status=AlertStatus.RESOLVED, labels={}, starts_at=at(1), ends_at=at(9)),
+        ],
     ),
     e.IncidentLinked: p.LinkedData(other_incident_id=OTHER_INCIDENT_ID, relation=LinkRelation.CAUSED_BY),
     e.IncidentResolved: p.ResolvedData(

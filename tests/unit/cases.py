@@ -148,6 +148,7 @@ SYSTEM_CASES = [
     Case(None, e.NotificationSent, SAMPLE_DATA[e.NotificationSent], EXISTING),
     Case(None, e.NotificationFailed, SAMPLE_DATA[e.NotificationFailed], EXISTING),
     Case(None, e.AlertCorrelated, SAMPLE_DATA[e.AlertCorrelated], EXISTING),
+    Case(None, e.AlertsRecorded, SAMPLE_DATA[e.AlertsRecorded], EXISTING),
     # a policy step's page stops at the acknowledgement (other pages' first contact: tests/unit/test_paging.py)
     Case(None, e.IncidentPaged, SAMPLE_DATA[e.IncidentPaged], frozenset({NEW})),
     Case(

@@ -101,7 +101,7 @@ def _first_allowed_state(command: c.Command, metas: Metas) -> Incident | None:
 
 
 def test_every_command_has_roles() -> None:
-    alerts = {c.ReceiveAlert}  # roles checked in tests/unit/test_alerts.py
+    alerts: set[type[c.Command]] = {c.ReceiveAlert, c.ReceiveAlertGroup}  # roles: test_alerts.py, test_alert_groups.py
     assert set(COMMAND_ROLES) == {type(case.command) for case in COMMAND_CASES} | alerts
 
 

@@ -19,6 +19,7 @@ BOOKKEEPING = [
     event(e.NotificationSent, event_id=uuid5(NAMESPACE, "sent")),
     event(e.NotificationFailed, event_id=uuid5(NAMESPACE, "failed")),
     event(e.AlertCorrelated, event_id=uuid5(NAMESPACE, "alert")),
+    event(e.AlertsRecorded, event_id=uuid5(NAMESPACE, "alerts")),
     event(e.IncidentPaged, event_id=uuid5(NAMESPACE, "paged")),
 ]
 
@@ -39,6 +40,7 @@ def test_the_bookkeeping_types_are_the_system_appended_ones() -> None:
             "incident.notification_sent",
             "incident.notification_failed",
             "incident.alert_correlated",
+            "incident.alerts_recorded",
             "incident.paged",
         }
     )

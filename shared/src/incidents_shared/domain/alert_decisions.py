@@ -52,7 +52,12 @@ def reopens(state: Incident, policy: AlertPolicy, now: datetime) -> bool:
 
 def needs_new_episode(state: Incident, alert: NormalizedAlert, policy: AlertPolicy, now: datetime) -> bool:
     """A firing alert whose incident is done (and not reopenable) opens a new incident."""
-    return alert.status is AlertStatus.FIRING and not state.is_open and not reopens(state, policy, now)
+    return opens_next_episode(state, alert.status is AlertStatus.FIRING, policy, now)
+
+
+def opens_next_episode(state: Incident, firing: bool, policy: AlertPolicy, now: datetime) -> bool:
+    """Alerts with one firing among them whose incident is done (and not reopenable) open a new incident."""
+    return firing and not state.is_open and not reopens(state, policy, now)
 
 
 # --- the decision -----------------------------------------------------------------------------------------------
@@ -64,10 +69,7 @@ def alert_drafts(
     """The events an alert means for the incident it addresses; empty when it changes nothing."""
     firing = alert.status is AlertStatus.FIRING
     if state is None:
-        if not firing:
-            return []
-        assigned: list[Draft] = [(e.IncidentAssigned, p.AssignedData(team=alert.team))] if alert.team else []
-        return [(e.IncidentLogged, _logged(alert, reporter)), *assigned]
+        return opening_drafts(alert, reporter) if firing else []
     if state.is_open:
         if firing:
             return [(e.AlertCorrelated, _correlated(state, alert, now))]
@@ -93,16 +95,30 @@ def pin_opening(events: list[e.EventBase]) -> list[e.EventBase]:
     return [events[0], *(event.model_copy(update={"expected_version": i}) for i, event in enumerate(events) if i)]
 
 
+def opening_drafts(alert: NormalizedAlert, reporter: str) -> list[Draft]:
+    """The incident an alert opens: logged from the alert, and assigned to its team (if it names one)."""
+    assigned: list[Draft] = [(e.IncidentAssigned, p.AssignedData(team=alert.team))] if alert.team else []
+    return [(e.IncidentLogged, _logged(alert, reporter)), *assigned]
+
+
 def auto_resolves(state: Incident, alert: NormalizedAlert, policy: AlertPolicy) -> bool:
     """Resolved at the source: resolve automatically what this alert opened and nobody acknowledged.
 
     An alert routed here from a duplicate (another key) never resolves the surviving incident."""
-    return (
-        policy.auto_resolve_unacknowledged
-        and state.source is Source.ALERT
-        and state.dedup_key == alert.dedup_key
-        and state.acknowledged_at is None
-    )
+    return left_open_because(state, alert.dedup_key, policy) is None
+
+
+def left_open_because(state: Incident, dedup_key: str, policy: AlertPolicy) -> str | None:
+    """Why alerts of `dedup_key` resolved at the source leave the incident open; None: they resolve it."""
+    if not policy.auto_resolve_unacknowledged:
+        return "auto-resolve is off"
+    if state.source is not Source.ALERT:
+        return "the incident was not opened by an alert"
+    if state.dedup_key != dedup_key:
+        return "the incident was opened by another alert"
+    if state.acknowledged_at is not None:
+        return "the incident was acknowledged"
+    return None
 
 
 def _logged(alert: NormalizedAlert, reporter: str) -> p.LoggedData:
@@ -145,13 +161,6 @@ def _auto_resolved(alert: NormalizedAlert) -> p.ResolvedData:
 
 
 def _resolved_note(state: Incident, alert: NormalizedAlert, policy: AlertPolicy) -> str:
-    if not policy.auto_resolve_unacknowledged:
-        why = "auto-resolve is off"
-    elif state.source is not Source.ALERT:
-        why = "the incident was not opened by an alert"
-    elif state.dedup_key != alert.dedup_key:
-        why = "the incident was opened by another alert"
-    else:
-        why = "the incident was acknowledged"
+    why = left_open_because(state, alert.dedup_key, policy)
     when = f" at {alert.ends_at.isoformat()}" if alert.ends_at else ""
     return f"Alert {alert.dedup_key} ({alert.source}) resolved at the source{when}; left open because {why}."

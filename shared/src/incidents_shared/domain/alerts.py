@@ -4,13 +4,15 @@ domain decides on (see `alert_decisions`). Pure: no I/O, no clock (the caller pa
 import hashlib
 import json
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from incidents_shared.domain import payloads as p
 from incidents_shared.domain.enums import AlertStatus, Level
 from incidents_shared.domain.taxonomy import Taxonomy, taxonomy_problem
+from incidents_shared.domain.text import StorableModel, unstorable
 from incidents_shared.domain.timeutil import UtcDateTime
 
 DedupKey = Annotated[str, Field(min_length=1, max_length=300)]
@@ -20,7 +22,9 @@ Annotations = Annotated[
 Url = Annotated[str, Field(max_length=2_000)]
 
 
-class _Frozen(BaseModel):
+class _Frozen(StorableModel):
+    """Frozen, no unknown fields, and only text the log can store: a NUL in an alert is that alert's 422."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -44,9 +48,33 @@ def _default_severities() -> dict[str, Levels]:
     }
 
 
-class AlertMapping(_Frozen):
-    """The deployment's alert rules (INCIDENTS_ALERT_MAPPING_FILE); the defaults work without a file."""
+class IncidentPer(StrEnum):
+    """What one incident stands for: an Alertmanager notification group, or each alert on its own."""
 
+    GROUP = "group"
+    ALERT = "alert"
+
+
+class AlertmanagerRoute(_Frozen):
+    """A switch for Alertmanager notifications: those of `receiver` (when given) whose group's common labels
+    include `labels` open one incident per `incident_per`. The first route that matches decides."""
+
+    receiver: Annotated[str, Field(max_length=200)] | None = None
+    labels: p.Labels = Field(default_factory=dict)
+    incident_per: IncidentPer = IncidentPer.ALERT
+
+    def matches(self, receiver: str, common_labels: dict[str, str]) -> bool:
+        if self.receiver is not None and self.receiver != receiver:
+            return False
+        return all(common_labels.get(name) == value for name, value in self.labels.items())
+
+
+class AlertMapping(_Frozen):
+    """The deployment's alert rules (INCIDENTS_ALERT_MAPPING_FILE); the defaults work without a file.
+
+    `version`: raise it with every change of the file; the events it decides record it."""
+
+    version: Annotated[int, Field(ge=1)] = 1
     severities: dict[Annotated[str, Field(min_length=1, max_length=40)], Levels] = Field(
         default_factory=_default_severities
     )
@@ -59,6 +87,8 @@ class AlertMapping(_Frozen):
     dedup_labels: Annotated[list[str], Field(max_length=32)] = Field(default_factory=list)
     policy: AlertPolicy = Field(default_factory=AlertPolicy)
     max_alerts_per_request: Annotated[int, Field(ge=1, le=10_000)] = 500
+    alertmanager_incident_per: IncidentPer = IncidentPer.GROUP
+    alertmanager_routes: Annotated[list[AlertmanagerRoute], Field(max_length=100)] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _default_is_known(self) -> "AlertMapping":
@@ -70,6 +100,11 @@ class AlertMapping(_Frozen):
 
     def levels(self, severity: str) -> Levels:
         return self.severities.get(severity.lower(), self.severities[self.default_severity.lower()])
+
+    def incident_per(self, receiver: str, common_labels: dict[str, str]) -> IncidentPer:
+        """Whether a notification of this receiver and group opens one incident per group or per alert."""
+        route = next((r for r in self.alertmanager_routes if r.matches(receiver, common_labels)), None)
+        return route.incident_per if route is not None else self.alertmanager_incident_per
 
 
 class GenericAlert(_Frozen):
@@ -87,7 +122,7 @@ class GenericAlert(_Frozen):
     ends_at: UtcDateTime | None = None
 
 
-class WebhookAlert(BaseModel):
+class WebhookAlert(StorableModel):
     """One alert of an Alertmanager v4 webhook (Grafana sends the same shape, plus fields of its own)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
@@ -107,13 +142,20 @@ class GrafanaAlert(WebhookAlert):
 RawAlerts = Annotated[list[Any], Field(max_length=10_000)]  # validated one by one: a bad alert fails alone
 
 
+def _storable(value: Any) -> Any:
+    """The envelope's own text must be storable (its alerts are checked one by one, each failing alone)."""
+    if (problem := unstorable([value])) is not None:
+        raise ValueError(problem)
+    return value
+
+
 class AlertmanagerWebhook(BaseModel):
     """The envelope of an Alertmanager webhook, version 4; its alerts are validated one by one."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
     version: Literal["4"]
     group_key: Annotated[str, Field(max_length=5_000)] = Field(alias="groupKey")
-    truncated_alerts: int = Field(default=0, alias="truncatedAlerts")
+    truncated_alerts: Annotated[int, Field(ge=0, le=1_000_000_000)] = Field(default=0, alias="truncatedAlerts")
     status: AlertStatus
     receiver: Annotated[str, Field(max_length=200)]
     group_labels: p.Labels = Field(default_factory=dict, alias="groupLabels")
@@ -121,6 +163,8 @@ class AlertmanagerWebhook(BaseModel):
     common_annotations: Annotations = Field(default_factory=dict, alias="commonAnnotations")
     external_url: Url = Field(default="", alias="externalURL")
     alerts: RawAlerts
+
+    _text = field_validator("group_key", "receiver", "group_labels", "common_labels", "common_annotations")(_storable)
 
 
 class GrafanaWebhook(BaseModel):
@@ -153,13 +197,31 @@ class NormalizedAlert(_Frozen):
     runbook_url: Url | None = None
 
 
+class AlertGroupNotice(_Frozen):
+    """One notification of an Alertmanager group, its alerts normalized: what `ReceiveAlertGroup` decides on.
+
+    `opening`: the incident the notification opens if its group has none (title, service, labels in common, the
+    levels of its most severe firing alert); `truncated`: alerts Alertmanager left out (`max_alerts`)."""
+
+    source: p.Name = "alertmanager"
+    dedup_key: DedupKey
+    receiver: Annotated[str, Field(max_length=200)]
+    group_key: Annotated[str, Field(max_length=5_000)]
+    status: AlertStatus
+    truncated: Annotated[int, Field(ge=0)] = 0
+    mapping_version: Annotated[int, Field(ge=1)] = 1
+    opening: NormalizedAlert
+    alerts: Annotated[list[NormalizedAlert], Field(max_length=10_000)]
+
+
 def label_fingerprint(labels: dict[str, str], names: list[str] | None = None) -> str:
     """A stable fingerprint of the chosen labels (all of them when `names` is None)."""
     chosen = {n: labels.get(n, "") for n in names} if names is not None else labels
     return hashlib.sha256(json.dumps(chosen, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def _summary(annotations: dict[str, str], labels: dict[str, str], fallback: str) -> str:
+def summary_of(annotations: dict[str, str], labels: dict[str, str], fallback: str) -> str:
+    """The title an alert gives: its summary or title annotation, else its alertname, else `fallback`."""
     text = annotations.get("summary") or annotations.get("title") or labels.get("alertname") or fallback
     return text[:200]
 
@@ -169,9 +231,10 @@ def _category(labels: dict[str, str], mapping: AlertMapping, taxonomy: Taxonomy)
     return category if category and taxonomy_problem(taxonomy, category, None) is None else None
 
 
-def _normalize(
+def normalize_fields(
     fields: dict[str, Any], labels: dict[str, str], mapping: AlertMapping, taxonomy: Taxonomy
 ) -> NormalizedAlert:
+    """A NormalizedAlert of `fields`, its severity, service, category and team mapped from `labels`."""
     severity = fields.pop("severity", None) or labels.get(mapping.severity_label) or mapping.default_severity
     levels = mapping.levels(severity)
     service = fields.pop("service", None) or labels.get(mapping.service_label) or mapping.default_service
@@ -205,7 +268,7 @@ def normalize_generic(
         "ends_at": alert.ends_at,
         "runbook_url": alert.annotations.get("runbook_url"),
     }
-    return _normalize(fields, alert.labels, mapping, taxonomy)
+    return normalize_fields(fields, alert.labels, mapping, taxonomy)
 
 
 def normalize_webhook(alert: WebhookAlert, source: str, mapping: AlertMapping, taxonomy: Taxonomy) -> NormalizedAlert:
@@ -217,10 +280,10 @@ def normalize_webhook(alert: WebhookAlert, source: str, mapping: AlertMapping, t
         "dedup_key": key,
         "fingerprint": alert.fingerprint,
         "status": alert.status,
-        "summary": _summary(alert.annotations, alert.labels, f"{source} alert {alert.fingerprint}"),
+        "summary": summary_of(alert.annotations, alert.labels, f"{source} alert {alert.fingerprint}"),
         "description": alert.annotations.get("description", ""),
         "starts_at": alert.starts_at,
         "ends_at": ends_at,
         "runbook_url": alert.annotations.get("runbook_url"),
     }
-    return _normalize(fields, alert.labels, mapping, taxonomy)
+    return normalize_fields(fields, alert.labels, mapping, taxonomy)

@@ -30,6 +30,7 @@ COMMAND_ROLES: dict[type[c.Command], frozenset[Role]] = {
     c.Close: MANAGERS,
     c.CompleteReview: MANAGERS,
     c.ReceiveAlert: INTEGRATIONS,
+    c.ReceiveAlertGroup: INTEGRATIONS,
 }
 
 PRIORITY_OVERRIDE_ROLES = MANAGERS

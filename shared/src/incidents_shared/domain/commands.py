@@ -8,7 +8,7 @@ from uuid import UUID
 from pydantic import ConfigDict, Field, model_validator
 
 from incidents_shared.domain import payloads as p
-from incidents_shared.domain.alerts import AlertPolicy, NormalizedAlert
+from incidents_shared.domain.alerts import AlertGroupNotice, AlertPolicy, NormalizedAlert
 from incidents_shared.domain.enums import HoldReason, Level, LinkRelation, NoteKind, Priority, ResolutionCode
 from incidents_shared.domain.events import Actor
 from incidents_shared.domain.text import StorableModel
@@ -229,4 +229,11 @@ class ReceiveAlert(Command):
     """An alert from monitoring, normalized, with the alert policy in force when it arrived."""
 
     alert: NormalizedAlert
+    policy: AlertPolicy = Field(default_factory=AlertPolicy)
+
+
+class ReceiveAlertGroup(Command):
+    """A notification of an Alertmanager group, normalized, with the alert policy in force when it arrived."""
+
+    notice: AlertGroupNotice
     policy: AlertPolicy = Field(default_factory=AlertPolicy)

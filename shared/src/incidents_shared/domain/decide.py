@@ -8,6 +8,7 @@ from incidents_shared.domain import commands as c
 from incidents_shared.domain import events as e
 from incidents_shared.domain import payloads as p
 from incidents_shared.domain.alert_decisions import alert_drafts
+from incidents_shared.domain.alert_group_decisions import group_drafts
 from incidents_shared.domain.authorization import PRIORITY_OVERRIDE_ROLES, may_issue
 from incidents_shared.domain.enums import EscalationReason, LinkRelation, ResolutionCode, Source
 from incidents_shared.domain.errors import (
@@ -43,7 +44,7 @@ def decide(
     """The events a command produces, or a DomainError saying why it cannot be done now."""
     if not may_issue(meta.actor.role, type(command)):
         raise Forbidden(f"role {meta.actor.role} may not {type(command).__name__}")
-    if state is None and not isinstance(command, c.LogIncident | c.ReceiveAlert):
+    if state is None and not isinstance(command, c.LogIncident | c.ReceiveAlert | c.ReceiveAlertGroup):
         raise IncidentNotFound(f"incident {meta.incident_id} does not exist")
     current = state.revision if state is not None else 0
     if meta.expected_version is not None and meta.expected_version != current:
@@ -224,3 +225,8 @@ def _review(state: Incident | None, cmd: c.CompleteReview, meta: c.CommandMeta) 
 @decides(c.ReceiveAlert)
 def _receive_alert(state: Incident | None, cmd: c.ReceiveAlert, meta: c.CommandMeta) -> list[Draft]:
     return alert_drafts(state, cmd.alert, cmd.policy, meta.actor.id, meta.now)
+
+
+@decides(c.ReceiveAlertGroup)
+def _receive_alert_group(state: Incident | None, cmd: c.ReceiveAlertGroup, meta: c.CommandMeta) -> list[Draft]:
+    return group_drafts(state, cmd.notice, cmd.policy, meta.actor.id, meta.now)

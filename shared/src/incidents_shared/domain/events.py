@@ -122,6 +122,11 @@ class AlertCorrelated(EventBase):
     data: p.AlertCorrelatedData
 
 
+class AlertsRecorded(EventBase):
+    type: Literal["incident.alerts_recorded"] = "incident.alerts_recorded"
+    data: p.AlertsRecordedData
+
+
 class IncidentLinked(EventBase):
     type: Literal["incident.linked"] = "incident.linked"
     data: p.LinkedData
@@ -171,6 +176,7 @@ Event = Annotated[
     | NotificationSent
     | NotificationFailed
     | AlertCorrelated
+    | AlertsRecorded
     | IncidentLinked
     | IncidentResolved
     | IncidentReopened
@@ -198,6 +204,7 @@ EVENT_CLASSES: tuple[type[EventBase], ...] = (
     NotificationSent,
     NotificationFailed,
     AlertCorrelated,
+    AlertsRecorded,
     IncidentLinked,
     IncidentResolved,
     IncidentReopened,
@@ -232,5 +239,6 @@ BOOKKEEPING_TYPES = frozenset(
         "incident.notification_sent",
         "incident.notification_failed",
         "incident.alert_correlated",
+        "incident.alerts_recorded",
     }
 )

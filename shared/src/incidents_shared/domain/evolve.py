@@ -4,6 +4,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from incidents_shared.domain import events as e
+from incidents_shared.domain.alert_tracking import recorded
 from incidents_shared.domain.enums import SlaTarget, Source, Status
 from incidents_shared.domain.state import Incident, Link
 
@@ -159,6 +160,11 @@ def _breached(state: Incident, event: e.SlaBreached) -> dict[str, Any]:
 @evolves(e.AlertCorrelated)
 def _alert(state: Incident, event: e.AlertCorrelated) -> dict[str, Any]:
     return {"alert_count": max(state.alert_count + 1, event.data.count), "last_alert_at": event.data.last_seen_at}
+
+
+@evolves(e.AlertsRecorded)
+def _alerts_recorded(state: Incident, event: e.AlertsRecorded) -> dict[str, Any]:
+    return {**recorded(state, event.data), "last_alert_at": event.occurred_at}
 
 
 @evolves(e.IncidentLinked)

@@ -236,6 +236,34 @@ class AlertCorrelatedData(Payload):
     last_seen_at: UtcDateTime
 
 
+MAX_ALERTS_PER_RECORD = 100  # alerts per incident.alerts_recorded: a large notification is recorded in parts
+
+
+class RecordedAlert(Payload):
+    """One alert of an alert group as a notification reported it."""
+
+    fingerprint: Annotated[str, Field(min_length=1, max_length=300)]
+    status: AlertStatus
+    labels: Labels = Field(default_factory=dict)
+    starts_at: UtcDateTime
+    ends_at: UtcDateTime | None = None
+
+
+class AlertsRecordedData(Payload):
+    """The alerts of a group whose state changed, as one notification reported them: `part` of `parts` (at most
+    MAX_ALERTS_PER_RECORD each). `untracked_firing`: its firing alerts beyond what an incident keeps track of."""
+
+    source: Name
+    dedup_key: Annotated[str, Field(min_length=1, max_length=300)]
+    receiver: Annotated[str, Field(max_length=200)] = ""
+    group_key: Annotated[str, Field(max_length=5_000)] = ""
+    mapping_version: Annotated[int, Field(ge=1)] = 1
+    part: Annotated[int, Field(ge=1)] = 1
+    parts: Annotated[int, Field(ge=1)] = 1
+    alerts: Annotated[list[RecordedAlert], Field(max_length=MAX_ALERTS_PER_RECORD)] = Field(default_factory=list)
+    untracked_firing: Annotated[int, Field(ge=0)] = 0
+
+
 class LinkedData(Payload):
     other_incident_id: UUID
     relation: LinkRelation

@@ -111,6 +111,7 @@ PRECONDITIONS: dict[type[e.EventBase], Rule] = {
     e.NotificationSent: Rule(_ANY),
     e.NotificationFailed: Rule(_ANY),
     e.AlertCorrelated: Rule(_ANY),
+    e.AlertsRecorded: Rule(_ANY),
     e.IncidentLinked: Rule(_ANY, _link),
     e.IncidentResolved: Rule(_OPEN),
     e.IncidentReopened: Rule(_only(Status.RESOLVED)),

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from incidents_shared.domain.codec import GENESIS_HASH
 from incidents_shared.domain.enums import (
+    AlertStatus,
     HoldReason,
     Level,
     LinkRelation,
@@ -24,6 +25,14 @@ class Link(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     other_incident_id: UUID
     relation: LinkRelation
+
+
+class TrackedAlert(BaseModel):
+    """An alert of the incident's alert group as last reported: firing or resolved, and where (`instance`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    status: AlertStatus
+    instance: str
 
 
 class Incident(BaseModel):
@@ -80,6 +89,12 @@ class Incident(BaseModel):
     breached: frozenset[SlaTarget] = frozenset()
     alert_count: int = 0
     last_alert_at: UtcDateTime | None = None
+    # An alert group's alerts by fingerprint, in the order they last changed (bounded: domain/alert_tracking.py),
+    # how many fire now (the untracked ones included) and where: their instances, sorted, the first 50.
+    group_alerts: dict[str, TrackedAlert] = Field(default_factory=dict)
+    alerts_firing: int = 0
+    alerts_untracked_firing: int = 0
+    firing_instances: tuple[str, ...] = ()
     links: tuple[Link, ...] = ()
     notes_count: int = 0
     review_summary: str | None = None

@@ -1,4 +1,5 @@
 """The alert use case: route each alert to its incident, decide, append, wait for the verdict; re-decide on races.
+Alertmanager notifications go to `alert_groups_service` (one incident per group) unless the mapping says otherwise.
 
 Racing alerts of one key all address the same incident (its id is derived from the key and the episode), so the
 log judges them one after the other; an alert whose event the log rejected (an `incident.logged` that lost the
@@ -7,16 +8,27 @@ race) is decided again on the state the winner left, and becomes a correlation.
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
 import structlog
-from prometheus_client import Counter
-from pydantic import ValidationError
 
+from command_api.alert_groups_service import AlertGroupService
+from command_api.alert_routing import (
+    ALERTMANAGER,
+    ALERTS,
+    GENERIC,
+    GRAFANA,
+    MAX_ATTEMPTS,
+    OUTCOMES,
+    AlertFormat,
+    route_to,
+    status_of,
+    validated,
+)
 from command_api.outcomes import AlertResult, AlertsHandled, AlertsOutcome, TooManyAlerts
 from command_api.ports import Clock, IncidentReader, LogAppender, SystemClock, Verdicts
 from command_api.records import VerdictRow
@@ -24,48 +36,14 @@ from incidents_shared.domain import alert_decisions as route
 from incidents_shared.domain import alerts as a
 from incidents_shared.domain import commands as c
 from incidents_shared.domain.decide import decide
+from incidents_shared.domain.enums import AlertStatus
 from incidents_shared.domain.errors import DomainError
 from incidents_shared.domain.events import Actor, EventBase
 from incidents_shared.domain.state import Incident
 from incidents_shared.domain.taxonomy import Taxonomy
 
+__all__ = ["ALERTMANAGER", "GENERIC", "GRAFANA", "AlertFormat", "AlertService"]
 log = structlog.get_logger(__name__)
-ALERTS = Counter("api_alerts_total", "Alerts received, by source and outcome", ["source", "outcome"])
-MAX_ATTEMPTS = 5  # each retry follows a rejection, i.e. progress by another writer on the same incident
-MAX_HOPS = 5  # duplicate_of chains followed
-OUTCOMES = {
-    "incident.logged": "opened",
-    "incident.alert_correlated": "correlated",
-    "incident.resolved": "resolved",
-    "incident.note_added": "noted",
-    "incident.reopened": "reopened",
-}
-Normalize = Callable[[dict[str, Any], a.AlertMapping, Taxonomy, datetime], a.NormalizedAlert]
-
-
-@dataclass(frozen=True)
-class AlertFormat:
-    """A source's payload: how one alert of it is normalized, and which field names it when it is invalid."""
-
-    normalize: Normalize
-    key_field: str
-
-
-def _generic(item: dict[str, Any], mapping: a.AlertMapping, taxonomy: Taxonomy, now: datetime) -> a.NormalizedAlert:
-    return a.normalize_generic(a.GenericAlert.model_validate(item), mapping, taxonomy, now)
-
-
-def _alertmanager(item: dict[str, Any], mapping: a.AlertMapping, taxonomy: Taxonomy, _: datetime) -> a.NormalizedAlert:
-    return a.normalize_webhook(a.WebhookAlert.model_validate(item), "alertmanager", mapping, taxonomy)
-
-
-def _grafana(item: dict[str, Any], mapping: a.AlertMapping, taxonomy: Taxonomy, _: datetime) -> a.NormalizedAlert:
-    return a.normalize_webhook(a.GrafanaAlert.model_validate(item), "grafana", mapping, taxonomy)
-
-
-GENERIC = AlertFormat(_generic, "dedup_key")
-ALERTMANAGER = AlertFormat(_alertmanager, "fingerprint")
-GRAFANA = AlertFormat(_grafana, "fingerprint")
 
 
 @dataclass
@@ -96,19 +74,19 @@ class AlertService:
         await asyncio.gather(*(run(group) for group in by_key.values()))
         return AlertsHandled([result for result in results if result is not None])
 
+    async def receive_alertmanager(
+        self, actor: Actor, correlation_id: str, webhook: a.AlertmanagerWebhook
+    ) -> AlertsOutcome:
+        """One incident per notification group, or per alert where the mapping's routes say so."""
+        if self.mapping.incident_per(webhook.receiver, webhook.common_labels) is a.IncidentPer.ALERT:
+            return await self.receive(actor, correlation_id, webhook.alerts, ALERTMANAGER)
+        groups = AlertGroupService(
+            self.read_model, self.appender, self.waiter, self.mapping, self.taxonomy, self.verdict_timeout_s, self.clock
+        )
+        return await groups.receive(actor, correlation_id, webhook, self._validated(webhook.alerts, ALERTMANAGER))
+
     def _validated(self, raw: Sequence[Any], form: AlertFormat) -> list[a.NormalizedAlert | AlertResult]:
-        now = self.clock.now()
-        items: list[a.NormalizedAlert | AlertResult] = []
-        for item in raw:
-            if not isinstance(item, dict):
-                items.append(AlertResult("invalid", detail="an alert is a JSON object"))
-                continue
-            try:
-                items.append(form.normalize(item, self.mapping, self.taxonomy, now))
-            except ValidationError as exc:
-                key = item.get(form.key_field) if isinstance(item.get(form.key_field), str) else None
-                items.append(AlertResult("invalid", key, detail="the alert is not valid", errors=_errors(exc)))
-        return items
+        return validated(raw, form, self.mapping, self.taxonomy, self.clock.now())
 
     async def _one(self, alert: a.NormalizedAlert, actor: Actor, correlation_id: str) -> AlertResult:
         result = await self._decide_and_append(alert, actor, correlation_id)
@@ -125,9 +103,9 @@ class AlertService:
                 command = c.ReceiveAlert(alert=alert, policy=self.mapping.policy)
                 events = route.pin_opening(decide(state, command, meta))
             except DomainError as exc:
-                return AlertResult("rejected", key, incident_id, _status(state), str(exc))
+                return AlertResult("rejected", key, incident_id, status_of(state), str(exc))
             if not events:
-                return AlertResult("ignored", key, state.incident_id if state else None, _status(state))
+                return AlertResult("ignored", key, state.incident_id if state else None, status_of(state))
             verdict = await self._append(events)
             if verdict is None:
                 return AlertResult("pending", key, incident_id, event_id=events[-1].event_id)
@@ -138,21 +116,8 @@ class AlertService:
         return AlertResult("rejected", key, detail=f"still racing other writers after {MAX_ATTEMPTS} attempts")
 
     async def _route(self, alert: a.NormalizedAlert, now: datetime) -> tuple[UUID, Incident | None]:
-        """The incident this alert addresses: its key's current episode, via duplicate_of, or the next episode."""
-        known = await self.read_model.incidents_of_key(alert.dedup_key)
-        episode = route.current_episode(alert.dedup_key, set(known))
-        if episode < 0:
-            return route.episode_id(alert.dedup_key, 0), None
-        target = known[route.episode_id(alert.dedup_key, episode)]
-        for _ in range(MAX_HOPS):
-            hop = route.duplicate_target(target)
-            survivor = await self.read_model.incident(hop) if hop is not None else None
-            if survivor is None:
-                break
-            target = survivor
-        if route.needs_new_episode(target, alert, self.mapping.policy, now):
-            return route.episode_id(alert.dedup_key, episode + 1), None
-        return target.incident_id, target
+        firing = alert.status is AlertStatus.FIRING
+        return await route_to(self.read_model, alert.dedup_key, firing, self.mapping.policy, now)
 
     async def _append(self, events: list[EventBase]) -> VerdictRow | None:
         last = events[-1].event_id
@@ -168,13 +133,5 @@ class AlertService:
             return None
         state = await self.read_model.incident(accepted.incident_id)
         return AlertResult(
-            OUTCOMES[accepted.type], key, accepted.incident_id, _status(state), event_id=accepted.event_id
+            OUTCOMES[accepted.type], key, accepted.incident_id, status_of(state), event_id=accepted.event_id
         )
-
-
-def _status(state: Incident | None) -> str | None:
-    return state.status.value if state is not None else None
-
-
-def _errors(exc: ValidationError) -> list[dict[str, Any]]:
-    return [{"loc": [str(p) for p in err["loc"]], "msg": err["msg"], "type": err["type"]} for err in exc.errors()]

@@ -1,6 +1,8 @@
 """Alert routes: POST /v1/alerts (generic), /v1/alerts/alertmanager (webhook v4), /v1/alerts/grafana.
 
-A request carries a batch; each alert is validated and handled on its own and gets its own outcome.
+A request carries a batch; each alert is validated on its own and gets its own outcome. An Alertmanager
+notification opens one incident per notification group (its groupKey within its receiver), unless the alert
+mapping's `alertmanager_routes` switch the receiver or the group's labels to one incident per alert.
 """
 
 from typing import Annotated, Any
@@ -9,7 +11,7 @@ import structlog
 from fastapi import APIRouter, Body, Depends, Request, Response
 from pydantic import BaseModel
 
-from command_api.alerts_service import ALERTMANAGER, GENERIC, GRAFANA, AlertFormat
+from command_api.alerts_service import GENERIC, GRAFANA, AlertFormat
 from command_api.auth import Principal
 from command_api.deps import ContainerDep, CorrelationId, require
 from command_api.http_answers import answer
@@ -36,7 +38,9 @@ class Outcome(BaseModel):
 
 class Results(BaseModel):
     """One outcome per alert, in the order sent: opened, correlated, resolved, reopened, noted, ignored,
-    invalid (the alert did not validate), rejected (the domain refused it) or pending (verdict not yet known)."""
+    invalid (the alert did not validate), rejected (the domain refused it) or pending (verdict not yet known).
+    An Alertmanager group's alerts share their group's `dedup_key` and incident; an alert the notification did not
+    change is `ignored` (`detail` says why)."""
 
     results: list[Outcome]
 
@@ -76,7 +80,7 @@ async def alertmanager_webhook(
 ) -> Response:
     if body.truncated_alerts:
         log.warning("alertmanager_truncated_alerts", truncated=body.truncated_alerts, group_key=body.group_key)
-    return await _handle(http, box, principal, correlation, body.alerts, ALERTMANAGER)
+    return answer(await box.alerts.receive_alertmanager(principal.actor(), correlation, body), http.url.path)
 
 
 @router.post("/grafana", response_model=Results, responses=RESPONSES, summary="Grafana alerting webhook")

@@ -1,0 +1,102 @@
+"""What every alert use case shares: the payload formats, validation one alert at a time, routing a dedup key to
+its incident (episodes, duplicate_of), the outcome names and the metric."""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from prometheus_client import Counter
+from pydantic import ValidationError
+
+from command_api.outcomes import AlertResult
+from command_api.ports import IncidentReader
+from incidents_shared.domain import alert_decisions as route
+from incidents_shared.domain import alerts as a
+from incidents_shared.domain.state import Incident
+from incidents_shared.domain.taxonomy import Taxonomy
+
+ALERTS = Counter("api_alerts_total", "Alerts received, by source and outcome", ["source", "outcome"])
+MAX_ATTEMPTS = 5  # each retry follows a rejection, i.e. progress by another writer on the same incident
+MAX_HOPS = 5  # duplicate_of chains followed
+OUTCOMES = {
+    "incident.logged": "opened",
+    "incident.alert_correlated": "correlated",
+    "incident.alerts_recorded": "correlated",
+    "incident.prioritized": "correlated",
+    "incident.resolved": "resolved",
+    "incident.note_added": "noted",
+    "incident.reopened": "reopened",
+}
+Normalize = Callable[[dict[str, Any], a.AlertMapping, Taxonomy, datetime], a.NormalizedAlert]
+
+
+@dataclass(frozen=True)
+class AlertFormat:
+    """A source's payload: how one alert of it is normalized, and which field names it when it is invalid."""
+
+    normalize: Normalize
+    key_field: str
+
+
+def _generic(item: dict[str, Any], mapping: a.AlertMapping, taxonomy: Taxonomy, now: datetime) -> a.NormalizedAlert:
+    return a.normalize_generic(a.GenericAlert.model_validate(item), mapping, taxonomy, now)
+
+
+def _alertmanager(item: dict[str, Any], mapping: a.AlertMapping, taxonomy: Taxonomy, _: datetime) -> a.NormalizedAlert:
+    return a.normalize_webhook(a.WebhookAlert.model_validate(item), "alertmanager", mapping, taxonomy)
+
+
+def _grafana(item: dict[str, Any], mapping: a.AlertMapping, taxonomy: Taxonomy, _: datetime) -> a.NormalizedAlert:
+    return a.normalize_webhook(a.GrafanaAlert.model_validate(item), "grafana", mapping, taxonomy)
+
+
+GENERIC = AlertFormat(_generic, "dedup_key")
+ALERTMANAGER = AlertFormat(_alertmanager, "fingerprint")
+GRAFANA = AlertFormat(_grafana, "fingerprint")
+
+
+def validated(
+    raw: Sequence[Any], form: AlertFormat, mapping: a.AlertMapping, taxonomy: Taxonomy, now: datetime
+) -> list[a.NormalizedAlert | AlertResult]:
+    """Each alert normalized, or its `invalid` result naming what is wrong: a bad alert fails alone."""
+    items: list[a.NormalizedAlert | AlertResult] = []
+    for item in raw:
+        if not isinstance(item, dict):
+            items.append(AlertResult("invalid", detail="an alert is a JSON object"))
+            continue
+        try:
+            items.append(form.normalize(item, mapping, taxonomy, now))
+        except ValidationError as exc:
+            key = item.get(form.key_field) if isinstance(item.get(form.key_field), str) else None
+            items.append(AlertResult("invalid", key, detail="the alert is not valid", errors=error_list(exc)))
+    return items
+
+
+async def route_to(
+    read_model: IncidentReader, key: str, firing: bool, policy: a.AlertPolicy, now: datetime
+) -> tuple[UUID, Incident | None]:
+    """The incident alerts of `key` address: its current episode, via duplicate_of, or the next episode."""
+    known = await read_model.incidents_of_key(key)
+    episode = route.current_episode(key, set(known))
+    if episode < 0:
+        return route.episode_id(key, 0), None
+    target = known[route.episode_id(key, episode)]
+    for _ in range(MAX_HOPS):
+        hop = route.duplicate_target(target)
+        survivor = await read_model.incident(hop) if hop is not None else None
+        if survivor is None:
+            break
+        target = survivor
+    if route.opens_next_episode(target, firing, policy, now):
+        return route.episode_id(key, episode + 1), None
+    return target.incident_id, target
+
+
+def status_of(state: Incident | None) -> str | None:
+    return state.status.value if state is not None else None
+
+
+def error_list(exc: ValidationError) -> list[dict[str, Any]]:
+    return [{"loc": [str(p) for p in err["loc"]], "msg": err["msg"], "type": err["type"]} for err in exc.errors()]

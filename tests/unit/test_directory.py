@@ -173,6 +173,9 @@ def test_teams_services_and_schedule_ids_validate_their_fields() -> None:
     unstorable = rota().model_dump() | {"layers": [layer]}
     with pytest.raises(ValidationError, match="NUL characters are not allowed"):
         d.CreateSchedule.model_validate({"schedule": unstorable})
+    ancient = {"user": "ann", "start": "0217-09-24T12:05:18+23:29", "end": "1972-08-26T15:05:44Z"}
+    with pytest.raises(ValidationError, match="start: must lie between 1970 and 9998"):
+        d.AddOverride.model_validate({"schedule_id": "rota", "override": ancient})
     inverted = {"user": "ann", "start": "2027-01-05T10:00Z", "end": "2027-01-05T09:00Z"}
     assert locs(d.AddOverride, {"schedule_id": "rota", "override": inverted}) == [("override", "end")]
 

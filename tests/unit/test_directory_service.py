@@ -2,7 +2,7 @@
 Idempotency-Key replays, who may change what, self-service pinning, late folds and token issuance."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 from command_api.auth import Principal, token_hash
@@ -18,9 +18,15 @@ from command_api.directory_service import (
 from command_api.outcomes import KeyReused
 from incidents_shared.directory_log import DirectoryFold, DirectoryVerdict, record_value
 from incidents_shared.domain import directory as d
-from incidents_shared.domain.directory.errors import ResourceExists, ResourceNotFound, RevisionConflict
+from incidents_shared.domain.directory.errors import (
+    InvalidDirectoryChange,
+    ResourceExists,
+    ResourceNotFound,
+    RevisionConflict,
+)
 from incidents_shared.domain.enums import Role
 from incidents_shared.domain.errors import Forbidden
+from incidents_shared.domain.oncall import Override, Schedule
 from tests.unit.fakes import FakeClock
 from tests.unit.test_directory import T0, user
 
@@ -155,3 +161,16 @@ async def test_a_token_is_minted_with_only_its_hash_on_the_log() -> None:
     assert d.token_holder(log.state, token_hash(secret)) == token
     unknown, _ = await changes.issue_token(TokenAsk(ADMIN, "Not A User", None, None, "c"))
     assert isinstance(unknown, ChangeRefused) and isinstance(unknown.error, ResourceNotFound)
+
+
+async def test_a_change_the_log_could_not_read_back_is_refused_before_it_is_appended() -> None:
+    changes, log = service()
+    await changes.execute(ask(d.CreateUser(user=user("ann"))))
+    layer = {"name": "primary", "start": "2027-01-04T09:00", "turn": "P1D", "users": ["ann"]}
+    rota = Schedule.model_validate({"id": "rota", "name": "R", "time_zone": "UTC", "layers": [layer]})
+    await changes.execute(ask(d.CreateSchedule(schedule=rota)))
+    # Validation refuses such years; built around it, the canonical text (year 217, unpadded) would not parse back.
+    ancient = Override.model_construct(user="ann", start=datetime(217, 9, 24, tzinfo=UTC), end=T0)
+    outcome = await changes.execute(ask(d.AddOverride.model_construct(schedule_id="rota", override=ancient)))
+    assert isinstance(outcome, ChangeRefused) and isinstance(outcome.error, InvalidDirectoryChange)
+    assert len(log.records) == 2

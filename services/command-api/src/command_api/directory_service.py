@@ -17,6 +17,7 @@ import structlog
 from command_api.auth import Principal, new_personal_token, token_hash
 from command_api.outcomes import KeyReused
 from command_api.ports import Clock, SystemClock
+from incidents_shared.directory_log.appender import record_value
 from incidents_shared.directory_log.judge import DirectoryVerdict
 from incidents_shared.domain.codec import request_hash
 from incidents_shared.domain.directory import (
@@ -26,13 +27,14 @@ from incidents_shared.domain.directory import (
     DirectoryState,
     IssueToken,
     decide,
+    decode,
 )
-from incidents_shared.domain.directory.errors import ResourceNotFound
+from incidents_shared.domain.directory.errors import InvalidDirectoryChange, ResourceNotFound
 from incidents_shared.domain.directory.events import subject
 from incidents_shared.domain.directory.model import Kind
 from incidents_shared.domain.directory.permissions import authorize, default_token_role, pinned
 from incidents_shared.domain.enums import Role
-from incidents_shared.domain.errors import DomainError
+from incidents_shared.domain.errors import DomainError, UndecodableEvent
 
 log = structlog.get_logger(__name__)
 DIRECTORY_IDEMPOTENCY_NS = uuid5(NAMESPACE_URL, "urn:incidents:directory-idempotency-key")
@@ -177,6 +179,8 @@ class DirectoryService:
         )
 
     async def _append(self, event: AnyDirectoryEvent) -> DirectoryOutcome:
+        if not _reads_back(event):
+            return ChangeRefused(InvalidDirectoryChange((), "the change would not read back from the log as it is"))
         offset = await self.appender.append(event)
         if not await self.directory.wait_for(offset, self.verdict_timeout_s):
             log.warning("directory_verdict_late", event_id=str(event.event_id), offset=offset)
@@ -188,3 +192,12 @@ class DirectoryService:
 
 def _answer(verdict: DirectoryVerdict, ours: bool) -> Changed | ChangeRejected:
     return Changed(verdict, ours) if verdict.accepted else ChangeRejected(verdict)
+
+
+def _reads_back(event: AnyDirectoryEvent) -> bool:
+    """Whether every reader of the log will decode the record as this event: never append what the fold would
+    skip (a value the models accept but their JSON cannot carry back)."""
+    try:
+        return decode(record_value(event)) == event
+    except UndecodableEvent:
+        return False

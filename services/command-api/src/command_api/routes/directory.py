@@ -1,136 +1,37 @@
-"""Directory routes: /v1/users, /v1/teams, /v1/services, /v1/schedules, personal tokens and /v1/directory.
-
-Thin: parse, run the use case (`DirectoryService`), answer. The answers shared with `routes.schedules` are here:
-a verdict becomes 200/201/204 with `ETag: "<revision>"`, a domain error the problem its type maps to
-(problems.DOMAIN_PROBLEMS), naming the field (`field`, `errors[].loc`) or the resources still referring (`by`).
+"""Directory routes: /v1/users, /v1/teams, /v1/services, /v1/schedules (five routes each, made from one table) and
+/v1/directory. Thin: parse, run the use case (`DirectoryService`), answer (`routes.directory_http`).
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 from fastapi import Request as HttpRequest
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, BaseModel, ValidationError
+from pydantic import BaseModel, Field
 
-from command_api.auth import Principal
-from command_api.deps import ContainerDep, CorrelationId, IdempotencyKey, IfMatch, parse_if_match, require
-from command_api.directory_service import (
-    Changed,
-    ChangePending,
-    ChangeRefused,
-    ChangeRejected,
-    DirectoryOutcome,
-    DirectoryRequest,
-    DirectoryService,
+from command_api.deps import CorrelationId, IdempotencyKey, IfMatch, parse_if_match
+from command_api.directory_service import DirectoryRequest
+from command_api.problems import Problem
+from command_api.routes.directory_http import (
+    ANSWERS,
+    DELETED,
+    READ_ANSWERS,
+    Answers,
+    AwareTime,
+    DirectoryDep,
+    Reader,
+    Render,
+    answer_change,
+    build,
+    deleted,
+    may_ever,
+    resource_json,
 )
-from command_api.http_answers import answer
-from command_api.params import QueryTime
-from command_api.problems import Problem, from_domain, problem_response
 from incidents_shared.directory_log.judge import DirectoryVerdict
 from incidents_shared.domain import directory as d
-from incidents_shared.domain.directory.errors import DirectoryError, RevisionConflict, StillReferenced
 from incidents_shared.domain.directory.model import Id
-from incidents_shared.domain.directory.permissions import DIRECTORY_READERS, who_may_ever
-from incidents_shared.domain.enums import Role
-from incidents_shared.domain.errors import DomainError
-from incidents_shared.domain.oncall import Schedule
-
-M = TypeVar("M", bound=BaseModel)
-Render = Callable[[DirectoryVerdict, bool], Response]  # (the accepted verdict, on this request's record?) -> answer
-
-Answers = dict[int | str, dict[str, Any]]
-ANSWERS: Answers = {
-    202: {"description": "Appended; this instance has not folded the verdict yet (retry with the Idempotency-Key)"},
-    403: {"description": "Not allowed for the caller (see docs/decisions/0069 for who may change what)"},
-    404: {"description": "No such resource"},
-    409: {"description": "Exists already, or still referenced (`by` names who refers to it)"},
-    412: {"description": "If-Match names a revision the resource is no longer at"},
-    422: {"description": "Invalid body naming the field, or Idempotency-Key reused for another body"},
-}
-READ_ANSWERS: Answers = {404: {"description": "No such resource"}}
-DELETED: Answers = {204: {"description": "Done; ETag: the tombstone's revision"}}
-
-
-def _aware(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("needs a UTC offset, e.g. 2027-03-28T09:00:00Z")
-    return value.astimezone(UTC)
-
-
-AwareTime = Annotated[QueryTime, AfterValidator(_aware)]
-Reader = Annotated[Principal, Depends(require(DIRECTORY_READERS))]
-Caller = Annotated[Principal, Depends(require(frozenset(Role)))]  # what each may change: permissions.PERMISSIONS
-
-
-def may_ever(command: type[d.DirectoryCommand]) -> Any:
-    """The caller of a route for `command`: refused at once (403) when no grant of the table could allow its role;
-    the use case then decides on the command itself (self-service rules)."""
-    return Annotated[Principal, Depends(require(who_may_ever(command)))]
-
-
-async def directory_service(box: ContainerDep) -> DirectoryService:
-    service: DirectoryService | None = box.directory
-    if service is None:
-        raise Problem(503, "directory-unavailable", "The directory is not loaded", headers={"Retry-After": "5"})
-    return service
-
-
-DirectoryDep = Annotated[DirectoryService, Depends(directory_service)]
-
-
-def resource_json(resource: BaseModel) -> Any:
-    return resource.model_dump(mode="json")
-
-
-def build(make: Callable[[Any], d.DirectoryCommand], given: Any) -> d.DirectoryCommand:
-    """The command for a parsed body or path; a value the command refuses is a 422 naming the field."""
-    try:
-        return make(given)
-    except ValidationError as exc:
-        errors = [{"loc": [str(p) for p in e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-        raise Problem(422, "validation", "The request is not valid", "see errors", errors=errors) from None
-
-
-def stored(verdict: DirectoryVerdict, cls: type[M]) -> M:
-    assert isinstance(verdict.resource, cls), "an accepted change leaves its resource"
-    return verdict.resource
-
-
-def directory_problem(error: DomainError, instance: str, **extra: Any) -> Response:
-    if isinstance(error, DirectoryError) and error.loc:
-        slug = from_domain(error).slug
-        extra |= {
-            "field": error.field,
-            "errors": [{"loc": ["body", *map(str, error.loc)], "msg": str(error), "type": slug}],
-        }
-    if isinstance(error, StillReferenced):
-        extra["by"] = {where: list(ids) for where, ids in error.by.items()}
-    if isinstance(error, RevisionConflict):
-        extra["current_revision"] = error.current
-    return problem_response(from_domain(error, **extra), instance)
-
-
-def answer_change(outcome: DirectoryOutcome, instance: str, render: Render) -> Response:
-    """The HTTP answer to a directory change; `render` shows an accepted one."""
-    if isinstance(outcome, Changed):
-        return render(outcome.verdict, outcome.ours)
-    if isinstance(outcome, ChangeRefused):
-        return directory_problem(outcome.error, instance)
-    if isinstance(outcome, ChangeRejected):
-        assert outcome.verdict.error is not None
-        return directory_problem(outcome.verdict.error, instance, event_id=str(outcome.verdict.event_id))
-    if isinstance(outcome, ChangePending):
-        body = {"status": "pending", "event_id": str(outcome.event_id), "offset": outcome.offset}
-        return JSONResponse(body, status_code=202, headers={"Retry-After": "1"})
-    return answer(outcome, instance)  # KeyReused: as incident commands answer it
-
-
-def deleted(verdict: DirectoryVerdict, ours: bool) -> Response:
-    return Response(status_code=204, headers={"ETag": f'"{verdict.revision}"'})
-
+from incidents_shared.domain.oncall import Layer, Schedule
 
 router = APIRouter(prefix="/v1", tags=["directory"])
 
@@ -141,6 +42,18 @@ class ScheduleBody(Schedule):
     id: Id
 
 
+class LayerShown(Layer):
+    start: str = Field(  # type: ignore[assignment]
+        description="local wall-clock date-time in the schedule's zone (no offset), or with an offset"
+    )
+
+
+class ScheduleShown(Schedule):
+    """A schedule as answered: its layers' starts as given (a local time has no offset, so it is no RFC 3339 time)."""
+
+    layers: list[LayerShown]  # type: ignore[assignment]
+
+
 @dataclass(frozen=True)
 class Resource:
     """One kind of directory resource: its path, body and commands, from which its five routes are made."""
@@ -148,8 +61,9 @@ class Resource:
     kind: d.Kind
     path: str
     field: str  # the commands' field holding the body
-    body: type[BaseModel]
-    shown: type[BaseModel]
+    model: type[BaseModel]  # the domain's
+    body: type[BaseModel]  # what POST and PUT take
+    shown: type[BaseModel]  # what GET answers
     create: type[d.DirectoryCommand]
     update: type[d.DirectoryCommand]
     delete: type[d.DirectoryCommand]
@@ -158,22 +72,36 @@ class Resource:
     def single(self) -> str:
         return self.path.removesuffix("s")
 
+    def domain(self, body: BaseModel) -> BaseModel:
+        """The body as the domain's own model (a `ScheduleBody` as a `Schedule`): what every reader of the log
+        decodes, so the directory this instance folds equals theirs."""
+        return body if type(body) is self.model else self.model.model_validate(body.model_dump())
+
     def live(self, state: d.DirectoryState) -> dict[str, BaseModel]:
         return {key: entry.resource for key, entry in state.table(self.kind).items() if entry.resource is not None}
 
 
 RESOURCES = (
-    Resource(d.Kind.USER, "users", "user", d.User, d.User, d.CreateUser, d.UpdateUser, d.DeleteUser),
-    Resource(d.Kind.TEAM, "teams", "team", d.Team, d.Team, d.CreateTeam, d.UpdateTeam, d.DeleteTeam),
+    Resource(d.Kind.USER, "users", "user", d.User, d.User, d.User, d.CreateUser, d.UpdateUser, d.DeleteUser),
+    Resource(d.Kind.TEAM, "teams", "team", d.Team, d.Team, d.Team, d.CreateTeam, d.UpdateTeam, d.DeleteTeam),
     Resource(
-        d.Kind.SERVICE, "services", "service", d.Service, d.Service, d.CreateService, d.UpdateService, d.DeleteService
+        d.Kind.SERVICE,
+        "services",
+        "service",
+        d.Service,
+        d.Service,
+        d.Service,
+        d.CreateService,
+        d.UpdateService,
+        d.DeleteService,
     ),
     Resource(
         d.Kind.SCHEDULE,
         "schedules",
         "schedule",
-        ScheduleBody,
         Schedule,
+        ScheduleBody,
+        ScheduleShown,
         d.CreateSchedule,
         d.UpdateSchedule,
         d.DeleteSchedule,
@@ -198,7 +126,7 @@ class ServiceList(BaseModel):
 
 
 class ScheduleList(BaseModel):
-    schedules: list[Schedule]
+    schedules: list[ScheduleShown]
 
 
 class DirectoryDocument(BaseModel):
@@ -207,7 +135,7 @@ class DirectoryDocument(BaseModel):
     users: list[d.User]
     teams: list[d.Team]
     services: list[d.Service]
-    schedules: list[Schedule]
+    schedules: list[ScheduleShown]
 
 
 LISTS: dict[d.Kind, type[BaseModel]] = {
@@ -250,7 +178,7 @@ def _write_routes(res: Resource) -> None:
         principal: creator,  # type: ignore[valid-type]
         idempotency_key: IdempotencyKey = None,
     ) -> Response:
-        command = build(lambda given: res.create(**{res.field: given}), body)
+        command = build(lambda given: res.create(**{res.field: res.domain(given)}), body)
         req = DirectoryRequest(principal, command, correlation, None, idempotency_key)
         return answer_change(await directory.execute(req), http.url.path, _shown(res, created=True))
 
@@ -266,7 +194,7 @@ def _write_routes(res: Resource) -> None:
     ) -> Response:
         if _id_of(body) != resource_id:
             raise Problem(422, "id-mismatch", "The body's id is not the path's", "id: must be the path's", field="id")
-        command = build(lambda given: res.update(**{res.field: given}), body)
+        command = build(lambda given: res.update(**{res.field: res.domain(given)}), body)
         req = DirectoryRequest(principal, command, correlation, parse_if_match(if_match), idempotency_key)
         return answer_change(await directory.execute(req), http.url.path, _shown(res, created=False))
 

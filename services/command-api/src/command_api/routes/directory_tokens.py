@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from command_api.deps import CorrelationId, IdempotencyKey
 from command_api.directory_service import DirectoryRequest, TokenAsk
 from command_api.problems import Problem
-from command_api.routes.directory import (
+from command_api.routes.directory_http import (
     ANSWERS,
     DELETED,
     READ_ANSWERS,

@@ -15,7 +15,7 @@ from command_api.auth import Principal
 from command_api.deps import CorrelationId, IdempotencyKey, IfMatch, parse_if_match, require
 from command_api.directory_service import DirectoryRequest
 from command_api.problems import Problem
-from command_api.routes.directory import (
+from command_api.routes.directory_http import (
     ANSWERS,
     DELETED,
     READ_ANSWERS,

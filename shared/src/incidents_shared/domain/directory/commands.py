@@ -1,11 +1,11 @@
 """Commands: what people (or `incidentctl directory apply`) ask of the directory. Validated strictly."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Self
 from uuid import UUID
 
-from pydantic import AfterValidator, model_validator
+from pydantic import AfterValidator, field_validator, model_validator
 
 from incidents_shared.domain.directory.model import Id, Name, Service, Team, User, check_slug
 from incidents_shared.domain.directory.tokens import TokenHash
@@ -14,6 +14,9 @@ from incidents_shared.domain.events import Actor
 from incidents_shared.domain.oncall import Override, Schedule
 from incidents_shared.domain.text import StorableModel, unstorable
 from incidents_shared.domain.timeutil import UtcDateTime
+
+# The instants an override may name: the years the log's canonical time text writes and reads back alike.
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,14 @@ class AddOverride(DirectoryCommand):
 
     schedule_id: Id
     override: Override
+
+    @field_validator("override")
+    @classmethod
+    def _on_the_calendar(cls, value: Override) -> Override:
+        for name in ("start", "end"):
+            if not EARLIEST <= getattr(value, name) < LATEST:
+                raise ValueError(f"{name}: must lie between {EARLIEST.year} and {LATEST.year - 1}")
+        return value
 
 
 class RemoveOverride(DirectoryCommand):

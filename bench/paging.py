@@ -46,7 +46,7 @@ from incidents_shared.settings import CommonSettings
 from tests.integration.services import ROOT, Service
 
 POLICY = Path(__file__).resolve().parent / "policies" / "paging.yaml"
-FULL: dict[str, Any] = {"rate": 1000, "seconds": 30, "teams": 20, "users": 5, "services": 2, "grace_s": 180}
+FULL: dict[str, Any] = {"rate": 1000, "seconds": 15, "teams": 20, "users": 5, "services": 2, "grace_s": 900}
 QUICK: dict[str, Any] = {"rate": 100, "seconds": 3, "teams": 2, "users": 3, "services": 1, "grace_s": 30}
 SETTLE_GROUPS = ("projector", "escalator")
 
@@ -117,7 +117,7 @@ async def measure_run(rig: Rig, load: Load, grace_s: float, profile: Path | None
         drained = await drain(rig, watch, expected, delivered_before, time.monotonic() + grace_s)
     finally:
         stop_py_spy(profiler)
-    took = time.perf_counter() - started
+    took, gave_up = time.perf_counter() - started, time.time()
     cpu = meter.since(before, took, max(len(watch.logged), 1))
     await watch.stop()
     incidents = set(watch.logged)
@@ -135,9 +135,10 @@ async def measure_run(rig: Rig, load: Load, grace_s: float, profile: Path | None
         "logged_rate": paging_observe.rate([v.stamped for v in watch.logged.values()]),
         "pages_rate": paging_observe.rate([v.stamped for v in watch.paged.values()]),
         "delivered_rate": paging_observe.rate(list(delivered.values())),
-        **paging_observe.latencies(watch, delivered),
+        **paging_observe.latencies(watch, delivered, gave_up),
         **await paging_observe.escalator_backlog(s.database_url, incidents),
         "cpu": cpu,  # cores and ms of CPU per incident, by part, from the load's start until all were delivered
+        "per_second": paging_observe.timeline(gave_up - took, watch, delivered),
     }
 
 
@@ -171,11 +172,13 @@ async def measure(rig: Rig, size: dict[str, Any], profile: Path | None) -> dict[
     )
     runs: dict[str, Any] = {}
     for name, load in (("api", through_api), ("log", onto_log)):
+        idle_s = await paging_observe.wait_idle(s.database_url, 1800)  # the previous run's pages all delivered
         await e2e.settle(s.database_url, s.events_topic, s.topic_partitions, SETTLE_GROUPS, 600)
+        log(f"escalator idle after {idle_s} s, consumers caught up")
         log(f"run {name}: {rate:.0f} P2/s for {seconds:.0f} s")
         bound = functools.partial(load, rig, rate, seconds)
         runs[name] = await measure_run(rig, bound, size["grace_s"], profile if name == "api" else None)
-        log(f"run {name}: {json.dumps({k: v for k, v in runs[name].items() if k != 'cpu'})}")
+        log(f"run {name}: {json.dumps({k: v for k, v in runs[name].items() if k not in ('cpu', 'per_second')})}")
     return {"rate": rate, "seconds": seconds, "directory": size, "directory_resources": created} | runs
 
 

@@ -118,17 +118,55 @@ def rate(stamps: list[float]) -> dict[str, float]:
     }
 
 
-def latencies(watch: LogWatch, delivered: dict[str, float]) -> dict[str, Any]:
-    """ms from each incident's `incident.logged` record to its first page on the log, and to its delivery."""
-    logged = watch.logged
-    on_log = [(watch.paged[i].stamped - s.stamped) * 1000 for i, s in logged.items() if i in watch.paged]
-    read = [(watch.paged[i].received - s.received) * 1000 for i, s in logged.items() if i in watch.paged]
-    reached = [(delivered[i] - s.stamped) * 1000 for i, s in logged.items() if i in delivered]
+def latencies(watch: LogWatch, delivered: dict[str, float], gave_up: float) -> dict[str, Any]:
+    """ms from each incident's `incident.logged` record to its first page on the log, and to its delivery. One
+    never paged or delivered counts as the time until the run gave up waiting: a lower bound, as bench/timers.py
+    counts a missing timer."""
+    logged, paged = watch.logged, watch.paged
+
+    def until(stamp: dict[str, float]) -> list[float]:
+        return [(stamp.get(i, gave_up) - s.stamped) * 1000 for i, s in logged.items()]
+
+    read = [(paged[i].received - s.received) * 1000 for i, s in logged.items() if i in paged]
     return {
-        "logged_to_paged_ms": summary(on_log),
+        "logged_to_paged_ms": summary(until({i: v.stamped for i, v in paged.items()})),
         "logged_to_paged_ms_as_read": summary(read),
-        "logged_to_delivered_ms": summary(reached),
+        "logged_to_delivered_ms": summary(until(delivered)),
+        "not_paged": watch.unpaged(),
+        "not_delivered": sum(1 for i in logged if i not in delivered),
     }
+
+
+def timeline(start: float, watch: LogWatch, delivered: dict[str, float]) -> dict[str, list[int]]:
+    """Per second since `start`: incidents logged, first pages appended, first pages delivered."""
+
+    def per_second(stamps: list[float]) -> list[int]:
+        counts = Counter(max(int(s - start), 0) for s in stamps)
+        return [counts[k] for k in range(max(counts, default=-1) + 1)]
+
+    return {
+        "logged": per_second([v.stamped for v in watch.logged.values()]),
+        "paged": per_second([v.stamped for v in watch.paged.values()]),
+        "delivered": per_second(list(delivered.values())),
+    }
+
+
+async def wait_idle(database_url: str, timeout_s: float) -> float:
+    """Until the escalator has no delivery pending and no timer overdue (the previous run's work is done)."""
+    conn = await asyncpg.connect(database_url)
+    started = time.monotonic()
+    try:
+        while time.monotonic() - started < timeout_s:
+            busy = await conn.fetchval(
+                "SELECT (SELECT count(*) FROM escalator_outbox WHERE status = 'pending')"
+                " + (SELECT count(*) FROM escalator_timers WHERE status = 'pending' AND due_at <= now())"
+            )
+            if busy == 0:
+                return round(time.monotonic() - started, 1)
+            await asyncio.sleep(1)
+        raise TimeoutError(f"the escalator still had {busy} deliveries or overdue timers after {timeout_s} s")
+    finally:
+        await conn.close()
 
 
 async def escalator_backlog(database_url: str, incidents: set[str]) -> dict[str, Any]:

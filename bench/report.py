@@ -101,14 +101,20 @@ def machine() -> dict[str, Any]:
     }
 
 
-def save(results: dict[str, Any], notes: dict[str, str], quick: bool) -> Path:
+def save(results: dict[str, Any], notes: dict[str, str], quick: bool, suites: list[str] | None = None) -> Path:
+    """bench/results/<stamp>.json and latest(-quick).json; a run of some suites only (`suites`) is kept as
+    <stamp>-<suites>.json and leaves latest alone."""
     now = datetime.now(UTC)
     document = {"machine": machine(), "when": now.isoformat(), "quick": quick, "results": results, "notes": notes}
+    if suites:
+        document["suites"] = suites
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{now.strftime('%Y%m%dT%H%M%SZ')}{'-quick' if quick else ''}.json"
+    tail = "".join(f"-{name}" for name in suites or []) + ("-quick" if quick else "")
+    path = RESULTS / f"{now.strftime('%Y%m%dT%H%M%SZ')}{tail}.json"
     text = json.dumps(document, indent=2, sort_keys=True) + "\n"
     path.write_text(text)
-    (RESULTS / ("latest-quick.json" if quick else "latest.json")).write_text(text)
+    if not suites:
+        (RESULTS / ("latest-quick.json" if quick else "latest.json")).write_text(text)
     return path
 
 
@@ -126,6 +132,8 @@ def table(document: dict[str, Any]) -> str:
     rows = ["| measurement | value | unit | target | status | note |", "|---|---:|---|---|---|---|"]
     for key, unit, target, check in TARGETS:
         value = results.get(key)
+        if value is None and document.get("suites"):
+            continue  # a run of some suites only: their rows
         shown = "—" if value is None else f"{value:,.1f}" if isinstance(value, float) else str(value)
         rows.append(f"| `{key}` | {shown} | {unit} | {target} | {_verdict(check, results)} | {notes.get(key, '')} |")
     rss = results.get("rss_mb", {})
@@ -145,7 +153,8 @@ def table(document: dict[str, Any]) -> str:
     )
     head = (
         f"Run {document['when']} on {m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, Python {m['python']}, "
-        f"commit {m['commit']}{' (quick mode)' if document.get('quick') else ''}.{speed}"
+        f"commit {m['commit']}{' (quick mode)' if document.get('quick') else ''}"
+        f"{'; suites ' + ', '.join(document['suites']) if document.get('suites') else ''}.{speed}"
     )
     return "\n".join([head, "", *rows])
 

@@ -1,6 +1,6 @@
 """`make bench`: every measurement on a fresh local stack, written to bench/results and BENCHMARKS.md.
 
-python -m bench.run [--quick]
+python -m bench.run [--quick] [--suites oncall,paging]
 """
 
 import argparse
@@ -181,13 +181,42 @@ def rebuild_seconds() -> float:
     return round(time.perf_counter() - started, 1)
 
 
+SUITES = {"oncall": oncall.for_report, "paging": paging.for_report}  # each needs nothing but itself
+
+
+def suites_only(names: list[str], quick: bool) -> None:
+    """Only the named suites, as in the full run (the paging benchmark on its own fresh stack), recorded as
+    bench/results/<stamp>-<names>.json; BENCHMARKS.md's table is left to full runs."""
+    probe = report.speed_probe()
+    results: dict[str, Any] = {"rss_mb": {}}
+    notes: dict[str, str] = {}
+    for name in names:
+        measured, said = SUITES[name](quick)
+        results["rss_mb"] |= measured.pop("rss_mb", {})
+        results.update(measured)
+        notes.update(said)
+    results["speed_probe_s"] = {"start": probe, "end": report.speed_probe()}
+    path = report.save(results, notes, quick, suites=names)
+    log(f"recorded {path.relative_to(ROOT)}")
+    print(report.table(json.loads(path.read_text())))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a smoke run with small sizes (CI)")
     parser.add_argument(
         "--only-api", action="store_true", help="only the HTTP measurements, printed; nothing recorded (for profiling)"
     )
+    parser.add_argument(
+        "--suites", help=f"only these suites, comma-separated ({', '.join(SUITES)}); recorded on their own"
+    )
     args = parser.parse_args()
+    if args.suites:
+        names = args.suites.split(",")
+        if unknown := sorted(set(names) - set(SUITES)):
+            parser.error(f"unknown suites {unknown}; known: {', '.join(SUITES)}")
+        suites_only(names, args.quick)
+        return
     size = QUICK if args.quick else FULL
     probe_start = report.speed_probe()
     log(f"speed probe: {probe_start} s")

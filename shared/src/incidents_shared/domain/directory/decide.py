@@ -6,6 +6,7 @@ from uuid import uuid5
 
 from incidents_shared.domain.directory import commands as c
 from incidents_shared.domain.directory import events as e
+from incidents_shared.domain.directory import noise
 from incidents_shared.domain.directory.rules import violation
 from incidents_shared.domain.directory.state import DirectoryState
 from incidents_shared.domain.directory.tokens import Token, TokenRef
@@ -36,6 +37,11 @@ _DRAFTS: dict[type[c.DirectoryCommand], Draft] = {
         lambda cmd: Token(id=cmd.token_id, user=cmd.user, token_hash=cmd.token_hash, role=cmd.role, label=cmd.label),
     ),
     c.RevokeToken: (e.TokenRevoked, lambda cmd: TokenRef(id=cmd.token_id, user=cmd.user)),
+    noise.CreateMaintenanceWindow: (e.MaintenanceWindowCreated, lambda cmd: cmd.window),
+    noise.UpdateMaintenanceWindow: (e.MaintenanceWindowUpdated, lambda cmd: cmd.window),
+    noise.CancelMaintenanceWindow: (e.MaintenanceWindowCancelled, lambda cmd: e.Removed(id=cmd.id)),
+    noise.RegisterHeartbeat: (e.HeartbeatRegistered, lambda cmd: cmd.heartbeat),
+    noise.RemoveHeartbeat: (e.HeartbeatRemoved, lambda cmd: e.Removed(id=cmd.name)),
 }
 
 

@@ -5,6 +5,8 @@ from uuid import UUID
 
 from pydantic import Field, TypeAdapter, ValidationError
 
+from incidents_shared.domain.directory.heartbeat import Heartbeat
+from incidents_shared.domain.directory.maintenance import MaintenanceWindow
 from incidents_shared.domain.directory.model import Id, Kind, Service, Team, User
 from incidents_shared.domain.directory.tokens import Token, TokenRef
 from incidents_shared.domain.errors import UndecodableEvent
@@ -139,6 +141,36 @@ class TokenRevoked(DirectoryEventBase):
     data: TokenRef
 
 
+class MaintenanceWindowCreated(DirectoryEventBase):
+    kind = Kind.MAINTENANCE_WINDOW
+    type: Literal["directory.maintenance_window_created"] = "directory.maintenance_window_created"
+    data: MaintenanceWindow
+
+
+class MaintenanceWindowUpdated(DirectoryEventBase):
+    kind = Kind.MAINTENANCE_WINDOW
+    type: Literal["directory.maintenance_window_updated"] = "directory.maintenance_window_updated"
+    data: MaintenanceWindow
+
+
+class MaintenanceWindowCancelled(DirectoryEventBase):
+    kind = Kind.MAINTENANCE_WINDOW
+    type: Literal["directory.maintenance_window_cancelled"] = "directory.maintenance_window_cancelled"
+    data: Removed
+
+
+class HeartbeatRegistered(DirectoryEventBase):
+    kind = Kind.HEARTBEAT
+    type: Literal["directory.heartbeat_registered"] = "directory.heartbeat_registered"
+    data: Heartbeat
+
+
+class HeartbeatRemoved(DirectoryEventBase):
+    kind = Kind.HEARTBEAT
+    type: Literal["directory.heartbeat_removed"] = "directory.heartbeat_removed"
+    data: Removed
+
+
 AnyDirectoryEvent = (
     UserCreated
     | UserUpdated
@@ -156,6 +188,11 @@ AnyDirectoryEvent = (
     | OverrideRemoved
     | TokenIssued
     | TokenRevoked
+    | MaintenanceWindowCreated
+    | MaintenanceWindowUpdated
+    | MaintenanceWindowCancelled
+    | HeartbeatRegistered
+    | HeartbeatRemoved
 )
 DirectoryEvent = Annotated[AnyDirectoryEvent, Field(discriminator="type")]
 DIRECTORY_EVENT_CLASSES: tuple[type[DirectoryEventBase], ...] = get_args(AnyDirectoryEvent)

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from incidents_shared.domain.directory import events as e
+from incidents_shared.domain.directory import noise
 from incidents_shared.domain.directory.state import TABLE_OF, DirectoryState, Entry
 from incidents_shared.domain.directory.tokens import Token
 from incidents_shared.domain.oncall import Schedule
@@ -53,6 +54,11 @@ _CHANGES: dict[type[e.DirectoryEventBase], Change] = {
     e.OverrideRemoved: _remove_override,
     e.TokenIssued: _put,
     e.TokenRevoked: _drop,
+    e.MaintenanceWindowCreated: _put,
+    e.MaintenanceWindowUpdated: _put,
+    e.MaintenanceWindowCancelled: noise.cancel,
+    e.HeartbeatRegistered: noise.register,
+    e.HeartbeatRemoved: _drop,
 }
 
 

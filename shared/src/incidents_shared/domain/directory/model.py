@@ -73,6 +73,8 @@ class Kind(StrEnum):
     SERVICE = "service"
     SCHEDULE = "schedule"
     TOKEN = "token"  # noqa: S105 (a kind of resource: a user's personal API token, not a secret)
+    MAINTENANCE_WINDOW = "maintenance_window"  # docs/decisions/0076
+    HEARTBEAT = "heartbeat"
 
 
 _ADDRESS_CHECKS = {ContactKind.EMAIL: _email, ContactKind.WEBHOOK: _url}

@@ -16,6 +16,7 @@ from typing import Any
 
 from incidents_shared.domain.authorization import MANAGERS, READERS, RESPONDERS
 from incidents_shared.domain.directory import commands as c
+from incidents_shared.domain.directory.noise import NOISE_COMMANDS
 from incidents_shared.domain.directory.state import DirectoryState
 from incidents_shared.domain.directory.tokens import role_within
 from incidents_shared.domain.enums import Role
@@ -88,6 +89,7 @@ PERMISSIONS: dict[type[c.DirectoryCommand], Permission] = {
     c.RemoveOverride: Permission(MANAGERS, RESPONDERS, _covers_removed),
     c.IssueToken: Permission(ADMINS, ANYONE, _own_new_token),
     c.RevokeToken: Permission(ADMINS, ANYONE, _own_token),
+    **dict.fromkeys(NOISE_COMMANDS, _MANAGED),  # maintenance windows and heartbeats (docs/decisions/0076)
 }
 
 

@@ -11,6 +11,7 @@ from enum import Enum
 from typing import Any
 
 from incidents_shared.domain.directory import events as e
+from incidents_shared.domain.directory import noise
 from incidents_shared.domain.directory.errors import (
     DirectoryError,
     InvalidDirectoryChange,
@@ -32,6 +33,7 @@ Guard = Callable[[DirectoryState, Any], DirectoryError | None]
 class Presence(Enum):
     ABSENT = "absent"  # a create: the id must not exist
     PRESENT = "present"  # an update, a delete, an override: the id must exist
+    EITHER = "either"  # a register-or-replace (a heartbeat)
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,11 @@ RULES: dict[type[e.DirectoryEventBase], Rule] = {
     e.OverrideRemoved: Rule(_CHANGE, _override_exists),
     e.TokenIssued: Rule(_CREATE, _token_fits),
     e.TokenRevoked: Rule(_CHANGE, _token_of_user),
+    e.MaintenanceWindowCreated: Rule(_CREATE, noise.window_ahead),
+    e.MaintenanceWindowUpdated: Rule(_CHANGE, noise.window_changes),
+    e.MaintenanceWindowCancelled: Rule(_CHANGE, noise.window_open),
+    e.HeartbeatRegistered: Rule(Presence.EITHER),
+    e.HeartbeatRemoved: Rule(_CHANGE),
 }
 
 

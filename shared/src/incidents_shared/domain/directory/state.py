@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Generic, TypeVar
 
+from incidents_shared.domain.directory.heartbeat import Heartbeat
+from incidents_shared.domain.directory.maintenance import MaintenanceWindow
 from incidents_shared.domain.directory.model import Kind, Service, Team, User
 from incidents_shared.domain.directory.tokens import Token
 from incidents_shared.domain.oncall import Schedule
@@ -33,6 +35,8 @@ TABLE_OF: dict[Kind, str] = {
     Kind.SERVICE: "entries_services",
     Kind.SCHEDULE: "entries_schedules",
     Kind.TOKEN: "entries_tokens",
+    Kind.MAINTENANCE_WINDOW: "entries_windows",
+    Kind.HEARTBEAT: "entries_heartbeats",
 }
 
 
@@ -45,6 +49,8 @@ class DirectoryState:
     entries_services: Mapping[str, Entry[Service]] = field(default_factory=dict)
     entries_schedules: Mapping[str, Entry[Schedule]] = field(default_factory=dict)
     entries_tokens: Mapping[str, Entry[Token]] = field(default_factory=dict)
+    entries_windows: Mapping[str, Entry[MaintenanceWindow]] = field(default_factory=dict)
+    entries_heartbeats: Mapping[str, Entry[Heartbeat]] = field(default_factory=dict)
 
     def table(self, kind: Kind) -> Mapping[str, Entry[Any]]:
         table: Mapping[str, Entry[Any]] = getattr(self, TABLE_OF[kind])
@@ -79,6 +85,15 @@ class DirectoryState:
     def tokens(self) -> dict[str, Token]:
         """Personal tokens that have not been revoked (nor died with their user), by token id."""
         return _live(self.entries_tokens)
+
+    @cached_property
+    def windows(self) -> dict[str, MaintenanceWindow]:
+        """Maintenance windows, the ended and cancelled ones too (they stay as history)."""
+        return _live(self.entries_windows)
+
+    @cached_property
+    def heartbeats(self) -> dict[str, Heartbeat]:
+        return _live(self.entries_heartbeats)
 
     @cached_property
     def tokens_by_hash(self) -> dict[str, Token]:

@@ -3,12 +3,13 @@
 import asyncio
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
 import structlog
 
-from escalator import metrics, store
+from escalator import metrics, store, storms
 from escalator.clock import Clock
 from escalator.faults import crash_now
 from escalator.ownership import Ownership
@@ -16,8 +17,9 @@ from escalator.ports import PeopleNow
 from incidents_shared.appender import LogUnavailable
 from incidents_shared.db import DATABASE_ERRORS, Pool
 from incidents_shared.domain.escalation.book import PolicyBook
-from incidents_shared.domain.escalation.timers import build_event
+from incidents_shared.domain.escalation.timers import Timer, TimerKind, build_event
 from incidents_shared.domain.events import EventBase, event_type
+from incidents_shared.domain.state import Incident
 from incidents_shared.supervise import pause
 
 log = structlog.get_logger(__name__)
@@ -90,8 +92,7 @@ class TimerLoop:
         ready = [t for t in timers if t.incident_id in states]
         if not ready:
             return 0
-        people = self.people()
-        emitted = [build_event(t, states[t.incident_id], self.book, people, now) for t in ready]
+        ready, emitted = await self._events(ready, states, now)
         await self._append_per_incident(emitted)
         acked = self.clock.now()
         self._maybe_crash(emitted)
@@ -104,6 +105,25 @@ class TimerLoop:
             log.info("timer_fired", incident_id=str(timer.incident_id), kind=timer.kind.value, step=timer.step,
                      due_at=timer.due_at.isoformat(), late_s=late_s)  # fmt: skip
         return len(ready)
+
+    async def _events(
+        self, ready: list[Timer], states: dict[UUID, Incident], now: datetime
+    ) -> tuple[list[Timer], list[EventBase]]:
+        """The timers that fire now and their events: pages admitted or held (no paging storms, escalator.storms),
+        digests built from their holds (one with nothing left to list fires without an event; one whose pages the
+        fold has not judged yet waits)."""
+        people = self.people()
+        async with self.pool.acquire() as conn:
+            ready = await storms.admit(conn, ready, states, self.book, now)
+            digests = await storms.digests(conn, ready, people, now)
+        ready = [t for t in ready if t.timer_id not in digests.waiting]
+        emitted: list[EventBase] = []
+        for timer in ready:
+            if timer.kind is not TimerKind.DIGEST:
+                emitted.append(build_event(timer, states[timer.incident_id], self.book, people, now))
+            elif (digest := digests.built.get(timer.timer_id)) is not None:
+                emitted.append(digest)
+        return ready, emitted
 
     async def _append_per_incident(self, emitted: list[EventBase]) -> None:
         """One append per incident (an append is one record batch on that incident's partition), all at once.

@@ -11,6 +11,7 @@ from incidents_shared.domain.escalation.book import PolicyVersionChanged
 from incidents_shared.domain.escalation.fold import Known, Outcome
 from incidents_shared.domain.escalation.policy import ChannelKind, Policy
 from incidents_shared.domain.escalation.recipients import Delivery
+from incidents_shared.domain.escalation.storm import Hold
 from incidents_shared.domain.escalation.timers import Timer, TimerKind
 from incidents_shared.domain.state import Incident
 from incidents_shared.names import FOLD_LOCK
@@ -28,6 +29,10 @@ _OUTBOX = (
     " CASE WHEN $10 THEN 'drill' ELSE 'pending' END) ON CONFLICT (delivery_id) DO NOTHING"
 )
 NO_KIND = "none"  # the kind column of an undeliverable delivery
+_HOLD = (  # a page held in a storm, for its digest (escalator.storms); its first record wins
+    "INSERT INTO escalator_storm_holds (digest_id, page_id, user_id, incident_id, event_id, held_at, contact_kind,"
+    " contact_address) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING"
+)
 _TIMER_COLUMNS = "timer_id, incident_id, kind, step, due_at, partition, causation_id, correlation_id, payload"
 _DELIVERY_COLUMNS = (
     "delivery_id, incident_id, about_event_id, partition, channel, kind, url, target, body, drill, undeliverable"
@@ -62,7 +67,7 @@ async def write(conn: Conn, outcome: Outcome, group: str, topic: str) -> None:
 
 
 async def write_judged(conn: Conn, outcome: Outcome) -> None:
-    """States, judged ids, parking, timers and deliveries; the offsets are the caller's business."""
+    """States, judged ids, parking, timers, deliveries and storm holds; the offsets are the caller's business."""
     if outcome.parked:
         await conn.executemany(
             'INSERT INTO escalator_parked (incident_key, partition, "offset") VALUES ($1, $2, $3)'
@@ -91,6 +96,13 @@ async def write_judged(conn: Conn, outcome: Outcome) -> None:
         await conn.executemany(_ARM, [_timer_row(t) for t in outcome.arm.values()])
     if outcome.deliveries:
         await conn.executemany(_OUTBOX, [_delivery_row(d) for d in outcome.deliveries])
+    if outcome.holds:
+        await conn.executemany(_HOLD, [_hold_row(h) for h in outcome.holds])
+
+
+def _hold_row(h: Hold) -> tuple[Any, ...]:
+    return (h.digest_id, h.page_id, h.user, h.incident_id, h.event_id, h.held_at, h.contact_kind.value,
+            h.contact_address)  # fmt: skip
 
 
 def _timer_row(t: Timer) -> tuple[Any, ...]:

@@ -83,6 +83,7 @@ class Cursor:
 class IncidentQuery:
     equals: dict[str, Any] = field(default_factory=dict)  # column -> value (status, priority, team, ...)
     q: str | None = None
+    labels: tuple[tuple[str, str], ...] = ()  # (name, value): each on the incident or one of its alerts
     breached: bool | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
@@ -106,6 +107,12 @@ class IncidentQuery:
             clauses.append(
                 f"(search @@ {query} OR incident_id IN"
                 f" (SELECT n.incident_id FROM incident_notes n WHERE n.search @@ {query}))"
+            )
+        for name, value in self.labels:  # incident_labels' key is a hash of the pair (migration 0013)
+            n, v = arg(name), arg(value)
+            clauses.append(
+                "incident_id IN (SELECT l.incident_id FROM incident_labels l WHERE"
+                f" l.pair = md5(length({n})::text || ':' || {n} || {v})::uuid AND l.name = {n} AND l.value = {v})"
             )
         if self.breached is not None:
             clauses.append(f"breached = {arg(self.breached)}")

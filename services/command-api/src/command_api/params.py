@@ -23,3 +23,22 @@ def _sane_time(value: datetime) -> datetime:
 
 
 QueryTime = Annotated[datetime, AfterValidator(_sane_time)]
+MAX_LABEL_FILTERS = 20
+
+
+def label_filter(value: str) -> tuple[str, str]:
+    """`name:value` (the value may hold colons) as (name, value), or a ValueError saying what is wrong."""
+    name, colon, label = value.partition(":")
+    if not colon or not name:
+        raise ValueError("a label is name:value, e.g. alertname:HighErrorRate")
+    if len(name) > 120 or len(label) > 1_000:
+        raise ValueError("a label name has at most 120 characters, its value at most 1,000")
+    return name, label
+
+
+def _label_text(value: str) -> str:
+    label_filter(value)
+    return value
+
+
+LabelFilter = Annotated[str, AfterValidator(_label_text)]

@@ -1,9 +1,17 @@
 """How the folded state and the verdicts become rows."""
 
+from collections.abc import Iterator
 from typing import Any
 
 from incidents_shared.db import JsonText
-from incidents_shared.domain.events import TYPE_OF, EventBase, NoteAdded
+from incidents_shared.domain.events import (
+    TYPE_OF,
+    AlertCorrelated,
+    AlertsRecorded,
+    EventBase,
+    IncidentLogged,
+    NoteAdded,
+)
 from incidents_shared.domain.fold import Verdict
 from incidents_shared.domain.state import Incident
 
@@ -114,6 +122,15 @@ def event_row(
 def note_text(event: EventBase) -> str | None:
     """The text an accepted event adds to the incident's searchable notes."""
     return event.data.text if isinstance(event, NoteAdded) else None
+
+
+def event_labels(event: EventBase) -> Iterator[tuple[str, str]]:
+    """The labels an accepted event brings to its incident (`incident_labels`): its own, or its alerts'."""
+    if isinstance(event, IncidentLogged | AlertCorrelated):
+        yield from event.data.labels.items()
+    elif isinstance(event, AlertsRecorded):
+        for alert in event.data.alerts:
+            yield from alert.labels.items()
 
 
 def verdict_row(event: EventBase, verdict: Verdict, partition: int, offset: int) -> tuple[Any, ...]:

@@ -17,6 +17,7 @@ from incidents_shared.projection.rows import (
     EVENT_COLUMNS,
     INCIDENT_COLUMNS,
     VERDICT_COLUMNS,
+    event_labels,
     event_row,
     incident_row,
     note_text,
@@ -110,6 +111,8 @@ async def write_judged(conn: Conn, outcome: Outcome) -> None:
         await conn.executemany(_UPSERT_INCIDENT, incident_rows(outcome))
     if searchable := searchable_notes(outcome):  # each note indexed once, on its own row (decision 0054)
         await conn.copy_records_to_table("incident_notes", records=searchable, columns=NOTE_COLUMNS)
+    if labels := label_rows(outcome):  # what GET /v1/incidents?label= finds (decision 0074)
+        await conn.execute(_INSERT_LABELS, *(list(column) for column in zip(*labels, strict=True)))
     await _write_parking(conn, outcome)
     if outcome.events:
         # Last, so the counter row stays locked for as short a time as possible before the commit.
@@ -147,6 +150,17 @@ def incident_rows(outcome: Outcome) -> list[tuple[Any, ...]]:
 def searchable_notes(outcome: Outcome) -> list[tuple[UUID, UUID, str]]:
     """One `incident_notes` row per accepted note of the batch."""
     return [(e.event_id, e.incident_id, text) for e, *_ in outcome.events if (text := note_text(e)) is not None]
+
+
+_INSERT_LABELS = (
+    "INSERT INTO incident_labels (incident_id, name, value)"
+    " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING"
+)
+
+
+def label_rows(outcome: Outcome) -> list[tuple[UUID, str, str]]:
+    """The distinct (incident, label name, value) of the batch's accepted events, in one order (no deadlocks)."""
+    return sorted({(e.incident_id, name, value) for e, *_ in outcome.events for name, value in event_labels(e)})
 
 
 def _notes(outcome: Outcome) -> dict[UUID, str]:

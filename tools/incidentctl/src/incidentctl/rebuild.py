@@ -22,6 +22,7 @@ log = structlog.get_logger(__name__)
 PROJECTOR_TABLES = (
     "incidents",
     "incident_notes",
+    "incident_labels",
     "incident_events",
     "event_verdicts",
     "dead_letters",

@@ -12,7 +12,7 @@ from command_api.auth import Principal
 from command_api.deps import Container, ContainerDep, require
 from command_api.history_query import audit, state_as_of
 from command_api.incident_query import BadCursor, Cursor, IncidentQuery, Sort
-from command_api.params import QueryTime
+from command_api.params import MAX_LABEL_FILTERS, LabelFilter, QueryTime, label_filter
 from command_api.problems import Problem
 from incidents_shared.domain.authorization import AUDITORS, READERS
 from incidents_shared.domain.enums import Priority, Role, Status
@@ -84,6 +84,12 @@ async def get_event_verdict(event_id: UUID, box: ContainerDep, _: AnyCaller) -> 
     return JSONResponse(verdict.public())
 
 
+LABEL_HELP = (
+    "name:value, e.g. alertname:HighErrorRate; repeat it for more (all must match). Each is found on the"
+    " incident's labels or on those of an alert it recorded."
+)
+
+
 @router.get("/incidents", summary="Incidents: filters, full-text search, sorts, keyset pagination")
 async def list_incidents(
     box: ContainerDep,
@@ -98,6 +104,7 @@ async def list_incidents(
     created_from: Annotated[QueryTime | None, Query(description="logged at or after (RFC 3339)")] = None,
     created_to: Annotated[QueryTime | None, Query(description="logged before (RFC 3339)")] = None,
     q: Annotated[str | None, Query(max_length=500, description="full text over title, description, notes")] = None,
+    label: Annotated[list[LabelFilter] | None, Query(max_length=MAX_LABEL_FILTERS, description=LABEL_HELP)] = None,
     sort: Sort = Sort.LOGGED_DESC,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
@@ -110,6 +117,7 @@ async def list_incidents(
     query = IncidentQuery(
         equals={k: v.value if isinstance(v, StrEnum) else v for k, v in equals.items() if v is not None},
         q=q,
+        labels=tuple(label_filter(text) for text in label or ()),
         breached=breached,
         created_from=created_from,
         created_to=created_to,

@@ -66,6 +66,10 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
 }
 
 
+# No bearer token: the signed link is the credential (docs/decisions/0071); a forged one is 403 for everyone.
+PUBLIC = {("GET", "/v1/page-links/{token}"), ("POST", "/v1/page-links/{token}")}
+
+
 def _routes_in_openapi(api_url: str) -> set[tuple[str, str]]:
     spec = httpx.get(f"{api_url}/openapi.json").json()
     found = set()
@@ -77,7 +81,17 @@ def _routes_in_openapi(api_url: str) -> set[tuple[str, str]]:
 
 
 def test_the_matrix_covers_every_route(api_url: str) -> None:
-    assert _routes_in_openapi(api_url) == set(ALLOWED)
+    assert _routes_in_openapi(api_url) == set(ALLOWED) | PUBLIC
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(PUBLIC))
+async def test_public_routes_answer_a_forged_link_with_403_whoever_asks(
+    method: str, path: str, api: httpx.AsyncClient, tokens: dict[str, str]
+) -> None:
+    url = path.replace("{token}", "not-a-signed-link")
+    for headers in ({}, *(auth(tokens, role) for role in ROLES)):
+        answer = await api.request(method, url, headers=headers)
+        assert answer.status_code == 403, (headers, answer.status_code)
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(ALLOWED))

@@ -14,7 +14,6 @@ import hmac
 import json
 import math
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -26,11 +25,12 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from incidents_shared import addresses
+from incidents_shared.domain.escalation.people import PageLinks, no_links
 
 log = structlog.get_logger(__name__)
 # (incident, page, user, paged at) -> {"acknowledge": url, "incident": url}: the escalator's `PageLinks`
 # (incidents_shared.domain.escalation.people), which a page's delivery body carries.
-LinkMaker = Callable[[UUID, UUID, str, datetime], dict[str, str]]
+LinkMaker = PageLinks  # what the escalator puts in a page's body (domain.escalation.people)
 
 TOKEN_VERSION = 1
 MAX_TOKEN_CHARS = 2_048  # a real token is about 250 characters; anything far longer is not worth decoding
@@ -242,10 +242,6 @@ def signer_from(settings: PageLinkSettings) -> PageLinkSigner | None:
         return None
     keys, current = parse_keys(settings.page_link_keys.get_secret_value())
     return PageLinkSigner(keys, current, settings.public_url, timedelta(seconds=settings.page_link_ttl_s))
-
-
-def no_links(incident_id: UUID, page_id: UUID, user: str, paged_at: datetime) -> dict[str, str]:
-    return {}
 
 
 def link_maker(settings: PageLinkSettings) -> LinkMaker:

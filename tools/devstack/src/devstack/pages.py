@@ -54,6 +54,12 @@ def _is_page_about(received: dict[str, Any], incident: str) -> bool:
 
 def describe(path: str, body: Any) -> str:
     """One line for the terminal."""
+    if isinstance(body, dict) and body.get("reason") == "digest":
+        lines = [f"DIGEST {body.get('user')}: {body.get('total')} incidents in one page"]
+        for item in body.get("incidents") or []:
+            ack = (item.get("links") or {}).get("acknowledge", "(no link)")
+            lines.append(f"     [{item.get('priority')}] {item.get('title')}  acknowledge: {ack}")
+        return "\n".join(lines)
     if isinstance(body, dict) and body.get("event_type") == "incident.paged":
         link = (body.get("links") or {}).get("acknowledge", "(no link: INCIDENTS_PAGE_LINK_KEYS unset)")
         why = f"{body.get('reason')}, level {body.get('level')}, {body.get('schedule') or body.get('team')}"

@@ -8,6 +8,7 @@ order, on the incident's partition; only the last one's verdict is awaited.
 """
 
 from dataclasses import dataclass, field
+from functools import partial
 from uuid import UUID, uuid4
 
 import structlog
@@ -22,6 +23,7 @@ from incidents_shared.domain import alerts as a
 from incidents_shared.domain import commands as c
 from incidents_shared.domain import events as e
 from incidents_shared.domain.alert_group_decisions import record
+from incidents_shared.domain.alert_grouping import starts_anew
 from incidents_shared.domain.alert_groups import is_firing, notice_of
 from incidents_shared.domain.alert_tracking import MAX_TRACKED_ALERTS
 from incidents_shared.domain.decide import decide
@@ -57,6 +59,7 @@ class AlertGroupService:
     taxonomy: Taxonomy
     verdict_timeout_s: float
     clock: Clock = field(default_factory=SystemClock)
+    window_s: int | None = None  # a grouping rule's window (0077); Alertmanager groups have none
 
     async def receive(
         self, actor: Actor, correlation_id: str, webhook: a.AlertmanagerWebhook, items: Items
@@ -70,6 +73,13 @@ class AlertGroupService:
             return AlertsHandled([_invalid(item, detail, error_list(exc)) for item in items])
         if notice is None:
             return AlertsHandled([item for item in items if isinstance(item, AlertResult)])
+        return await self.receive_notice(actor, correlation_id, notice, items)
+
+    async def receive_notice(
+        self, actor: Actor, correlation_id: str, notice: a.AlertGroupNotice, items: Items
+    ) -> AlertsHandled:
+        """A group's notice (its alerts among `items`) on the group's incident; one result per item."""
+        alerts = [item for item in items if isinstance(item, a.NormalizedAlert)]
         result = await self._decide_and_append(notice, actor, correlation_id)
         results = [item if isinstance(item, AlertResult) else _of_alert(item, notice, result) for item in items]
         for one in results:
@@ -88,7 +98,9 @@ class AlertGroupService:
         firing = any(map(is_firing, notice.alerts)) or notice.truncated > 0
         for attempt in range(MAX_ATTEMPTS):
             now = self.clock.now()
-            incident_id, state = await route_to(self.read_model, notice.dedup_key, firing, self.mapping.policy, now)
+            done = partial(starts_anew, notice, self.window_s, now) if self.window_s is not None else None
+            policy = self.mapping.policy
+            incident_id, state = await route_to(self.read_model, notice.dedup_key, firing, policy, now, done)
             meta = c.CommandMeta(incident_id, uuid4(), actor, now, correlation_id)
             try:
                 events = decide(state, c.ReceiveAlertGroup(notice=notice, policy=self.mapping.policy), meta)

@@ -75,9 +75,15 @@ def validated(
 
 
 async def route_to(
-    read_model: IncidentReader, key: str, firing: bool, policy: a.AlertPolicy, now: datetime
+    read_model: IncidentReader,
+    key: str,
+    firing: bool,
+    policy: a.AlertPolicy,
+    now: datetime,
+    done: Callable[[Incident], bool] | None = None,
 ) -> tuple[UUID, Incident | None]:
-    """The incident alerts of `key` address: its current episode, via duplicate_of, or the next episode."""
+    """The incident alerts of `key` address: its current episode, via duplicate_of, or the next episode (also
+    when `done` says the current one takes no more: a grouping rule's window, 0077)."""
     known = await read_model.incidents_of_key(key)
     episode = route.current_episode(key, set(known))
     if episode < 0:
@@ -89,7 +95,7 @@ async def route_to(
         if survivor is None:
             break
         target = survivor
-    if route.opens_next_episode(target, firing, policy, now):
+    if route.opens_next_episode(target, firing, policy, now) or (done is not None and done(target)):
         return route.episode_id(key, episode + 1), None
     return target.incident_id, target
 

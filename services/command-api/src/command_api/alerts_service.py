@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 
 import structlog
 
+from command_api.alert_grouping_service import receive_grouped
 from command_api.alert_groups_service import AlertGroupService
 from command_api.alert_routing import (
     ALERTMANAGER,
@@ -35,6 +36,8 @@ from command_api.records import VerdictRow
 from incidents_shared.domain import alert_decisions as route
 from incidents_shared.domain import alerts as a
 from incidents_shared.domain import commands as c
+from incidents_shared.domain.alert_grouping import split
+from incidents_shared.domain.alert_grouping_rules import GroupingRule
 from incidents_shared.domain.decide import decide
 from incidents_shared.domain.enums import AlertStatus
 from incidents_shared.domain.errors import DomainError
@@ -63,7 +66,8 @@ class AlertService:
         alerts = self._validated(raw, form)
         results: list[AlertResult | None] = [item if isinstance(item, AlertResult) else None for item in alerts]
         by_key: dict[str, list[tuple[int, a.NormalizedAlert]]] = defaultdict(list)
-        for index, item in enumerate(alerts):
+        alone, grouped = split(alerts, self.mapping)  # grouping rules (0077): one notice per group
+        for index, item in alone:
             if isinstance(item, a.NormalizedAlert):
                 by_key[item.dedup_key].append((index, item))
 
@@ -71,7 +75,13 @@ class AlertService:
             for index, alert in group:
                 results[index] = await self._one(alert, actor, correlation_id)
 
-        await asyncio.gather(*(run(group) for group in by_key.values()))
+        async def run_grouped(key: str, rule: GroupingRule, members: list[tuple[int, a.NormalizedAlert]]) -> None:
+            for index, result in await receive_grouped(self._groups(), actor, correlation_id, key, rule, members):
+                results[index] = result
+
+        await asyncio.gather(
+            *(run(group) for group in by_key.values()), *(run_grouped(k, *group) for k, group in grouped.items())
+        )
         return AlertsHandled([result for result in results if result is not None])
 
     async def receive_alertmanager(
@@ -84,6 +94,11 @@ class AlertService:
             self.read_model, self.appender, self.waiter, self.mapping, self.taxonomy, self.verdict_timeout_s, self.clock
         )
         return await groups.receive(actor, correlation_id, webhook, self._validated(webhook.alerts, ALERTMANAGER))
+
+    def _groups(self) -> AlertGroupService:
+        return AlertGroupService(
+            self.read_model, self.appender, self.waiter, self.mapping, self.taxonomy, self.verdict_timeout_s, self.clock
+        )
 
     def _validated(self, raw: Sequence[Any], form: AlertFormat) -> list[a.NormalizedAlert | AlertResult]:
         return validated(raw, form, self.mapping, self.taxonomy, self.clock.now())

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from incidents_shared.domain import payloads as p
+from incidents_shared.domain.alert_grouping_rules import GroupingRule
 from incidents_shared.domain.enums import AlertStatus, Level
 from incidents_shared.domain.taxonomy import Taxonomy, taxonomy_problem
 from incidents_shared.domain.text import StorableModel, unstorable
@@ -89,6 +90,7 @@ class AlertMapping(_Frozen):
     max_alerts_per_request: Annotated[int, Field(ge=1, le=10_000)] = 500
     alertmanager_incident_per: IncidentPer = IncidentPer.GROUP
     alertmanager_routes: Annotated[list[AlertmanagerRoute], Field(max_length=100)] = Field(default_factory=list)
+    grouping: Annotated[list[GroupingRule], Field(max_length=100)] = Field(default_factory=list)  # 0077
 
     @model_validator(mode="after")
     def _default_is_known(self) -> "AlertMapping":

@@ -25,22 +25,35 @@ T = TypeVar("T")
 
 def rule_for(mapping: AlertMapping, alert: NormalizedAlert) -> GroupingRule | None:
     """The first grouping rule that matches the alert, None when it opens its own incident."""
-    return next((r for r in mapping.grouping if r.match.matches(alert.source, alert.service, alert.labels)), None)
+    return matching_rule(mapping, alert.source, alert.service, alert.labels)
+
+
+def matching_rule(mapping: AlertMapping, source: str, service: str, labels: dict[str, str]) -> GroupingRule | None:
+    """The first grouping rule for an alert of `source` and `service` with `labels`."""
+    return next((rule for rule in mapping.grouping if rule.match.matches(source, service, labels)), None)
 
 
 def group_name(rule: GroupingRule, alert: NormalizedAlert) -> str:
     """What the group is: its service and the values of the labels the rule names (`checkout alertname=X`)."""
-    values = " ".join(f"{name}={alert.labels.get(name, '')}" for name in rule.by)
-    return f"{alert.service} {values}".strip()
+    return name_of(rule, alert.service, alert.labels)
+
+
+def name_of(rule: GroupingRule, service: str, labels: dict[str, str]) -> str:
+    values = " ".join(f"{name}={labels.get(name, '')}" for name in rule.by)
+    return f"{service} {values}".strip()
 
 
 def group_key(rule: GroupingRule, alert: NormalizedAlert) -> str:
     """The dedup key of the group's incidents (hashed when it would be longer than a dedup key may be)."""
-    readable = f"{PREFIX}/{group_name(rule, alert)}"
+    return key_of(rule, alert.service, alert.labels)
+
+
+def key_of(rule: GroupingRule, service: str, labels: dict[str, str]) -> str:
+    name = name_of(rule, service, labels)
+    readable = f"{PREFIX}/{name}"
     if len(readable) <= MAX_KEY:
         return readable
-    digest = hashlib.sha256(group_name(rule, alert).encode()).hexdigest()
-    return f"{PREFIX}/{alert.service[:100]}/sha256:{digest}"
+    return f"{PREFIX}/{service[:100]}/sha256:{hashlib.sha256(name.encode()).hexdigest()}"
 
 
 def split(

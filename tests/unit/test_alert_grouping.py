@@ -143,3 +143,18 @@ async def test_grafana_alerts_of_a_rule_group_and_other_sources_do_not() -> None
     assert {r.incident_id for r in outcome.results} == {outcome.results[0].incident_id}
     staging = await post(service, generic("h1", env="staging"), generic("h2", env="staging"))
     assert len({r.incident_id for r in staging}) == 2 and len(fakes.read_model.incidents) == 3
+
+
+async def test_hosts_of_the_first_incident_resolve_it_after_the_second_opened() -> None:
+    fakes = Fakes()
+    service = fakes.alerts(MAPPING)
+    [first] = await post(service, generic("host0"))
+    fakes.clock.advance(400)
+    [second] = await post(service, generic("host1"))
+    assert second.outcome == "opened" and second.incident_id != first.incident_id
+    [back] = await post(service, generic("host0", status="resolved"))
+    assert (back.outcome, back.incident_id) == ("resolved", first.incident_id)
+    assert first.incident_id is not None and second.incident_id is not None
+    assert fakes.read_model.incidents[second.incident_id].alerts_firing == 1
+    [unknown] = await post(service, generic("host9", status="resolved"))
+    assert unknown.incident_id == second.incident_id, "an alert no incident has firing goes to the current one"

@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from command_api.alerts_service import GENERIC, AlertService
-from incidentctl.alert_whatif import arrivals, pages_at_once, render_text, simulate_alerts
+from incidentctl.alert_whatif import arrivals, pages_at_once, render_text, replay, simulate_alerts
 from incidents_shared.domain import alerts as a
 from incidents_shared.domain.enums import Priority
 from incidents_shared.domain.events import EventBase
@@ -96,3 +96,10 @@ async def test_no_rule_and_the_since_bound_leave_the_history_as_it_was() -> None
 def test_pages_at_once_follows_the_policy_steps() -> None:
     assert pages_at_once(POLICY, Priority.P1)
     assert not pages_at_once(POLICY, Priority.P5)
+
+
+async def test_the_first_incidents_hosts_resolve_it_after_the_second_opened() -> None:
+    later = [generic("host0", status="resolved"), generic("host1", status="resolved")]
+    histories = await history_of((0, [generic("host0")]), (400, [generic("host1")]), (10, later))
+    incidents = replay(arrivals(histories), CANDIDATE, POLICY)
+    assert [incident.open for incident in incidents] == [False, False], "each closed by its own host"

@@ -60,6 +60,7 @@ class AlertGroupService:
     verdict_timeout_s: float
     clock: Clock = field(default_factory=SystemClock)
     window_s: int | None = None  # a grouping rule's window (0077); Alertmanager groups have none
+    pinned: UUID | None = None  # decide on this incident instead of routing the key (0077: earlier episodes)
 
     async def receive(
         self, actor: Actor, correlation_id: str, webhook: a.AlertmanagerWebhook, items: Items
@@ -100,7 +101,10 @@ class AlertGroupService:
             now = self.clock.now()
             done = partial(starts_anew, notice, self.window_s, now) if self.window_s is not None else None
             policy = self.mapping.policy
-            incident_id, state = await route_to(self.read_model, notice.dedup_key, firing, policy, now, done)
+            if self.pinned is not None:
+                incident_id, state = self.pinned, await self.read_model.incident(self.pinned)
+            else:
+                incident_id, state = await route_to(self.read_model, notice.dedup_key, firing, policy, now, done)
             meta = c.CommandMeta(incident_id, uuid4(), actor, now, correlation_id)
             try:
                 events = decide(state, c.ReceiveAlertGroup(notice=notice, policy=self.mapping.policy), meta)

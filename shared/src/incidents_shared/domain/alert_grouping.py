@@ -11,7 +11,9 @@ import hashlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
+from uuid import UUID
 
+from incidents_shared.domain.alert_decisions import current_episode, episode_id
 from incidents_shared.domain.alert_grouping_rules import GroupingRule
 from incidents_shared.domain.alert_groups import is_firing, most_severe
 from incidents_shared.domain.alerts import AlertGroupNotice, AlertMapping, NormalizedAlert
@@ -128,3 +130,20 @@ def starts_anew(notice: AlertGroupNotice, window_s: int, now: datetime, state: I
         is_firing(a) and ((mark := known.get(a.fingerprint)) is None or mark.status is not AlertStatus.FIRING)
         for a in notice.alerts
     )
+
+
+def earlier_home(key: str, known: dict[UUID, Incident], alert: NormalizedAlert) -> UUID | None:
+    """Where a resolved alert goes when the group's current incident does not have it firing: the latest earlier
+    open incident of the group that does (its hosts recover after the next one opened), else None."""
+    if is_firing(alert):
+        return None
+    latest = current_episode(key, set(known))
+    states = [known[i] for i in (episode_id(key, n) for n in range(latest, -1, -1)) if i in known]
+    if not states or _fires(states[0], alert.fingerprint):
+        return None
+    return next((s.incident_id for s in states[1:] if s.is_open and _fires(s, alert.fingerprint)), None)
+
+
+def _fires(state: Incident, fingerprint: str) -> bool:
+    mark = state.group_alerts.get(fingerprint)
+    return mark is not None and mark.status is AlertStatus.FIRING

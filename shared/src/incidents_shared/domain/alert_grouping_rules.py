@@ -19,10 +19,12 @@ _UNIT_S = {"s": 1, "m": 60, "h": 3600}
 
 
 def duration_s(value: Any) -> Any:
-    """`300`, `"300s"`, `"5m"` or `"1h"` as seconds; anything else is left for validation to refuse."""
-    if isinstance(value, str) and (found := _DURATION.match(value)) is not None:
-        return int(found.group(1)) * _UNIT_S[found.group(2) or "s"]
-    return value
+    """`300`, `"300s"`, `"5m"` or `"1h"` as seconds; other text is refused, other values left to validation."""
+    if not isinstance(value, str):
+        return value
+    if (found := _DURATION.match(value)) is None:
+        raise ValueError("a window is a number of seconds, or like 30s, 5m, 1h")
+    return int(found.group(1)) * _UNIT_S[found.group(2) or "s"]
 
 
 class GroupingMatch(StorableModel):

@@ -2,12 +2,13 @@
 under two alert mappings, incidents opened and pages sent side by side. Pure: no I/O, no clock.
 
 The alerts are those the log accepted on incidents: the first alert of an incident it opened (`incident.logged`
-from an alert), `incident.alert_correlated`, and each alert of `incident.alerts_recorded`. They are replayed in
-time order under each mapping's grouping rules (0077); Alertmanager groups stay the groups they were (0074).
-Approximations, said in the report: an incident closes when its last alert resolves (as auto-resolve does when
-nobody acknowledged it), reopens when an alert fires again within the reopen window; pages are the first page of
-each incident whose (highest) priority has a step at 0s in the current policy, one per incident; escalations,
-repeats, storm digests, calendars and overrides are left out (`simulate --policy` replays those).
+from an alert), `incident.alert_correlated`, each alert of `incident.alerts_recorded`, and a single alert's
+auto-resolve. They are replayed in time order under each mapping's grouping rules (0077); Alertmanager groups
+stay the groups they were (0074). Approximations, said in the report: an incident closes when its last alert
+resolves (as auto-resolve does when nobody acknowledged it), reopens when an alert fires again within the reopen
+window; pages are the first page of each incident whose (highest) priority has a step at 0s in the current
+policy, one per incident; escalations, repeats, storm digests, calendars and overrides are left out
+(`simulate --policy` replays those).
 """
 
 from dataclasses import dataclass, field
@@ -18,12 +19,13 @@ from uuid import UUID
 from incidents_shared.domain import events as e
 from incidents_shared.domain.alert_grouping import key_of, matching_rule
 from incidents_shared.domain.alerts import AlertMapping
-from incidents_shared.domain.enums import AlertStatus, Priority, Source
+from incidents_shared.domain.enums import AlertStatus, Priority, ResolutionCode, Source
 from incidents_shared.domain.escalation.policy import Policy
 from incidents_shared.domain.priority import is_higher, priority_for
 from incidents_shared.domain.timeutil import format_utc
 
 SIDES = ("current", "candidate")
+AUTO = ResolutionCode.AUTO_RESOLVED
 KEPT_GROUPS = "alertmanager/"  # Alertmanager's notification groups are replayed as the groups they were
 PAGES = (
     "approximate: one page per incident whose highest priority has a step at 0s in the current policy "
@@ -58,27 +60,31 @@ def arrivals(histories: dict[UUID, list[e.EventBase]]) -> list[Arrival]:
 
 
 def _of_incident(opening: e.IncidentLogged, events: list[e.EventBase]) -> list[Arrival]:
+    """An incident's alerts. One opened by a single alert is that alert's key: its refires correlate, and its
+    resolution at the source is the auto-resolve it made (with the key as fingerprint)."""
     d = opening.data
     key, service = d.dedup_key or str(opening.incident_id), d.service
+    grouped = key.startswith((KEPT_GROUPS, "grouped/"))  # a group's opening is no alert: its alerts are recorded
     later = [ev for ev in events if isinstance(ev, e.AlertCorrelated)]
-    first: list[Arrival] = []
-    if not key.startswith(KEPT_GROUPS) and not key.startswith("grouped/"):  # a group's opening is no alert
-        source = later[0].data.source if later else "generic"  # the first alert's source is not recorded
-        first = [Arrival(opening.occurred_at, source, service, key, key, True, dict(d.labels), d.priority)]
-    rest: list[Arrival] = []
+    source = later[0].data.source if later else "generic"  # the first alert's source is not recorded
+    first = Arrival(opening.occurred_at, source, service, key, key, True, dict(d.labels), d.priority)
+    found = [] if grouped else [first]
     for ev in events:
         if isinstance(ev, e.AlertCorrelated):
             c = ev.data
             firing = c.status is AlertStatus.FIRING
-            rest.append(Arrival(ev.occurred_at, c.source, service, c.dedup_key, c.fingerprint, firing, dict(c.labels)))
+            fingerprint = c.fingerprint if grouped else key
+            found.append(Arrival(ev.occurred_at, c.source, service, c.dedup_key, fingerprint, firing, dict(c.labels)))
         elif isinstance(ev, e.AlertsRecorded):
             r = ev.data
-            rest.extend(
+            found.extend(
                 Arrival(ev.occurred_at, r.source, service, r.dedup_key, x.fingerprint,
                         x.status is AlertStatus.FIRING, dict(x.labels))
                 for x in r.alerts
             )  # fmt: skip
-    return [*first, *rest]
+        elif isinstance(ev, e.IncidentResolved) and not grouped and ev.data.resolution_code is AUTO:
+            found.append(Arrival(ev.occurred_at, source, service, key, key, False, dict(d.labels)))
+    return found
 
 
 @dataclass
@@ -126,17 +132,21 @@ def _route(arrival: Arrival, mapping: AlertMapping) -> tuple[str, int | None]:
 
 def replay(alerts: list[Arrival], mapping: AlertMapping, policy: Policy) -> list[_Incident]:
     """The incidents the alerts open under `mapping`, in the order they open."""
-    by_key: dict[str, _Incident] = {}
+    by_key: dict[str, list[_Incident]] = {}  # a key's incidents, the latest last
     opened: list[_Incident] = []
     reopen = timedelta(seconds=mapping.policy.reopen_window_s)
     for arrival in alerts:
         key, window = _route(arrival, mapping)
-        current = by_key.get(key)
+        episodes = by_key.setdefault(key, [])
+        current = episodes[-1] if episodes else None
         if arrival.firing and _opens(current, arrival, window, reopen):
             priority = _priority(arrival, mapping)
             current = _Incident(arrival.at, priority, pages_at_once(policy, priority))
-            by_key[key] = current
+            episodes.append(current)
             opened.append(current)
+        elif not arrival.firing and current is not None and not current.firing.get(arrival.fingerprint, False):
+            # a resolved alert goes to the latest earlier open incident that has it firing (0077)
+            current = next((i for i in reversed(episodes) if i.open and i.firing.get(arrival.fingerprint)), current)
         if current is not None:
             _apply(current, arrival, mapping, policy)
     return opened

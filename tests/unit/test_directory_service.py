@@ -47,6 +47,10 @@ class MemoryLog:
     def state(self) -> d.DirectoryState:
         return self.fold.state
 
+    @property
+    def is_ready(self) -> bool:
+        return True
+
     def as_of(self, at: datetime) -> d.DirectoryState:
         return self.fold.as_of(at)
 

@@ -47,6 +47,10 @@ class DirectoryReader(Protocol):
     def state(self) -> DirectoryState:
         """The directory after every record folded so far."""
 
+    @property
+    def is_ready(self) -> bool:
+        """Whether the whole directory the log held at start is folded (until then, answers would be a prefix)."""
+
     def as_of(self, at: datetime) -> DirectoryState:
         """The directory as it stood at `at`."""
 

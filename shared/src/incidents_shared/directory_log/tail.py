@@ -59,6 +59,11 @@ class DirectoryLog:
         """The log's verdict on an event, None while no record of it has been folded."""
         return self._fold.verdicts.get(event_id)
 
+    @property
+    def is_ready(self) -> bool:
+        """Whether the records the topic held when this reader started are folded (answers are whole)."""
+        return self._ready.is_set()
+
     async def ready(self, timeout_s: float) -> None:
         """Return once the records the topic held when this reader started are folded; TimeoutError if not in time."""
         await asyncio.wait_for(self._ready.wait(), timeout_s)

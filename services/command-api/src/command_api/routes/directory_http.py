@@ -67,7 +67,7 @@ def may_ever(command: type[d.DirectoryCommand]) -> Any:
 
 async def directory_service(box: ContainerDep) -> DirectoryService:
     service: DirectoryService | None = box.directory
-    if service is None:
+    if service is None or not service.directory.is_ready:  # e.g. Kafka was down at start: never answer a prefix
         raise Problem(503, "directory-unavailable", "The directory is not loaded", headers={"Retry-After": "5"})
     return service
 

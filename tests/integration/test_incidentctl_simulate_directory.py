@@ -30,7 +30,7 @@ pytestmark = pytest.mark.integration
 CURRENT = ROOT / "examples" / "policies" / "fast-demo.yaml"  # the escalator's policy in the tests
 HOOKS = f"http://127.0.0.1:{WEBHOOK_PORT}/hooks"
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-LATER_S = 3  # Ann's second contact method
+LATER_S = 8  # Ann's second contact method: the first two P2s are acknowledged well before it
 
 
 @pytest.fixture(scope="module")

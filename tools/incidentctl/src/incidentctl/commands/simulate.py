@@ -9,6 +9,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from incidentctl import rota_whatif
+from incidentctl.commands.simulate_alerts import alert_report, echo_alert_report
 from incidentctl.directory_doc import Directory, InvalidDirectory
 from incidentctl.directory_file import load_file
 from incidentctl.logreader import log_progress, read_log
@@ -146,6 +147,14 @@ def simulate_command(
             help="the policy to compare with (default: INCIDENTS_POLICY_FILE, else examples/policies/default.yaml)"
         ),
     ] = None,
+    alert_mapping: Annotated[
+        Path | None,
+        typer.Option("--alert-mapping", help="a candidate alert mapping file: compare incidents and pages of alerts"),
+    ] = None,
+    current_alert_mapping: Annotated[
+        Path | None,
+        typer.Option(help="with --alert-mapping: the mapping to compare with (default: INCIDENTS_ALERT_MAPPING_FILE)"),
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
     as_json: Annotated[bool, typer.Option("--json", help="the same as --format json")] = False,
 ) -> None:
@@ -168,13 +177,22 @@ def simulate_command(
     make of it. Whoever is on call when a step fires is paged. Per person: pages (accepted incident.paged, one
     per contact method), pages at --night in their own time zone, distinct incidents; per schedule: gaps in the
     simulated span (count, total time) and escalations that fell through because of a gap.
+
+    With --alert-mapping (alone): the alerts recorded on incidents replayed under its grouping rules and the
+    current mapping's; incidents opened and pages (approximate: see the report) per priority (decision 0077).
     """
     if fmt not in ("text", "json"):
         raise typer.BadParameter("use text or json", param_hint="--format")
-    if policy is None and directory is None:
-        raise typer.BadParameter("give a candidate: --policy FILE, --directory FILE or both", param_hint="--policy")
+    if policy is None and directory is None and alert_mapping is None:
+        raise typer.BadParameter(
+            "give a candidate: --policy FILE, --directory FILE or both, or --alert-mapping FILE", param_hint="--policy"
+        )
     fmt = "json" if as_json else fmt
     in_force = _policy(_current_file(current), "--current")
+    if alert_mapping is not None:
+        report = alert_report(alert_mapping, current_alert_mapping, in_force, _utc(since), _utc(until))
+        echo_alert_report(report, fmt)
+        return
     policies = {"current": in_force, "candidate": _policy(policy, "--policy") if policy else in_force}
     window = (_utc(since), _utc(until))
     if directory is not None:

@@ -4,7 +4,7 @@ from datetime import datetime, time
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator
 
 from incidents_shared.domain.oncall.turn import parse_turn
 from incidents_shared.domain.timeutil import TimeZoneName, UtcDateTime
@@ -34,7 +34,14 @@ def _wall_clock(value: time) -> time:
     return value
 
 
-WallTime = Annotated[time, AfterValidator(_wall_clock)]
+# A local wall-clock time ("09:00", "21:30:15"). Its JSON schema is a pattern, not `format: time`: RFC 3339's
+# full-time needs an offset, which a wall-clock time must not have (clients validating responses would refuse it).
+WALL_TIME_SCHEMA = {
+    "type": "string",
+    "pattern": r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?$",
+    "examples": ["09:00"],
+}
+WallTime = Annotated[time, AfterValidator(_wall_clock), WithJsonSchema(WALL_TIME_SCHEMA)]
 
 
 class Daily(_Model):

@@ -42,6 +42,14 @@ DIRECTORY: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/users/{user_id}/tokens"): {"admin"},
     ("DELETE", "/v1/users/{user_id}/tokens/{token_id}"): set(ROLES),
 }
+# Maintenance windows and heartbeats (docs/decisions/0076): managers change them, integrations ping.
+_WINDOW, _HEARTBEAT = "/v1/maintenance-windows/{window_id}", "/v1/heartbeats/{name}"
+NOISE: dict[tuple[str, str], set[str]] = {
+    **{("GET", p): _READERS for p in ("/v1/maintenance-windows", _WINDOW, "/v1/heartbeats", _HEARTBEAT)},
+    **{(m, p): {"manager", "admin"} for m, p in (("POST", "/v1/maintenance-windows"), ("PUT", _WINDOW),
+                                                 ("DELETE", _WINDOW), ("POST", _HEARTBEAT), ("DELETE", _HEARTBEAT))},
+    ("POST", f"{_HEARTBEAT}/ping"): {"integration", "admin"},
+}  # fmt: skip
 # The contract, written out: which roles may call what.
 ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/incidents"): {"reporter", "responder", "manager", "admin"},
@@ -63,6 +71,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/operations/parked/{key}/release"): {"admin"},
     ("GET", "/v1/stream"): {"reporter", "responder", "manager", "auditor", "admin"},
     **DIRECTORY,
+    **NOISE,
 }
 
 

@@ -92,6 +92,7 @@ def test_every_priority_maps_back_to_itself(priority: Priority) -> None:
         ({"interval": "32d"}, "must be between"),
         ({"grace": "-1s"}, "not a duration"),
         ({"interval": "often"}, "not a duration"),
+        ({"interval": "99999999999999999d"}, "too long"),
         ({"priority": "P9"}, "priority"),
         ({"name": "Nightly Backup"}, "is not an id"),
     ],

@@ -9,7 +9,7 @@ race) is decided again on the state the winner left, and becomes a correlation.
 import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -30,13 +30,14 @@ from command_api.alert_routing import (
     status_of,
     validated,
 )
+from command_api.maintenance_hold import NO_HOLD, AlertHold
 from command_api.outcomes import AlertResult, AlertsHandled, AlertsOutcome, TooManyAlerts
 from command_api.ports import Clock, IncidentReader, LogAppender, SystemClock, Verdicts
 from command_api.records import VerdictRow
 from incidents_shared.domain import alert_decisions as route
 from incidents_shared.domain import alerts as a
 from incidents_shared.domain import commands as c
-from incidents_shared.domain.alert_grouping import split
+from incidents_shared.domain.alert_grouping import rule_for, split
 from incidents_shared.domain.alert_grouping_rules import GroupingRule
 from incidents_shared.domain.decide import decide
 from incidents_shared.domain.enums import AlertStatus
@@ -46,6 +47,7 @@ from incidents_shared.domain.state import Incident
 from incidents_shared.domain.taxonomy import Taxonomy
 
 __all__ = ["ALERTMANAGER", "GENERIC", "GRAFANA", "AlertFormat", "AlertService"]
+Items = Sequence[a.NormalizedAlert | AlertResult]
 log = structlog.get_logger(__name__)
 
 
@@ -58,6 +60,7 @@ class AlertService:
     taxonomy: Taxonomy
     verdict_timeout_s: float
     clock: Clock = field(default_factory=SystemClock)
+    hold: AlertHold = NO_HOLD  # maintenance windows (command_api.maintenance_hold, docs/decisions/0076)
 
     async def receive(self, actor: Actor, correlation_id: str, raw: Sequence[Any], form: AlertFormat) -> AlertsOutcome:
         """Each alert on its own; alerts of one key in the order given, different keys concurrently."""
@@ -76,7 +79,13 @@ class AlertService:
                 results[index] = await self._one(alert, actor, correlation_id)
 
         async def run_grouped(key: str, rule: GroupingRule, members: list[tuple[int, a.NormalizedAlert]]) -> None:
-            for index, result in await receive_grouped(self._groups(), actor, correlation_id, key, rule, members):
+            held = await self.hold.grouped(key, [alert for _, alert in members], actor, self.clock.now())
+            decided = (
+                [(i, held) for i, _ in members]
+                if held is not None
+                else await receive_grouped(self._groups(), actor, correlation_id, key, rule, members)
+            )
+            for index, result in decided:
                 results[index] = result
 
         await asyncio.gather(
@@ -90,10 +99,36 @@ class AlertService:
         """One incident per notification group, or per alert where the mapping's routes say so."""
         if self.mapping.incident_per(webhook.receiver, webhook.common_labels) is a.IncidentPer.ALERT:
             return await self.receive(actor, correlation_id, webhook.alerts, ALERTMANAGER)
-        groups = AlertGroupService(
-            self.read_model, self.appender, self.waiter, self.mapping, self.taxonomy, self.verdict_timeout_s, self.clock
-        )
-        return await groups.receive(actor, correlation_id, webhook, self._validated(webhook.alerts, ALERTMANAGER))
+        return await self.receive_group(actor, correlation_id, webhook, self._validated(webhook.alerts, ALERTMANAGER))
+
+    async def receive_group(
+        self, actor: Actor, correlation_id: str, webhook: a.AlertmanagerWebhook, items: Items
+    ) -> AlertsOutcome:
+        """A notification's alerts, validated (or as a maintenance window held them), on its group's incident."""
+        if (held := await self.hold.group(webhook, items, actor, self.clock.now())) is not None:
+            return held
+        return await self._groups().receive(actor, correlation_id, webhook, list(items))
+
+    async def receive_normalized(self, actor: Actor, correlation_id: str, alert: a.NormalizedAlert) -> AlertResult:
+        """One alert already normalized (a heartbeat's, or one a maintenance window held)."""
+        return await self._one(alert, actor, correlation_id)
+
+    async def receive_grouped_alerts(
+        self, actor: Actor, correlation_id: str, key: str, alerts: Sequence[a.NormalizedAlert]
+    ) -> list[AlertResult]:
+        """Alerts of one group of the grouping rules (as a maintenance window held them), decided as `receive`
+        would; each on its own if the mapping no longer groups them."""
+        rule = rule_for(self.mapping, alerts[0])
+        if rule is None:
+            return [await self._one(alert, actor, correlation_id) for alert in alerts]
+        members = list(enumerate(alerts))
+        return [
+            result for _, result in await receive_grouped(self._groups(), actor, correlation_id, key, rule, members)
+        ]
+
+    def without_hold(self) -> "AlertService":
+        """This use case deciding as if no maintenance window held anything: what releases held alerts uses."""
+        return replace(self, hold=NO_HOLD)
 
     def _groups(self) -> AlertGroupService:
         return AlertGroupService(
@@ -119,6 +154,8 @@ class AlertService:
                 events = route.pin_opening(decide(state, command, meta))
             except DomainError as exc:
                 return AlertResult("rejected", key, incident_id, status_of(state), str(exc))
+            if (held := await self.hold.alert(alert, actor, events, now)) is not None:
+                return held
             if not events:
                 return AlertResult("ignored", key, state.incident_id if state else None, status_of(state))
             verdict = await self._append(events)

@@ -1,5 +1,6 @@
 """The FastAPI application and its lifespan: the composition root of the command API."""
 
+import functools
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -13,7 +14,13 @@ from command_api.alerts_service import AlertService
 from command_api.auth import TokenRegistry
 from command_api.deps import Container
 from command_api.directory_service import DirectoryService
+from command_api.heartbeat_service import HeartbeatService
+from command_api.heartbeat_store import PgHeartbeats
+from command_api.heartbeat_watch import HeartbeatWatch
 from command_api.idempotency import IdempotencyStore
+from command_api.maintenance_hold import MaintenanceHold
+from command_api.maintenance_release import MaintenanceRelease
+from command_api.maintenance_store import PgHeldAlerts
 from command_api.middleware import BodyLimit, CleanUrl, RequestContext
 from command_api.page_link_service import PageLinkService, directory_roles
 from command_api.ports import AfterAppend
@@ -25,6 +32,8 @@ from command_api.routes import (
     alerts,
     commands,
     directory_tokens,
+    heartbeats,
+    maintenance,
     operations,
     page_links,
     queries,
@@ -36,6 +45,7 @@ from command_api.routes import directory as directory_routes
 from command_api.service import CommandService, no_hook
 from command_api.settings import ApiSettings
 from command_api.stream_query import LiveStream
+from command_api.system_events import SystemWriter
 from command_api.verdicts import VerdictWaiter
 from incidents_shared.appender import KafkaAppender, LogUnavailable
 from incidents_shared.db import DATABASE_DOWN, create_pool, migrate, renew_after_swap
@@ -95,9 +105,20 @@ def create_app(settings: ApiSettings) -> FastAPI:
             settings.verdict_timeout_s,
             after_append=after_append_hook(settings),
         )
-        alerts = AlertService(read_model, appender, waiter, mapping, DEFAULT_TAXONOMY, settings.verdict_timeout_s)
-        limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
         directory = DirectoryLog(settings, "command-api-directory")
+        held = PgHeldAlerts(pool)  # maintenance windows and heartbeats (docs/decisions/0076)
+        hold = MaintenanceHold(lambda: directory.state.windows.values(), held, read_model, mapping, DEFAULT_TAXONOMY)
+        alerts = AlertService(
+            read_model, appender, waiter, mapping, DEFAULT_TAXONOMY, settings.verdict_timeout_s, hold=hold
+        )
+        writer = SystemWriter(read_model, appender, waiter, settings.verdict_timeout_s)
+        beats = PgHeartbeats(pool)
+        folded = functools.partial(directory.ready, settings.startup_timeout_s)
+        release = MaintenanceRelease(
+            lambda: directory.state.windows, held, alerts, writer, settings.watch_tick_s, folded
+        )
+        watch = HeartbeatWatch(lambda: directory.state, beats, beats, alerts, writer, settings.watch_tick_s, folded)
+        limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
         directory_appender = DirectoryAppender(settings, settings.append_timeout_s)
         await directory_appender.start()
         changes = DirectoryService(directory, directory_appender, settings.verdict_timeout_s)
@@ -113,6 +134,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
             ReleaseParked(read_model),
             page_links=links,
             directory=changes,
+            held_alerts=held,
+            heartbeats=HeartbeatService(lambda: directory.state.heartbeats, beats, read_model),
         )
         app.state.probes = {"kafka": kafka_probe(settings.kafka_bootstrap), "postgres": postgres_probe(pool)}
         freeze_startup()
@@ -120,6 +143,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
             workers = [
                 Worker("command-api-listener", listener.run, restart=True),
                 Worker("command-api-directory", directory.run, restart=True),
+                Worker("maintenance-release", release.run, restart=True),
+                Worker("heartbeat-watch", watch.run, restart=True),
             ]
             async with background(workers):
                 await wait_any(CONNECT_TIMEOUT_S, listener.listening)  # the first verdicts are then notified too
@@ -160,6 +185,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(schedules.router, responses=problem_responses())  # before /schedules/{id}: the .ics route
     app.include_router(directory_routes.router, responses=problem_responses())
     app.include_router(directory_tokens.router, responses=problem_responses())
+    app.include_router(maintenance.router, responses=problem_responses())
+    app.include_router(heartbeats.router, responses=problem_responses())
     app.include_router(page_links.router)  # its own answers: HTML or problems, and 410
     add_ops_routes(app, lambda: app.state.probes)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -9,6 +9,8 @@ from fastapi import Depends, Header, Request
 from command_api.alerts_service import AlertService
 from command_api.auth import Principal, TokenRegistry
 from command_api.directory_service import DirectoryService
+from command_api.heartbeat_service import HeartbeatService
+from command_api.maintenance_hold import HeldLister
 from command_api.page_link_service import PageLinkService
 from command_api.problems import Problem
 from command_api.ratelimit import RateLimiter, retry_after_header
@@ -30,6 +32,8 @@ class Container:
     release: ReleaseParked
     page_links: PageLinkService | None = None  # GET/POST /v1/page-links/{token}; None: those answer 404
     directory: DirectoryService | None = None  # /v1/users, /v1/teams, ...; None: those answer 503
+    held_alerts: HeldLister | None = None  # what maintenance windows held (docs/decisions/0076)
+    heartbeats: HeartbeatService | None = None  # /v1/heartbeats (docs/decisions/0076)
 
 
 async def container(request: Request) -> Container:

@@ -24,6 +24,8 @@ class ApiSettings(CommonSettings, PageLinkSettings):
     # Fault injection for the fault suite (docs/RELIABILITY.md): exit right after the log acknowledged an append.
     fault_crash_after_append: bool = False
     alert_mapping_file: Path | None = None  # YAML or JSON; see incidents_shared.domain.alerts.AlertMapping
+    # How often the workers release what ended maintenance windows held and check heartbeats (decision 0076).
+    watch_tick_s: Annotated[float, Field(gt=0, le=60)] = 1.0
 
     @field_validator("alert_mapping_file")
     @classmethod

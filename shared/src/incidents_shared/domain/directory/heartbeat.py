@@ -22,7 +22,10 @@ MIN_INTERVAL, MAX_SPAN = timedelta(seconds=5), timedelta(days=31)
 def _duration(value: Any) -> Any:
     """'10s', '5m', '1h', '2d' -> timedelta; ISO 8601 ('PT10S') and numbers of seconds are left to pydantic."""
     if isinstance(value, str) and not value.startswith("P"):
-        return parse_duration(value)
+        try:
+            return parse_duration(value)
+        except OverflowError:
+            raise ValueError(f"{value!r} is too long") from None
     return value
 
 

@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, Field, PlainSerializer, model_validator
 
 from incidents_shared.domain.directory.model import Id
 from incidents_shared.domain.payloads import Name
 from incidents_shared.domain.text import StorableModel
-from incidents_shared.domain.timeutil import UtcDateTime
+from incidents_shared.domain.timeutil import UtcDateTime, format_utc, to_utc
 
 MAX_LENGTH = timedelta(days=31)
 # The instants a window may name: the years the log's canonical time text writes and reads back alike.
@@ -40,7 +40,20 @@ def _matcher(value: str) -> str:
     return value
 
 
+def _on_the_calendar(value: datetime) -> datetime:
+    try:
+        utc = to_utc(value)
+    except OverflowError:
+        raise ValueError("out of range") from None
+    if not EARLIEST <= utc < LATEST:
+        raise ValueError(f"must lie between {EARLIEST.year} and {LATEST.year - 1}")
+    return utc
+
+
 Matcher = Annotated[str, AfterValidator(_matcher)]
+WindowTime = Annotated[
+    AwareDatetime, AfterValidator(_on_the_calendar), PlainSerializer(format_utc, return_type=str, when_used="json")
+]
 
 
 class MaintenanceWindow(StorableModel):
@@ -52,8 +65,8 @@ class MaintenanceWindow(StorableModel):
     id: Id
     services: Annotated[list[Name], Field(max_length=50)] = Field(default_factory=list)
     matchers: Annotated[list[Matcher], Field(max_length=20)] = Field(default_factory=list)
-    start: UtcDateTime
-    end: UtcDateTime
+    start: WindowTime
+    end: WindowTime
     reason: Annotated[str, Field(min_length=1, max_length=2_000)]
     cancelled_at: UtcDateTime | None = None
 
@@ -61,9 +74,6 @@ class MaintenanceWindow(StorableModel):
     def _a_bounded_span_over_something(self) -> Self:
         if not self.services and not self.matchers:
             raise ValueError("services: name services, matchers or both (a window over everything is not taken)")
-        for name in ("start", "end"):
-            if not EARLIEST <= getattr(self, name) < LATEST:
-                raise ValueError(f"{name}: must lie between {EARLIEST.year} and {LATEST.year - 1}")
         if self.end <= self.start:
             raise ValueError("end: must be after start")
         if self.end - self.start > MAX_LENGTH:

@@ -39,16 +39,20 @@ class LogUnavailable(Exception):
     """The log did not acknowledge in time; nothing may be reported as done."""
 
 
-class KafkaAppender:
+class LazyProducer:
+    """One idempotent acks=all producer, started on first use within `timeout_s`, dropped after a fatal
+    idempotence error (e.g. the broker lost the producer's sequence state in a restart: it never recovers by
+    itself) so the next use starts a new one. Event ids are deterministic, so whatever the old producer may still
+    have written is judged a duplicate. Shared by the incident log's and the directory's appenders."""
+
     def __init__(self, settings: CommonSettings, timeout_s: float) -> None:
-        self._settings = settings
-        self._timeout_s = timeout_s
+        self._settings, self._timeout_s = settings, timeout_s
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
         try:
-            await self._ensure_producer()
+            await self.get()
         except LogUnavailable:
             log.warning("kafka_unavailable_at_start", bootstrap=self._settings.kafka_bootstrap)
 
@@ -56,7 +60,7 @@ class KafkaAppender:
         if self._producer is not None:
             await self._producer.stop()
 
-    async def _ensure_producer(self) -> AIOKafkaProducer:
+    async def get(self) -> AIOKafkaProducer:
         async with self._lock:
             if self._producer is None:
                 timeout_ms = int(self._timeout_s * 1000)
@@ -68,6 +72,32 @@ class KafkaAppender:
                     raise LogUnavailable(f"Kafka unreachable: {exc!r}") from exc
                 self._producer = producer
             return self._producer
+
+    async def failed(self, exc: BaseException) -> None:
+        """After an error: drop the producer if the error is one it cannot recover from."""
+        if isinstance(exc, FATAL_PRODUCER_ERRORS):
+            async with self._lock:
+                producer, self._producer = self._producer, None
+            if producer is not None:
+                log.warning("producer_replaced", error=repr(exc))
+                with contextlib.suppress(KafkaError, OSError, TimeoutError):
+                    await producer.stop()
+
+
+class KafkaAppender:
+    def __init__(self, settings: CommonSettings, timeout_s: float) -> None:
+        self._settings = settings
+        self._timeout_s = timeout_s
+        self._lazy = LazyProducer(settings, timeout_s)
+
+    async def start(self) -> None:
+        await self._lazy.start()
+
+    async def stop(self) -> None:
+        await self._lazy.stop()
+
+    async def _ensure_producer(self) -> AIOKafkaProducer:
+        return await self._lazy.get()
 
     async def append(self, events: list[EventBase]) -> None:
         """Append the events of one command, in order, all to the incident's partition."""
@@ -96,17 +126,8 @@ class KafkaAppender:
         self._appended(events, started)
 
     async def _failed(self, exc: BaseException, events: int) -> None:
-        """Log the failure; after a fatal idempotence error (e.g. the broker lost the producer's sequence state in a
-        restart) the producer never recovers by itself: drop it, the next append starts a new one. Event ids are
-        deterministic, so whatever the old producer may still have written is judged a duplicate."""
         log.warning("append_failed", error=repr(exc), events=events)
-        if isinstance(exc, FATAL_PRODUCER_ERRORS):
-            async with self._lock:
-                producer, self._producer = self._producer, None
-            if producer is not None:
-                log.warning("producer_replaced", error=repr(exc))
-                with contextlib.suppress(KafkaError, OSError, TimeoutError):
-                    await producer.stop()
+        await self._lazy.failed(exc)
 
     def _appended(self, events: list[EventBase], started: float) -> None:
         APPEND_SECONDS.observe(time.perf_counter() - started)

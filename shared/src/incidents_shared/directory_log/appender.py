@@ -1,17 +1,14 @@
 """Appending directory events to their topic: idempotent acks=all producer, one partition, bounded in time."""
 
 import asyncio
-import contextlib
 
 import structlog
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from incidents_shared.appender import FATAL_PRODUCER_ERRORS, LogUnavailable
+from incidents_shared.appender import LazyProducer, LogUnavailable
 from incidents_shared.domain.codec import CONTENT_TYPE, canonical_json
 from incidents_shared.domain.directory import AnyDirectoryEvent
 from incidents_shared.domain.directory.events import subject
-from incidents_shared.kafka import make_producer
 from incidents_shared.settings import CommonSettings
 
 log = structlog.get_logger(__name__)
@@ -41,22 +38,17 @@ class DirectoryAppender:
 
     def __init__(self, settings: CommonSettings, timeout_s: float) -> None:
         self._settings, self._timeout_s = settings, timeout_s
-        self._producer: AIOKafkaProducer | None = None
-        self._lock = asyncio.Lock()
+        self._lazy = LazyProducer(settings, timeout_s)
 
     async def start(self) -> None:
-        try:
-            await self._ensure_producer()
-        except LogUnavailable:
-            log.warning("kafka_unavailable_at_start", bootstrap=self._settings.kafka_bootstrap)
+        await self._lazy.start()
 
     async def stop(self) -> None:
-        if self._producer is not None:
-            await self._producer.stop()
+        await self._lazy.stop()
 
     async def append(self, event: AnyDirectoryEvent) -> int:
         """Append one event; its offset, or LogUnavailable when the log did not acknowledge in time."""
-        producer = await self._ensure_producer()
+        producer = await self._lazy.get()
         try:
             sent = await producer.send(
                 self._settings.directory_topic,
@@ -67,31 +59,9 @@ class DirectoryAppender:
             )
             metadata = await asyncio.wait_for(sent, self._timeout_s)
         except (KafkaError, OSError, TimeoutError) as exc:
-            await self._failed(exc)
+            log.warning("directory_append_failed", error=repr(exc))
+            await self._lazy.failed(exc)
             raise LogUnavailable(f"the directory log did not acknowledge: {exc!r}") from exc
         offset: int = metadata.offset
         log.info("directory_event_appended", type=event.type, event_id=str(event.event_id), offset=offset)
         return offset
-
-    async def _ensure_producer(self) -> AIOKafkaProducer:
-        async with self._lock:
-            if self._producer is None:
-                producer = make_producer(self._settings, request_timeout_ms=int(self._timeout_s * 1000))
-                try:
-                    await asyncio.wait_for(producer.start(), self._timeout_s)
-                except (KafkaError, OSError, TimeoutError) as exc:
-                    await producer.stop()
-                    raise LogUnavailable(f"Kafka unreachable: {exc!r}") from exc
-                self._producer = producer
-            return self._producer
-
-    async def _failed(self, exc: BaseException) -> None:
-        """After a fatal idempotence error the producer never recovers: drop it, the next append starts another.
-        Event ids are deterministic, so a record the old producer still wrote is judged a duplicate."""
-        log.warning("directory_append_failed", error=repr(exc))
-        if isinstance(exc, FATAL_PRODUCER_ERRORS):
-            async with self._lock:
-                producer, self._producer = self._producer, None
-            if producer is not None:
-                with contextlib.suppress(KafkaError, OSError, TimeoutError):
-                    await producer.stop()

@@ -1,5 +1,6 @@
 """The FastAPI application and its lifespan: the composition root of the command API."""
 
+import contextlib
 import functools
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -60,6 +61,7 @@ from incidents_shared.page_links import signer_from
 from incidents_shared.supervise import Worker, background, wait_any
 
 log = structlog.get_logger(__name__)
+DIRECTORY_READY_S = 10.0  # how long start-up waits for the directory's log before serving without it
 ExceptionHandler = Callable[[Request, Exception], Awaitable[JSONResponse]]
 
 DESCRIPTION = """Commands become events on the incident log (Kafka); the projector judges each one and the
@@ -148,7 +150,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
             ]
             async with background(workers):
                 await wait_any(CONNECT_TIMEOUT_S, listener.listening)  # the first verdicts are then notified too
-                await directory.ready(settings.startup_timeout_s)  # answer from the whole directory, not a prefix
+                with contextlib.suppress(TimeoutError):  # Kafka down: serve anyway (503s); the directory routes
+                    await directory.ready(DIRECTORY_READY_S)  # answer 503 until the whole directory is read
                 yield
         finally:
             await directory_appender.stop()

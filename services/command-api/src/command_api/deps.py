@@ -60,6 +60,9 @@ def require(roles: frozenset[Role]) -> Callable[..., Awaitable[Principal]]:
         if scheme.lower() != "bearer" or not token:
             raise _unauthorized("send Authorization: Bearer <token>")
         principal = box.tokens.authenticate(token.strip())
+        if principal is None and box.directory is not None and not box.directory.directory.is_ready:
+            # A personal token cannot be told from a wrong one before the directory is read: not 401, retry soon.
+            raise Problem(503, "directory-unavailable", "The directory is not loaded", headers={"Retry-After": "5"})
         if principal is None:
             raise _unauthorized("unknown token")
         if (wait_s := box.limiter.take(principal.id)) > 0:

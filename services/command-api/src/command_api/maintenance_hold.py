@@ -161,7 +161,8 @@ class MaintenanceHold:
         self, alert: a.NormalizedAlert, actor: Actor, events: list[EventBase], now: datetime
     ) -> AlertResult | None:
         if alert.status is AlertStatus.RESOLVED:
-            window_id = None if events else await self.resolved(alert.dedup_key, now)
+            nothing_held = events or next(iter(self.windows()), None) is None  # no window ever: no query
+            window_id = None if nothing_held else await self.resolved(alert.dedup_key, now)
             return resolved_while_held(alert.dedup_key, window_id) if window_id is not None else None
         if not events or not isinstance(events[0], OPENING):
             return None

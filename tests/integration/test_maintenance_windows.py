@@ -240,8 +240,13 @@ async def test_cancelling_releases_at_once_and_an_alertmanager_group_is_held_who
     [group_incident] = await eventually(lambda: incidents_of(db, group_dedup_key("team", group_key)), timeout_s=10)
     assert await eventually(lambda: incidents_of(db, f"single-{run}"), timeout_s=10)
     assert (datetime.now(UTC) - at).total_seconds() < 10
-    shown = (await api.get(f"/v1/incidents/{group_incident}", headers=auth(tokens, "auditor"))).json()
-    assert (shown["alerts_firing"], shown["priority"]) == (3, "P2"), "one incident for the group, its 3 alerts"
+
+    async def recorded() -> dict[str, Any] | None:
+        """The opening and the record of the group's alerts (which raises the priority) are two appends."""
+        shown = (await api.get(f"/v1/incidents/{group_incident}", headers=auth(tokens, "auditor"))).json()
+        return shown if (shown["alerts_firing"], shown["priority"]) == (3, "P2") else None
+
+    assert await eventually(recorded, timeout_s=10), "one incident for the group, its 3 alerts, P2"
     [queue] = await eventually(lambda: incidents_of(db, f"grouped/{maintained} alertname=Queue{run}"), timeout_s=10)
     queued = (await api.get(f"/v1/incidents/{queue}", headers=auth(tokens, "auditor"))).json()
     assert (queued["alerts_firing"], queued["firing_instances"]) == (1, ["a"]), "the grouping rule's group, merged"

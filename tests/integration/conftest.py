@@ -3,6 +3,7 @@
 import asyncio
 import json
 import socket
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -27,6 +28,21 @@ def _free_port() -> int:
 # The escalator runs the fast policy (P1 steps seconds apart); its channels post to a receiver on WEBHOOK_PORT
 # (a free port of the machine: other test stacks may be using the fixed ones).
 WEBHOOK_PORT = _free_port()
+# The session's command API takes an alert mapping too: the defaults, a "page" severity and one grouping rule for
+# labels only test_maintenance_windows sends. Every API instance of a deployment has the same mapping, and a held
+# alert is released by whichever instance gets to it first, so that module's second API runs with this one.
+ALERT_MAPPING = {
+    "severities": {
+        "critical": {"impact": "high", "urgency": "high"},
+        "page": {"impact": "high", "urgency": "medium"},
+        "warning": {"impact": "medium", "urgency": "medium"},
+        "info": {"impact": "low", "urgency": "low"},
+    },
+    "grouping": [{"match": {"labels": {"grouped": "yes"}}, "by": ["alertname"], "window": "5m"}],  # decision 0077
+}
+_MAPPING_FILE = Path(tempfile.mkdtemp(prefix="incidents-test-")) / "alert-mapping.json"
+_MAPPING_FILE.write_text(json.dumps(ALERT_MAPPING))
+API_ENV = {"INCIDENTS_ALERT_MAPPING_FILE": str(_MAPPING_FILE)}
 ESCALATOR_ENV = {
     "INCIDENTS_POLICY_FILE": str(ROOT / "examples" / "policies" / "fast-demo.yaml"),
     "INCIDENTS_WEBHOOK_BASE": f"http://127.0.0.1:{WEBHOOK_PORT}",
@@ -50,6 +66,7 @@ def tokens() -> dict[str, str]:
 def services(settings: CommonSettings) -> Iterator[dict[str, Service]]:
     started = {name: Service(name, port) for name, port in PORTS.items()}
     started["escalator"].env.update(ESCALATOR_ENV)
+    started["command-api"].env.update(API_ENV)
     try:
         for name in ("projector", "escalator", "command-api"):
             started[name].start()

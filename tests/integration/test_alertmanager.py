@@ -120,7 +120,9 @@ async def test_alertmanager_opens_one_incident_its_repeats_append_nothing_and_it
     assert (await am.post("/api/v2/alerts", json=[alert])).status_code == 200
 
     async def opened() -> list[dict[str, Any]]:
-        return await _incidents_named(db, name)
+        """Once its alert is recorded too: the opening and the record of the group's alerts are two appends."""
+        found = await _incidents_named(db, name)
+        return found if found and found[0]["alerts_firing"] else []
 
     [incident] = await eventually(opened, 30)
     assert (incident["source"], incident["priority"], incident["status"]) == ("alert", "P1", "new")

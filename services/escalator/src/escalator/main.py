@@ -30,7 +30,7 @@ from incidents_shared.page_links import link_maker
 from incidents_shared.policy_file import PolicyError
 from incidents_shared.reader import ReaderSpec, run_log_reader
 from incidents_shared.settings import load_settings
-from incidents_shared.supervise import Worker, run_service
+from incidents_shared.supervise import Worker, background, run_service
 
 
 class Escalator:
@@ -45,9 +45,11 @@ class Escalator:
         self.people = PeopleSource(self.directory, settings.default_team, link_maker(settings))
 
     async def follow_directory(self) -> None:
-        """Fold the directory's log in the background; pages need it, so wait until it has caught up once."""
-        task = asyncio.create_task(self.directory.run(), name="escalator-directory")
-        self.stack.push_async_callback(_cancelled, task)
+        """Fold the directory's log in the background, supervised (an unexpected error restarts it instead of leaving
+        the escalator paging from a directory that no longer moves); pages need it, so wait until it has caught up."""
+        await self.stack.enter_async_context(
+            background([Worker("escalator-directory", self.directory.run, restart=True)])
+        )
         await self.directory.ready(self.settings.startup_timeout_s)
 
     async def make_handler(self, pool: Pool) -> BatchHandler:
@@ -88,12 +90,6 @@ class Escalator:
             Worker("escalator-listener", listener.run, restart=True),
             Worker("escalator-releases", follower.run, restart=True),
         ]
-
-
-async def _cancelled(task: "asyncio.Task[None]") -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
 
 
 async def run(settings: EscalatorSettings, policy: Policy, clock: Clock) -> None:

@@ -25,15 +25,22 @@ class Outcome:
     next_offsets: dict[int, int] = field(default_factory=dict)
     parked: dict[str, tuple[int, int]] = field(default_factory=dict)  # newly parked key -> (partition, offset)
     holds: list[Hold] = field(default_factory=list)  # pages held in a storm (escalator.storms records them)
+    # The ids in `arm` per incident, so that a cancel looks at that incident's timers only (a batch of n incidents
+    # used to scan every armed timer per cancel: quadratic in the batch).
+    _armed: dict[UUID, set[UUID]] = field(default_factory=dict, repr=False, compare=False)
 
     def add(self, incident_id: UUID, reaction: Reaction) -> None:
         """Net a reaction into the batch: cancels first (they also drop what this batch armed), then arms."""
+        armed = self._armed.setdefault(incident_id, set())
         if kinds := reaction.cancel:
             self.cancel |= {(incident_id, kind) for kind in kinds}
-            self.arm = {k: t for k, t in self.arm.items() if not (t.incident_id == incident_id and t.kind in kinds)}
+            for dropped in [i for i in armed if self.arm[i].kind in kinds]:
+                del self.arm[dropped]
+                armed.discard(dropped)
         for timer in reaction.arm:  # a digest's timer is armed by each of its holds: the first one carries it
             if timer.kind is not TimerKind.DIGEST or timer.timer_id not in self.arm:
                 self.arm[timer.timer_id] = timer
+                self._armed.setdefault(timer.incident_id, set()).add(timer.timer_id)
         self.deliveries.extend(reaction.deliveries)
         self.holds.extend(reaction.holds)
 

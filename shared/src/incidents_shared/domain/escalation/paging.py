@@ -17,6 +17,7 @@ from incidents_shared.domain.enums import ContactKind, PageReason, Source, Statu
 from incidents_shared.domain.escalation.people import People, Reach, Target
 from incidents_shared.domain.escalation.policy import ChannelKind
 from incidents_shared.domain.escalation.recipients import NO_CHANNEL, Delivery, delivery_id, slack_escape
+from incidents_shared.domain.escalation.slack_blocks import slack_message
 from incidents_shared.domain.escalation.timers import Timer, TimerKind, timer_id
 from incidents_shared.domain.state import Incident
 from incidents_shared.domain.timeutil import format_utc
@@ -88,7 +89,7 @@ def contact_delivery(event: e.IncidentPaged, state: Incident, partition: int, fa
     if why is not None or kind is None:
         return Delivery(ident, state.incident_id, event.event_id, partition, NO_CHANNEL, None, "", data.user, facts,
                         drill, why or f"no sender for {data.contact.kind}")  # fmt: skip
-    body = {"text": text(facts)} if kind is ChannelKind.SLACK else facts
+    body = slack_message(text(facts), facts) if kind is ChannelKind.SLACK else facts
     return Delivery(ident, state.incident_id, event.event_id, partition, channel, kind, data.contact.address,
                     data.user, body, drill)  # fmt: skip
 

@@ -12,6 +12,7 @@ from incidents_shared.domain import events as e
 from incidents_shared.domain.enums import Source
 from incidents_shared.domain.escalation.book import PolicyBook
 from incidents_shared.domain.escalation.policy import Channel, ChannelKind, Policy
+from incidents_shared.domain.escalation.slack_blocks import slack_message
 from incidents_shared.domain.state import Incident
 
 NO_CHANNEL = "none"  # the channel name of an undeliverable delivery
@@ -104,7 +105,8 @@ def _facts(event: e.EventBase, state: Incident, target: str) -> dict[str, Any]:
 
 def _body(channel: Channel, facts: dict[str, Any]) -> dict[str, Any]:
     if channel.kind is ChannelKind.SLACK:
-        return {"text": _text({k: slack_escape(v) if isinstance(v, str) else v for k, v in facts.items()})}
+        text = _text({k: slack_escape(v) if isinstance(v, str) else v for k, v in facts.items()})
+        return slack_message(text, facts)  # Block Kit with Acknowledge / Resolve (docs/decisions/0080)
     return facts
 
 

@@ -11,7 +11,7 @@ from incidents_shared.domain import payloads as p
 from incidents_shared.domain.enums import ActorKind, EscalationReason, Level, PageReason, Priority, Role
 from incidents_shared.domain.escalation.book import PolicyBook
 from incidents_shared.domain.escalation.people import People
-from incidents_shared.domain.escalation.policy import Policy
+from incidents_shared.domain.escalation.policy import ChannelKind, Policy
 from incidents_shared.domain.escalation.recipients import NO_CHANNEL
 from incidents_shared.domain.escalation.simulation import Simulator
 from incidents_shared.domain.escalation.timers import TimerKind, build_event
@@ -226,7 +226,7 @@ def test_a_manual_escalation_to_a_person_pages_that_person() -> None:
     assert [(pg.data.user, pg.data.level) for pg in manual] == [("bob", 3)]
 
 
-def test_email_pages_are_recorded_undeliverable_until_email_is_sent() -> None:
+def test_email_pages_go_to_the_email_channel() -> None:
     mail_first = user("cy", ("email", "cy@example.com", "0"))
     team = d.Team(id="payments", name="Payments", members=["cy"])
     state = directory(d.CreateUser(user=mail_first), d.CreateTeam(team=team), BASE[4])
@@ -235,5 +235,9 @@ def test_email_pages_are_recorded_undeliverable_until_email_is_sent() -> None:
     sim.advance(s(1))
     [page] = pages(sim)
     [delivery] = sim.deliveries
-    assert page.data.contact.kind is d.ContactKind.EMAIL and delivery.undeliverable is not None
-    assert "cy@example.com" in delivery.undeliverable
+    assert page.data.contact.kind is d.ContactKind.EMAIL and delivery.undeliverable is None
+    assert (delivery.kind, delivery.channel, page.data.contact.address) == (
+        ChannelKind.EMAIL,
+        "page:email",
+        "cy@example.com",
+    )

@@ -76,7 +76,7 @@ def test_channel_urls_do_not_change_the_content_hash_but_targets_do() -> None:
         (("acknowledge: 5m", "acknowledge: soon"), 11, "is not a duration"),
         (("level: 3, team: heads", "level: 3, team: heads, user: ann"), 15, "one of team, schedule or user"),
         (("level: 3, team: heads", "level: 0, team: heads"), 15, "greater than or equal to 1"),
-        (("kind: webhook", "kind: pager"), 4, "'webhook' or 'slack'"),
+        (("kind: webhook", "kind: pager"), 4, "'webhook', 'slack' or 'email'"),
         (("version: 3", "version: 0"), 2, "greater than or equal to 1"),
         (("version: 3", "version: 3\nstakeholders: {all: [ghosts]}"), 3, "unknown channel 'ghosts'"),
         (("P1:", "P9:"), 10, "Input should be 'P1'"),

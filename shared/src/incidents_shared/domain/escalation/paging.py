@@ -22,7 +22,11 @@ from incidents_shared.domain.escalation.timers import Timer, TimerKind, timer_id
 from incidents_shared.domain.state import Incident
 from incidents_shared.domain.timeutil import format_utc
 
-_CHANNEL_KINDS = {ContactKind.WEBHOOK: ChannelKind.WEBHOOK, ContactKind.SLACK: ChannelKind.SLACK}
+_CHANNEL_KINDS = {
+    ContactKind.WEBHOOK: ChannelKind.WEBHOOK,
+    ContactKind.SLACK: ChannelKind.SLACK,
+    ContactKind.EMAIL: ChannelKind.EMAIL,
+}
 
 
 def page_id(about_event_id: UUID, user: str) -> UUID:
@@ -95,8 +99,6 @@ def contact_delivery(event: e.IncidentPaged, state: Incident, partition: int, fa
 
 
 def _unsendable(contact: p.ContactAttempt) -> str | None:
-    if contact.kind is ContactKind.EMAIL:
-        return f"email pages are not sent yet (no SMTP channel): {contact.address} was not reached"
     if contact.kind is ContactKind.SLACK and not contact.address.startswith(("https://", "http://")):
         return f"slack address {contact.address!r} is not an incoming-webhook URL; only those are sent to"
     return None

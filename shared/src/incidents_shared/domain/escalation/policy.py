@@ -41,11 +41,28 @@ class _Model(BaseModel):
 class ChannelKind(StrEnum):
     WEBHOOK = "webhook"  # generic JSON body
     SLACK = "slack"  # Slack-compatible incoming webhook: {"text": ...}
+    EMAIL = "email"  # over SMTP (INCIDENTS_SMTP_URL), to the mailbox of a `mailto:` URL (docs/decisions/0078)
+
+
+_MAILTO = "mailto:"
 
 
 class Channel(_Model):
+    """Where a team's or an audience's notifications go: an http(s) URL for webhook and slack, `mailto:<mailbox>`
+    for email (e.g. `{kind: email, url: "mailto:ops@example.com"}`)."""
+
     kind: ChannelKind
-    url: Annotated[str, Field(pattern=r"^https?://\S+$", max_length=2_000)]
+    url: Annotated[str, Field(pattern=r"^(https?://|mailto:[^@\s/]+@)[^\s]+$", max_length=2_000)]
+
+    @model_validator(mode="after")
+    def _url_fits_kind(self) -> "Channel":
+        if (self.kind is ChannelKind.EMAIL) != self.url.startswith(_MAILTO):
+            raise ValueError("an email channel's url is mailto:<mailbox>; webhook and slack take an http(s) URL")
+        return self
+
+    def destination(self) -> str:
+        """Where the sender delivers: the URL, or the mailbox of an email channel."""
+        return self.url.removeprefix(_MAILTO) if self.kind is ChannelKind.EMAIL else self.url
 
 
 class Team(_Model):

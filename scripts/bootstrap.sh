@@ -12,6 +12,8 @@ import sys
 sys.exit(0 if sys.version_info >= (3, 11) else 1)
 PY
 
+"$ROOT/scripts/console-assets.sh"  # the console's and /docs' browser assets (npm ci when its lockfile changed)
+
 stamp_inputs=(constraints.txt requirements-dev.txt shared/pyproject.toml services/*/pyproject.toml tools/*/pyproject.toml)
 stamp="$(cat "${stamp_inputs[@]}" | sha256sum | cut -d' ' -f1)"
 if [[ -x .venv/bin/python && -f .venv/.bootstrap-stamp && "$(cat .venv/.bootstrap-stamp)" == "$stamp" ]]; then

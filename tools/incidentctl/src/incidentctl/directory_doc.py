@@ -103,6 +103,19 @@ def _repeated_ids(document: DirectoryDocument) -> list[Problem]:
                 where = f"schedules.{index}.overrides.{position}"
                 problems.append(Problem(where, f"repeated override of {override.user!r} from {override.start}"))
             seen.add((override.user, override.start))
+    return problems + _repeated_slack_users(document)
+
+
+def _repeated_slack_users(document: DirectoryDocument) -> list[Problem]:
+    """A Slack member id links one user (docs/decisions/0080)."""
+    problems: list[Problem] = []
+    first: dict[str, int] = {}
+    for index, user in enumerate(document.users):
+        if (slack := user.slack_user_id) is not None and slack in first:
+            at = f"users.{first[slack]}"
+            problems.append(Problem(f"users.{index}.slack_user_id", f"repeated Slack id {slack!r} (first at {at})"))
+        if slack is not None:
+            first.setdefault(slack, index)
     return problems
 
 

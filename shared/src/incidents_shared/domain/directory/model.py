@@ -17,6 +17,7 @@ from incidents_shared.domain.timeutil import TimeZoneName
 _SLUG = re.compile(r"[a-z0-9._-]{1,64}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _URL = re.compile(r"https?://[^\s/]+\S*")
+_SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,31}")  # a Slack member id, e.g. U2CERLKJA (W... on Enterprise Grid)
 _SHORT_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 MAX_DELAY = timedelta(days=1)
 
@@ -36,6 +37,12 @@ def _email(value: str) -> str:
 def _url(value: str) -> str:
     if not _URL.fullmatch(value):
         raise ValueError(f"{value!r} is not an http(s) URL")
+    return value
+
+
+def _slack_user(value: str) -> str:
+    if not _SLACK_USER.fullmatch(value):
+        raise ValueError(f"{value!r} is not a Slack member id (U or W, then uppercase letters and digits)")
     return value
 
 
@@ -63,6 +70,7 @@ Name = Annotated[str, Field(min_length=1, max_length=120)]
 Email = Annotated[str, Field(max_length=320), AfterValidator(_email)]
 Url = Annotated[str, Field(max_length=2_000), AfterValidator(_url)]
 Delay = Annotated[timedelta, BeforeValidator(_short_duration), AfterValidator(_delay_in_range)]
+SlackUserId = Annotated[str, AfterValidator(_slack_user)]
 
 
 class Kind(StrEnum):
@@ -106,6 +114,7 @@ class User(StorableModel):
     time_zone: TimeZoneName
     role: Role
     contact_methods: Annotated[list[ContactMethod], Field(max_length=10)] = Field(default_factory=list)
+    slack_user_id: SlackUserId | None = None  # who they are in Slack: the slash command and buttons act as them
 
     @model_validator(mode="after")
     def _delays_in_order(self) -> "User":

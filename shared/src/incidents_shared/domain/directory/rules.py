@@ -51,6 +51,15 @@ def _referrers(found: dict[str, list[str]]) -> dict[str, list[str]]:
     return {where: sorted(ids) for where, ids in found.items() if ids}
 
 
+def _slack_user_unique(state: DirectoryState, event: e.UserCreated | e.UserUpdated) -> DirectoryError | None:
+    """A Slack member id names one directory user: Slack's commands and buttons act as that user."""
+    slack = event.data.slack_user_id
+    holder = state.users_by_slack.get(slack) if slack is not None else None
+    if holder is not None and holder.id != event.data.id:
+        return InvalidDirectoryChange(("slack_user_id",), f"{slack} is linked to user {holder.id!r} already")
+    return None
+
+
 def _team_references(state: DirectoryState, event: e.TeamCreated | e.TeamUpdated) -> DirectoryError | None:
     team = event.data
     for index, member in enumerate(team.members):
@@ -141,8 +150,8 @@ def _token_of_user(state: DirectoryState, event: e.TokenRevoked) -> DirectoryErr
 _CREATE, _CHANGE = Presence.ABSENT, Presence.PRESENT
 
 RULES: dict[type[e.DirectoryEventBase], Rule] = {
-    e.UserCreated: Rule(_CREATE),
-    e.UserUpdated: Rule(_CHANGE),
+    e.UserCreated: Rule(_CREATE, _slack_user_unique),
+    e.UserUpdated: Rule(_CHANGE, _slack_user_unique),
     e.UserDeleted: Rule(_CHANGE, _user_unused),
     e.TeamCreated: Rule(_CREATE, _team_references),
     e.TeamUpdated: Rule(_CHANGE, _team_references),

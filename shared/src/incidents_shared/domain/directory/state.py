@@ -98,3 +98,8 @@ class DirectoryState:
     @cached_property
     def tokens_by_hash(self) -> dict[str, Token]:
         return {token.token_hash: token for token in self.tokens.values()}
+
+    @cached_property
+    def users_by_slack(self) -> dict[str, User]:
+        """Users linked to a Slack member id (`User.slack_user_id`, unique), by that id."""
+        return {user.slack_user_id: user for user in self.users.values() if user.slack_user_id is not None}

@@ -7,11 +7,12 @@ from pydantic import Field, field_validator, model_validator
 
 from command_api.alerts_config import load_mapping
 from incidents_shared import addresses
+from incidents_shared.mail.settings import SmtpSettings
 from incidents_shared.page_links import PageLinkSettings
 from incidents_shared.settings import CommonSettings, Port
 
 
-class ApiSettings(CommonSettings, PageLinkSettings):
+class ApiSettings(CommonSettings, PageLinkSettings, SmtpSettings):
     api_port: Port = addresses.API
     tokens_file: Path | None = None
     token_hashes: str = ""  # "principal:role:sha256hex,..." for deployments that keep no plaintext tokens
@@ -26,6 +27,12 @@ class ApiSettings(CommonSettings, PageLinkSettings):
     alert_mapping_file: Path | None = None  # YAML or JSON; see incidents_shared.domain.alerts.AlertMapping
     # How often the workers release what ended maintenance windows held and check heartbeats (decision 0076).
     watch_tick_s: Annotated[float, Field(gt=0, le=60)] = 1.0
+    # The public status page (decision 0081): its title, the services always listed as components (comma-separated
+    # directory service ids), and subscription requests allowed per client address.
+    status_title: Annotated[str, Field(min_length=1, max_length=100)] = "Service status"
+    status_components: str = ""
+    status_subscribe_per_s: Annotated[float, Field(gt=0, le=1_000)] = 0.1
+    status_subscribe_burst: Annotated[int, Field(ge=1, le=10_000)] = 20
 
     @field_validator("alert_mapping_file")
     @classmethod

@@ -46,6 +46,9 @@ API_ENV = {"INCIDENTS_ALERT_MAPPING_FILE": str(_MAPPING_FILE)}
 ESCALATOR_ENV = {
     "INCIDENTS_POLICY_FILE": str(ROOT / "examples" / "policies" / "fast-demo.yaml"),
     "INCIDENTS_WEBHOOK_BASE": f"http://127.0.0.1:{WEBHOOK_PORT}",
+    # The receivers are local and plain http: allowed here as in the devstack (the target guard, decision 0079).
+    "INCIDENTS_ALLOW_PRIVATE_TARGETS": "true",
+    "INCIDENTS_ALLOW_HTTP_TARGETS": "true",
 }
 
 

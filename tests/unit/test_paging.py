@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4, uuid5
 
+from escalator.destinations import Destinations
 from incidents_shared.domain import directory as d
 from incidents_shared.domain import events as e
 from incidents_shared.domain import payloads as p
@@ -110,7 +111,8 @@ def pages(sim: Simulator) -> list[e.IncidentPaged]:
 
 def sent(sim: Simulator) -> list[tuple[str, str]]:
     """(channel, url) of every delivery that would reach a receiver."""
-    return [(x.channel, x.url) for x in sim.deliveries if x.undeliverable is None]
+    resolve = Destinations(sim.book, lambda: sim.people).resolve  # as the sender resolves it when it sends
+    return [(x.channel, str(resolve(x))) for x in sim.deliveries if x.undeliverable is None]
 
 
 def test_a_new_p2_pages_the_owning_teams_oncall_at_once_by_their_first_contact_method() -> None:

@@ -9,6 +9,7 @@ from uuid import UUID, uuid5
 import pytest
 from pydantic import ValidationError
 
+from escalator.destinations import Destinations
 from incidents_shared.domain import directory as d
 from incidents_shared.domain import events as e
 from incidents_shared.domain import payloads as p
@@ -110,7 +111,8 @@ def pages(sim: Simulator) -> list[e.IncidentPaged]:
 
 def sent(sim: Simulator) -> list[tuple[str, str]]:
     """(url, reason) of every delivery that would reach a receiver; a Slack body is text, its reason "slack"."""
-    return [(x.url, x.body.get("reason") or "slack") for x in sim.deliveries if x.undeliverable is None]
+    resolve = Destinations(sim.book, lambda: sim.people).resolve  # as the sender resolves it when it sends
+    return [(str(resolve(x)), x.body.get("reason") or "slack") for x in sim.deliveries if x.undeliverable is None]
 
 
 def page_timer(n: int, index: int = 0, reason: PageReason = PageReason.STEP) -> Timer:

@@ -7,21 +7,25 @@ import sys
 import httpx
 
 from escalator.adapters import postgres_fold_store
+from escalator.channels import ChannelSender
 from escalator.clock import Clock, SystemClock
+from escalator.destinations import Destinations
 from escalator.firing import TimerLoop
 from escalator.handler import EscalatorHandler
+from escalator.http_channel import HttpChannel
 from escalator.ownership import Ownership
 from escalator.people import PeopleSource
 from escalator.release import ReleaseFollower
 from escalator.sender import Sender
 from escalator.settings import GROUP_ID, EscalatorSettings
+from escalator.status_mail import status_mailer
 from escalator.store import register_policy
 from incidents_shared.appender import KafkaAppender
 from incidents_shared.consumer import BatchHandler
 from incidents_shared.db import Pool
 from incidents_shared.directory_log import DirectoryLog
 from incidents_shared.domain.escalation.book import PolicyBook, PolicyVersionChanged
-from incidents_shared.domain.escalation.policy import Policy
+from incidents_shared.domain.escalation.policy import ChannelKind, Policy
 from incidents_shared.gc_tuning import tune_for_batches
 from incidents_shared.listen import Listener
 from incidents_shared.logging import configure_logging
@@ -65,16 +69,18 @@ class Escalator:
         s = self.settings
         http = httpx.AsyncClient(follow_redirects=False)
         self.stack.push_async_callback(http.aclose)
+        web = HttpChannel(http, s.target_allowances(), timeout_s=s.notify_timeout_s)
+        channels: dict[ChannelKind, ChannelSender] = {ChannelKind.WEBHOOK: web, ChannelKind.SLACK: web}
         timers = TimerLoop(pool, self.appender, self.book, self.people, self.clock, self.owned, tick_s=s.timer_tick_s,
                            crash_after_emit=s.escalator_crash_after_emit)  # fmt: skip
         sender = Sender(
             pool,
             self.appender,
-            http,
+            channels,
+            Destinations(self.book, self.people),
             self.clock,
             self.owned,
             tick_s=s.timer_tick_s,
-            timeout_s=s.notify_timeout_s,
             max_attempts=s.notify_max_attempts,
             backoff_s=s.notify_backoff_s,
             concurrency=s.notify_concurrency,
@@ -84,11 +90,13 @@ class Escalator:
             pool, s, self.book, self.people
         )  # releases what the projector released (decision 0062)
         listener = Listener(s.database_url, "escalator-listener", {RELEASED_CHANNEL: follower.notified})
+        mailer = status_mailer(s, pool, lambda: self.directory.state.services, self.clock)
         return [
             Worker("escalator-timers", timers.run),
             Worker("escalator-sender", sender.run),
             Worker("escalator-listener", listener.run, restart=True),
             Worker("escalator-releases", follower.run, restart=True),
+            Worker("escalator-status-mail", mailer.run, restart=True),  # the status page's subscribers (0081)
         ]
 
 

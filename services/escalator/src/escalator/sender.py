@@ -1,21 +1,26 @@
-"""Delivering the outbox: concurrent, each with its own timeout, retried with exponential backoff and jitter.
+"""Delivering the outbox: concurrent, retried with exponential backoff and jitter, each outcome recorded twice.
 
-Every outcome is appended to the log as `incident.notification_sent` / `incident.notification_failed` with a
-deterministic id, then recorded in the outbox. A crash between the receiver's answer and that record means one
-more attempt with the same Idempotency-Key, never a different one.
+A delivery's destination is resolved when it is sent (escalator.destinations: the policy file in force, the
+directory now) and handed to the channel of its kind (escalator.channels). Once the receiver has accepted it, that
+is recorded in PostgreSQL first ('delivered'), then `incident.notification_sent` is appended with a deterministic
+id and the row marked 'sent'; a failure for good likewise ('abandoned', then `incident.notification_failed`,
+'failed'). So a Kafka outage after the receiver's answer never sends the message again: a later tick appends the
+outcome it recorded (decision 0079). Only a crash between the receiver's answer and that first record means one
+more attempt, with the same Idempotency-Key.
 """
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime, timedelta
 from uuid import UUID, uuid5
 
-import httpx
 import structlog
 
 from escalator import metrics, store
+from escalator.channels import ChannelSender, SendResult
 from escalator.clock import Clock
+from escalator.destinations import Destinations, Unresolved
 from escalator.faults import crash_now
 from escalator.firing import EventLog
 from escalator.ownership import Ownership
@@ -23,6 +28,7 @@ from incidents_shared.appender import LogUnavailable
 from incidents_shared.db import DATABASE_ERRORS, Pool
 from incidents_shared.domain import events as e
 from incidents_shared.domain import payloads as p
+from incidents_shared.domain.escalation.policy import ChannelKind
 from incidents_shared.domain.escalation.recipients import Delivery
 from incidents_shared.domain.escalation.timers import ACTOR
 from incidents_shared.supervise import pause
@@ -35,20 +41,21 @@ class Sender:
         self,
         pool: Pool,
         events: EventLog,
-        http: httpx.AsyncClient,
+        channels: Mapping[ChannelKind, ChannelSender],
+        destinations: Destinations,
         clock: Clock,
         owned: Ownership,
         *,
         tick_s: float,
-        timeout_s: float,
         max_attempts: int,
         backoff_s: float,
         concurrency: int,
         rng: random.Random | None = None,
         crash_after_delivery: bool = False,
     ) -> None:
-        self.pool, self.events, self.http, self.clock, self.owned = pool, events, http, clock, owned
-        self.tick_s, self.timeout_s, self.max_attempts = tick_s, timeout_s, max_attempts
+        self.pool, self.events, self.clock, self.owned = pool, events, clock, owned
+        self.channels, self.destinations = channels, destinations
+        self.tick_s, self.max_attempts = tick_s, max_attempts
         self.backoff_s, self.concurrency = backoff_s, concurrency
         self.rng = rng or random.SystemRandom()
         self.in_flight: dict[UUID, asyncio.Task[None]] = {}
@@ -66,16 +73,24 @@ class Sender:
             await asyncio.gather(*self.in_flight.values(), return_exceptions=True)
 
     async def tick(self) -> None:
-        """Start a delivery task for each due outbox row not already in flight; never wait for them here."""
+        """Start a task for each outcome still to append and each due delivery not already in flight; never wait
+        for them here."""
         room, partitions = self.concurrency - len(self.in_flight), list(self.owned.partitions)
         if room <= 0 or not partitions:
             return
         async with self.pool.acquire() as conn:
+            settled = await store.outcomes_to_append(conn, partitions, list(self.in_flight), room)
+            room -= len(settled)
             due = await store.due_deliveries(conn, partitions, self.clock.now(), list(self.in_flight), room)
+        for s in settled:
+            self._start(s.delivery.delivery_id, self.append_outcome(s.delivery, s.attempts, s.error, s.at))
         for delivery, attempts in due:
-            task = asyncio.create_task(self.deliver(delivery, attempts + 1))
-            self.in_flight[delivery.delivery_id] = task
-            task.add_done_callback(self._finished(delivery.delivery_id))
+            self._start(delivery.delivery_id, self.deliver(delivery, attempts + 1))
+
+    def _start(self, key: UUID, work: Coroutine[None, None, None]) -> None:
+        task = asyncio.create_task(work)
+        self.in_flight[key] = task
+        task.add_done_callback(self._finished(key))
 
     def _finished(self, key: UUID) -> Callable[["asyncio.Task[None]"], None]:
         def forget(_: "asyncio.Task[None]") -> None:
@@ -84,50 +99,65 @@ class Sender:
         return forget
 
     async def deliver(self, delivery: Delivery, attempt: int) -> None:
-        # No channel can carry an undeliverable one: recorded failed at once, with why, never attempted.
-        error = delivery.undeliverable or await self._post(delivery)
-        if error is None and self.crash_after_delivery:
+        result = await self.attempt(delivery)
+        if result.ok and self.crash_after_delivery:
             crash_now(
                 "crash_after_delivery", delivery_id=str(delivery.delivery_id), incident_id=str(delivery.incident_id)
             )
-        outcome = "sent" if error is None else "undeliverable" if delivery.undeliverable else "error"
-        metrics.NOTIFICATIONS.labels(outcome).inc()
+        metrics.NOTIFICATIONS.labels(_outcome(delivery, result)).inc()
         now = self.clock.now()
         try:
-            if error is None or attempt >= self.max_attempts or delivery.undeliverable:
-                await self.events.append([notification_event(delivery, attempt, error, now)])
-                status = "sent" if error is None else "failed"
-                await self._record(delivery.delivery_id, status, attempt, now, error)
-                log.info(
-                    "notification_recorded",
-                    outcome=status,
-                    incident_id=str(delivery.incident_id),
-                    channel=delivery.channel,
-                    target=delivery.target,
-                    attempt=attempt,
-                    error=error,
-                )
-            else:
-                await self._record(delivery.delivery_id, "pending", attempt, now + self.backoff(attempt), error)
-        except (*DATABASE_ERRORS, LogUnavailable) as exc:
-            # Left pending: the next tick tries again with the same Idempotency-Key.
+            async with self.pool.acquire() as conn:
+                if not (result.ok or result.permanent or attempt >= self.max_attempts):
+                    await store.record_retry(conn, delivery.delivery_id, attempt, now + self.backoff(attempt),
+                                             result.error or "")  # fmt: skip
+                    return
+                await store.record_outcome(conn, delivery.delivery_id, attempt, now, result.error)
+        except DATABASE_ERRORS as exc:
+            # Nothing recorded: left pending, the next tick tries again with the same Idempotency-Key.
             log.warning("notification_not_recorded_will_retry", delivery_id=str(delivery.delivery_id), error=repr(exc))
+            return
+        await self.append_outcome(delivery, attempt, result.error, now)
+
+    async def attempt(self, delivery: Delivery) -> SendResult:
+        """One try: undeliverable, unresolved and refused are final; the channel says about the rest."""
+        if delivery.undeliverable:  # no channel can carry it: recorded failed at once, with why, never attempted
+            return SendResult(delivery.undeliverable, permanent=True)
+        channel = self.channels.get(delivery.kind) if delivery.kind is not None else None
+        if channel is None:
+            return SendResult(f"no sender for {delivery.kind} deliveries in this escalator", permanent=True)
+        destination = self.destinations.resolve(delivery)
+        if isinstance(destination, Unresolved):
+            return SendResult(destination.why, permanent=True)
+        return await channel.send(delivery, destination)
+
+    async def append_outcome(self, delivery: Delivery, attempt: int, error: str | None, at: datetime) -> None:
+        """Append the recorded outcome, then mark it appended; left as it is (for a later tick) when either fails."""
+        try:
+            await self.events.append([notification_event(delivery, attempt, error, at)])
+            async with self.pool.acquire() as conn:
+                await store.mark_appended(conn, delivery.delivery_id)
+        except (*DATABASE_ERRORS, LogUnavailable) as exc:
+            log.warning("notification_outcome_not_appended_will_retry", delivery_id=str(delivery.delivery_id),
+                        outcome="sent" if error is None else "failed", error=repr(exc))  # fmt: skip
+            return
+        log.info(
+            "notification_recorded",
+            outcome="sent" if error is None else "failed",
+            incident_id=str(delivery.incident_id),
+            channel=delivery.channel,
+            target=delivery.target,
+            attempt=attempt,
+            error=error,
+        )
 
     def backoff(self, attempt: int) -> timedelta:
         """Exponential backoff with jitter: base * 2^(attempt-1), scaled by a random factor in [0.5, 1]."""
         return timedelta(seconds=self.backoff_s * 2 ** (attempt - 1) * self.rng.uniform(0.5, 1.0))
 
-    async def _post(self, delivery: Delivery) -> str | None:
-        headers = {"Idempotency-Key": str(delivery.delivery_id), "User-Agent": "incidents-escalator"}
-        try:
-            answer = await self.http.post(delivery.url, json=delivery.body, headers=headers, timeout=self.timeout_s)
-        except httpx.HTTPError as exc:
-            return f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__
-        return None if answer.is_success else f"HTTP {answer.status_code}"
 
-    async def _record(self, delivery_id: UUID, status: str, attempt: int, at: datetime, error: str | None) -> None:
-        async with self.pool.acquire() as conn:
-            await store.record_attempt(conn, delivery_id, status, attempt, at, error)
+def _outcome(delivery: Delivery, result: SendResult) -> str:
+    return "sent" if result.ok else "undeliverable" if delivery.undeliverable else "error"
 
 
 def notification_event(delivery: Delivery, attempt: int, error: str | None, now: datetime) -> e.EventBase:

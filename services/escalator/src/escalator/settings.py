@@ -6,10 +6,11 @@ from typing import Annotated
 
 from pydantic import Field, field_validator
 
+from escalator.targets import Allowances, channel_url_problems
 from incidents_shared import addresses
 from incidents_shared.domain.escalation.policy import Policy
 from incidents_shared.page_links import PageLinkSettings
-from incidents_shared.policy_file import DEFAULT_POLICY_FILE, load_policy_file
+from incidents_shared.policy_file import DEFAULT_POLICY_FILE, PolicyError, load_policy_file
 from incidents_shared.settings import CommonSettings, Port
 
 GROUP_ID = "escalator"
@@ -34,6 +35,10 @@ class EscalatorSettings(CommonSettings, PageLinkSettings):
     escalator_crash_after_delivery: bool = False
     # Fault injection for tests only: this escalator's clock runs this many seconds ahead (negative: behind).
     escalator_clock_skew_s: Annotated[float, Field(ge=-86_400, le=86_400)] = 0.0
+    # The target guard (escalator.targets, decision 0079): webhook and Slack targets in private, loopback,
+    # link-local and other non-global ranges, and plain http, are refused unless allowed (the devstack allows both).
+    allow_private_targets: bool = False
+    allow_http_targets: bool = False
 
     @field_validator("policy_file")
     @classmethod
@@ -44,4 +49,10 @@ class EscalatorSettings(CommonSettings, PageLinkSettings):
 
     def load_policy(self) -> Policy:
         """The policy file, validated; `${NAME}` in it is taken from the environment (raises PolicyError)."""
-        return load_policy_file(self.policy_file, os.environ)
+        policy = load_policy_file(self.policy_file, os.environ)
+        if problems := channel_url_problems(policy, self.target_allowances()):
+            raise PolicyError(f"{self.policy_file}: channels the target guard refuses:\n" + "\n".join(problems))
+        return policy
+
+    def target_allowances(self) -> Allowances:
+        return Allowances(private=self.allow_private_targets, http=self.allow_http_targets)

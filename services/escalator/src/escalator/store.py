@@ -2,12 +2,14 @@
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from incidents_shared.db import Conn, JsonText
 from incidents_shared.domain.escalation.book import PolicyVersionChanged
+from incidents_shared.domain.escalation.destinations import destination_json, destination_of
 from incidents_shared.domain.escalation.fold import Known, Outcome
 from incidents_shared.domain.escalation.policy import ChannelKind, Policy
 from incidents_shared.domain.escalation.recipients import Delivery
@@ -24,7 +26,8 @@ _ARM = (
     " WHERE escalator_timers.status = 'cancelled'"  # a fired timer never fires again
 )
 _OUTBOX = (
-    "INSERT INTO escalator_outbox (delivery_id, incident_id, about_event_id, partition, channel, kind, url, target,"
+    "INSERT INTO escalator_outbox (delivery_id, incident_id, about_event_id, partition, channel, kind, destination,"
+    " target,"
     " body, drill, undeliverable, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
     " CASE WHEN $10 THEN 'drill' ELSE 'pending' END) ON CONFLICT (delivery_id) DO NOTHING"
 )
@@ -35,7 +38,8 @@ _HOLD = (  # a page held in a storm, for its digest (escalator.storms); its firs
 )
 _TIMER_COLUMNS = "timer_id, incident_id, kind, step, due_at, partition, causation_id, correlation_id, payload"
 _DELIVERY_COLUMNS = (
-    "delivery_id, incident_id, about_event_id, partition, channel, kind, url, target, body, drill, undeliverable"
+    "delivery_id, incident_id, about_event_id, partition, channel, kind, destination, target, body, drill,"
+    " undeliverable"
 )
 
 
@@ -112,12 +116,17 @@ def _timer_row(t: Timer) -> tuple[Any, ...]:
 
 def _delivery_row(d: Delivery) -> tuple[Any, ...]:
     return (d.delivery_id, d.incident_id, d.about_event_id, d.partition, d.channel,
-            d.kind.value if d.kind else NO_KIND, d.url, d.target, d.body, d.drill, d.undeliverable)  # fmt: skip
+            d.kind.value if d.kind else NO_KIND, destination_json(d.destination), d.target, d.body, d.drill,
+            d.undeliverable)  # fmt: skip
 
 
 def _delivery(row: Mapping[str, Any]) -> Delivery:
-    fields = {k: v for k, v in row.items() if k != "attempts"}
-    return Delivery(**{**fields, "kind": None if row["kind"] == NO_KIND else ChannelKind(row["kind"])})
+    fields = {k: v for k, v in row.items() if k in _DELIVERY_FIELDS}
+    kind = None if row["kind"] == NO_KIND else ChannelKind(row["kind"])
+    return Delivery(**{**fields, "kind": kind, "destination": destination_of(row["destination"])})
+
+
+_DELIVERY_FIELDS = frozenset(_DELIVERY_COLUMNS.replace(" ", "").split(","))
 
 
 async def due_timers(conn: Conn, partitions: list[int], now: datetime, limit: int) -> list[Timer]:
@@ -170,18 +179,61 @@ async def due_deliveries(
     return [(_delivery(dict(r)), int(r["attempts"])) for r in rows]
 
 
-async def record_attempt(
-    conn: Conn, delivery_id: UUID, status: str, attempts: int, next_attempt_at: datetime, error: str | None
-) -> None:
+async def record_retry(conn: Conn, delivery_id: UUID, attempts: int, next_attempt_at: datetime, error: str) -> None:
+    """A temporary failure: tried again at `next_attempt_at`."""
     await conn.execute(
-        "UPDATE escalator_outbox SET status = $2, attempts = $3, next_attempt_at = $4, last_error = $5,"
-        " updated_at = now() WHERE delivery_id = $1",
+        "UPDATE escalator_outbox SET attempts = $2, next_attempt_at = $3, last_error = $4, updated_at = now()"
+        " WHERE delivery_id = $1 AND status = 'pending'",
         delivery_id,
-        status,
         attempts,
         next_attempt_at,
         error,
     )
+
+
+async def record_outcome(conn: Conn, delivery_id: UUID, attempts: int, at: datetime, error: str | None) -> None:
+    """The outcome, before it is appended: 'delivered' (accepted) or 'abandoned' (failed for good); never sent
+    again, whatever happens to the log meanwhile (decision 0079)."""
+    await conn.execute(
+        "UPDATE escalator_outbox SET status = CASE WHEN $4::text IS NULL THEN 'delivered' ELSE 'abandoned' END,"
+        " attempts = $2, outcome_at = $3, last_error = $4, updated_at = now()"
+        " WHERE delivery_id = $1 AND status = 'pending'",
+        delivery_id,
+        attempts,
+        at,
+        error,
+    )
+
+
+async def mark_appended(conn: Conn, delivery_id: UUID) -> None:
+    """Its outcome is on the log: 'sent' or 'failed'."""
+    await conn.execute(
+        "UPDATE escalator_outbox SET status = CASE status WHEN 'delivered' THEN 'sent' ELSE 'failed' END,"
+        " updated_at = now() WHERE delivery_id = $1 AND status IN ('delivered', 'abandoned')",
+        delivery_id,
+    )
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A delivery whose outcome is known and recorded but not yet on the log."""
+
+    delivery: Delivery
+    attempts: int
+    error: str | None
+    at: datetime
+
+
+async def outcomes_to_append(conn: Conn, partitions: list[int], exclude: list[UUID], limit: int) -> list[Settled]:
+    rows = await conn.fetch(
+        f"SELECT {_DELIVERY_COLUMNS}, attempts, last_error, outcome_at FROM escalator_outbox"
+        " WHERE status IN ('delivered', 'abandoned') AND partition = ANY($1::int[])"
+        " AND NOT delivery_id = ANY($2::uuid[]) ORDER BY outcome_at, seq LIMIT $3",
+        partitions,
+        exclude,
+        limit,
+    )
+    return [Settled(_delivery(dict(r)), int(r["attempts"]), r["last_error"], r["outcome_at"]) for r in rows]
 
 
 async def register_policy(conn: Conn, policy: Policy) -> list[Policy]:
@@ -204,7 +256,7 @@ async def register_policy(conn: Conn, policy: Policy) -> list[Policy]:
                 policy.id,
                 policy.version,
                 policy.content_hash(),
-                json.loads(policy.model_dump_json()),
+                json.loads(policy.model_dump_json(exclude={"channels"})),  # deployment configuration, never stored
             )
         rows = await conn.fetch("SELECT document FROM escalator_policies")
     return [Policy.model_validate(r["document"]) for r in rows]

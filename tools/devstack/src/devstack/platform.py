@@ -18,7 +18,7 @@ from types import FrameType
 from devstack import procs
 from devstack.console import DevstackError, say
 from devstack.envfile import read_env
-from devstack.profiles import PORT_SETTINGS, ROOT, SERVICES, VENV_BIN, Profile
+from devstack.profiles import LOCAL_TARGETS_ENV, PORT_SETTINGS, ROOT, SERVICES, VENV_BIN, Profile
 from devstack.service import Service
 from devstack.stack import DB_VAR, KAFKA_VAR, SERVICE_STOP_GRACE_S, TOKENS_VAR, Stack
 
@@ -50,6 +50,8 @@ class Platform:
         if not os.environ.get("INCIDENTS_PAGE_LINK_KEYS"):  # signs page links; kept with the stack, like the audit key
             os.environ["INCIDENTS_PAGE_LINK_KEYS"] = f"dev:{kept_secret(self.profile.state / 'page-link.key')}"
         default_env("INCIDENTS_PUBLIC_URL", f"http://127.0.0.1:{self.profile.service_ports['command-api']}")
+        for variable, value in LOCAL_TARGETS_ENV.items():  # the escalator's target guard (decision 0079)
+            default_env(variable, value)
         if self.profile.name == "dev":  # the example directory's catch-all team (examples/directory.yaml)
             default_env("INCIDENTS_DEFAULT_TEAM", "platform")
         admin_init()
@@ -197,6 +199,8 @@ def run_tests(profile: Profile, pytest_args: Sequence[str]) -> int:
             # Page links signed with a key of this run only, pointing at the test stack's command API.
             default_env("INCIDENTS_PAGE_LINK_KEYS", f"test:{secrets.token_hex(32)}")
             default_env("INCIDENTS_PUBLIC_URL", f"http://127.0.0.1:{profile.service_ports['command-api']}")
+            for variable, value in LOCAL_TARGETS_ENV.items():  # the escalator's target guard (decision 0079)
+                default_env(variable, value)
             admin_init()
             return subprocess.run([str(VENV_BIN / "python"), "-m", "pytest", *pytest_args], cwd=ROOT).returncode
         finally:

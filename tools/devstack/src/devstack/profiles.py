@@ -29,6 +29,9 @@ PORT_SETTINGS = {
 }
 DB_NAME = "incidents"
 DB_ROLE = "incidents"
+# Every profile's receivers are local and plain http: the escalator's target guard allows them here, and only
+# here (a deployment without these refuses private targets and http; decision 0079).
+LOCAL_TARGETS_ENV = {"INCIDENTS_ALLOW_PRIVATE_TARGETS": "true", "INCIDENTS_ALLOW_HTTP_TARGETS": "true"}
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ class PolicyBook:
             return self.versions.get((state.sla_policy_id, state.sla_policy_version), self.current)
         return self.current
 
-    def channels(self, named: list[tuple[str, Channel]]) -> list[tuple[str, Channel]]:
-        """Channel URLs are deployment configuration: the file in force wins over a pinned version's copy."""
-        return [(name, self.current.channels.get(name, channel)) for name, channel in named]
+    def channels(self, policy: Policy, names: list[str]) -> list[tuple[str, Channel | None]]:
+        """Channels are deployment configuration: each name as the file in force defines it, else as `policy` does
+        (None: neither does). The escalator stores its pinned versions without their channels (decision 0079)."""
+        return [(name, self.current.channels.get(name, policy.channels.get(name))) for name in names]

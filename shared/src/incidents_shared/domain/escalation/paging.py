@@ -14,6 +14,7 @@ from uuid import UUID, uuid5
 from incidents_shared.domain import events as e
 from incidents_shared.domain import payloads as p
 from incidents_shared.domain.enums import ContactKind, PageReason, Source, Status
+from incidents_shared.domain.escalation.destinations import ContactRef, shown_address
 from incidents_shared.domain.escalation.people import People, Reach, Target
 from incidents_shared.domain.escalation.policy import ChannelKind
 from incidents_shared.domain.escalation.recipients import NO_CHANNEL, Delivery, delivery_id, slack_escape
@@ -64,7 +65,7 @@ def _paged_data(
         user=target.user,
         reason=target.reason,
         about_event_id=about.event_id,
-        contact=p.ContactAttempt(index=index, kind=kind, address=address),
+        contact=p.ContactAttempt(index=index, kind=kind, address=shown_address(kind, address)),  # never a URL's secret
         level=level,
         team=target.team,
         schedule=target.schedule,
@@ -91,10 +92,11 @@ def contact_delivery(event: e.IncidentPaged, state: Incident, partition: int, fa
     drill = state.source is Source.DRILL
     ident = delivery_id(event.event_id, channel, data.user)
     if why is not None or kind is None:
-        return Delivery(ident, state.incident_id, event.event_id, partition, NO_CHANNEL, None, "", data.user, facts,
+        return Delivery(ident, state.incident_id, event.event_id, partition, NO_CHANNEL, None, None, data.user, facts,
                         drill, why or f"no sender for {data.contact.kind}")  # fmt: skip
     body = slack_message(text(facts), facts) if kind is ChannelKind.SLACK else facts
-    return Delivery(ident, state.incident_id, event.event_id, partition, channel, kind, data.contact.address,
+    to = ContactRef(data.user, data.contact.index, data.contact.kind)  # resolved in the directory when it is sent
+    return Delivery(ident, state.incident_id, event.event_id, partition, channel, kind, to,
                     data.user, body, drill)  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from uuid import UUID, uuid5
 from incidents_shared.domain import events as e
 from incidents_shared.domain.enums import Source
 from incidents_shared.domain.escalation.book import PolicyBook
+from incidents_shared.domain.escalation.destinations import ChannelRef, Destination
 from incidents_shared.domain.escalation.policy import Channel, ChannelKind, Policy
 from incidents_shared.domain.escalation.slack_blocks import slack_message
 from incidents_shared.domain.state import Incident
@@ -20,7 +21,8 @@ NO_CHANNEL = "none"  # the channel name of an undeliverable delivery
 
 @dataclass(frozen=True)
 class Delivery:
-    """One message to one channel. `delivery_id` is also the receiver's Idempotency-Key."""
+    """One message to one channel. `delivery_id` is also the receiver's Idempotency-Key. Its `destination` is a
+    reference the sender resolves when it sends, never the URL or mailbox itself (destinations, decision 0079)."""
 
     delivery_id: UUID
     incident_id: UUID
@@ -28,7 +30,7 @@ class Delivery:
     partition: int
     channel: str
     kind: ChannelKind | None  # None: no channel reaches the target (see `undeliverable`)
-    url: str
+    destination: Destination
     target: str  # the team or audience it is meant for
     body: dict[str, Any]
     drill: bool = False  # about a drill: recorded as what would have been sent, never sent
@@ -49,8 +51,10 @@ def deliveries_for(event: e.EventBase, state: Incident, partition: int, book: Po
         return [undeliverable(event, state, partition, target, why)]
     return [
         Delivery(delivery_id(event.event_id, name, target), state.incident_id, event.event_id, partition, name,
-                 channel.kind, channel.url, target, _body(channel, facts), drill)
-        for name, channel in book.channels(named)
+                 channel.kind, ChannelRef(name), target, _body(channel, facts), drill) if channel is not None
+        else Delivery(delivery_id(event.event_id, name, target), state.incident_id, event.event_id, partition, name,
+                      None, None, target, facts, drill, f"channel {name!r} is not in the policy file in force")
+        for name, channel in book.channels(policy, named)
     ]  # fmt: skip
 
 
@@ -60,19 +64,26 @@ def undeliverable(event: e.EventBase, state: Incident, partition: int, target: s
     ident = delivery_id(event.event_id, NO_CHANNEL, target)
     drill = state.source is Source.DRILL
     return Delivery(
-        ident, state.incident_id, event.event_id, partition, NO_CHANNEL, None, "", target, facts, drill, why
+        ident, state.incident_id, event.event_id, partition, NO_CHANNEL, None, None, target, facts, drill, why
     )
 
 
-def _recipients(event: e.EventBase, state: Incident, policy: Policy) -> tuple[str, list[tuple[str, Channel]]]:
+def _recipients(event: e.EventBase, state: Incident, policy: Policy) -> tuple[str, list[str]]:
+    """The team or audience and the names of its channels (resolved in the file in force: `PolicyBook.channels`)."""
     if isinstance(event, e.IncidentEscalated):
-        return event.data.target_team, policy.team_channels(event.data.target_team)
+        return event.data.target_team, _team_channels(policy, event.data.target_team)
     if isinstance(event, e.MajorDeclared):
         team = _major_team(state, policy)
-        return (team, policy.team_channels(team)) if team else ("", [])
+        return (team, _team_channels(policy, team)) if team else ("", [])
     if isinstance(event, e.StakeholderUpdatePosted):
-        return event.data.audience, policy.audience_channels(event.data.audience)
+        audience = event.data.audience
+        return audience, list(policy.stakeholders.get(audience, policy.stakeholders.get("*", [])))
     return "", []
+
+
+def _team_channels(policy: Policy, team: str) -> list[str]:
+    known = policy.teams.get(team)
+    return list(known.channels) if known else []
 
 
 def _major_team(state: Incident, policy: Policy) -> str | None:

@@ -19,6 +19,7 @@ from uuid import UUID, uuid5
 from incidents_shared.domain import events as e
 from incidents_shared.domain import payloads as p
 from incidents_shared.domain.enums import ContactKind, PageReason, Source, Status
+from incidents_shared.domain.escalation.destinations import shown_address
 from incidents_shared.domain.escalation.paging import contact_delivery
 from incidents_shared.domain.escalation.people import People
 from incidents_shared.domain.escalation.policy import Storm
@@ -149,7 +150,7 @@ def digest_event(
         user=user,
         reason=PageReason.DIGEST,
         about_event_id=holds[0].event_id,
-        contact=p.ContactAttempt(index=0, kind=kind, address=address),
+        contact=p.ContactAttempt(index=0, kind=kind, address=shown_address(kind, address)),
         digest=p.Digest(incidents=items[: p.MAX_DIGEST_ITEMS], total=len(items)),
     )
     return e.IncidentPaged(event_id=timer.timer_id, incident_id=timer.incident_id, occurred_at=timer.due_at,

@@ -43,6 +43,7 @@ ALERT_MAPPING = {
 _MAPPING_FILE = Path(tempfile.mkdtemp(prefix="incidents-test-")) / "alert-mapping.json"
 _MAPPING_FILE.write_text(json.dumps(ALERT_MAPPING))
 API_ENV = {"INCIDENTS_ALERT_MAPPING_FILE": str(_MAPPING_FILE)}
+API_ENV["INCIDENTS_SLACK_SIGNING_SECRET"] = "test-slack-signing-secret"  # test_slack signs with it (decision 0080)
 ESCALATOR_ENV = {
     "INCIDENTS_POLICY_FILE": str(ROOT / "examples" / "policies" / "fast-demo.yaml"),
     "INCIDENTS_WEBHOOK_BASE": f"http://127.0.0.1:{WEBHOOK_PORT}",

@@ -44,8 +44,10 @@ from command_api.routes import (
     stream,
 )
 from command_api.routes import directory as directory_routes
+from command_api.routes import slack as slack_routes
 from command_api.service import CommandService, no_hook
 from command_api.settings import ApiSettings
+from command_api.slack.wiring import slack_service
 from command_api.status_service import status_page
 from command_api.stream_query import LiveStream
 from command_api.system_events import SystemWriter
@@ -142,6 +144,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
             heartbeats=HeartbeatService(lambda: directory.state.heartbeats, beats, read_model),
         )
         app.state.status_page = status_page(settings, pool, lambda: directory.state.services)  # decision 0081
+        app.state.slack = slack_service(settings, pool, commands, read_model, directory)  # decision 0080
         app.state.probes = {"kafka": kafka_probe(settings.kafka_bootstrap), "postgres": postgres_probe(pool)}
         freeze_startup()
         try:
@@ -194,6 +197,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(maintenance.router, responses=problem_responses())
     app.include_router(heartbeats.router, responses=problem_responses())
     app.include_router(page_links.router)  # its own answers: HTML or problems, and 410
+    app.include_router(slack_routes.router, responses=problem_responses())  # signed by Slack (decision 0080)
     app.include_router(status.router)  # public, no login: the status page (decision 0081)
     add_ops_routes(app, lambda: app.state.probes)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from command_api.alerts_config import load_mapping
 from incidents_shared import addresses
@@ -27,6 +27,9 @@ class ApiSettings(CommonSettings, PageLinkSettings, SmtpSettings):
     alert_mapping_file: Path | None = None  # YAML or JSON; see incidents_shared.domain.alerts.AlertMapping
     # How often the workers release what ended maintenance windows held and check heartbeats (decision 0076).
     watch_tick_s: Annotated[float, Field(gt=0, le=60)] = 1.0
+    # Slack's signing secret (decision 0080): without it /v1/integrations/slack/* answer 404.
+    slack_signing_secret: SecretStr | None = None
+    slack_answer_timeout_s: Annotated[float, Field(gt=0, le=10)] = 2.5  # the verdict wait: Slack waits 3 s
     # The public status page (decision 0081): its title, the services always listed as components (comma-separated
     # directory service ids), and subscription requests allowed per client address.
     status_title: Annotated[str, Field(min_length=1, max_length=100)] = "Service status"

@@ -14,6 +14,9 @@ import pytest
 from incidentctl.checker import check
 from incidents_shared.settings import CommonSettings
 from tests.integration.services import PORTS, ROOT, Service, require_env
+from tests.integration.smtp import SMTP_ENV, SmtpServer, smtp_server
+
+__all__ = ["smtp_server"]  # the session's SMTP server (tests.integration.smtp), a fixture of every test
 
 pytestmark = pytest.mark.integration
 
@@ -51,6 +54,8 @@ ESCALATOR_ENV = {
     "INCIDENTS_ALLOW_PRIVATE_TARGETS": "true",
     "INCIDENTS_ALLOW_HTTP_TARGETS": "true",
 }
+API_ENV |= SMTP_ENV  # email goes to the session's SMTP server (tests.integration.smtp)
+ESCALATOR_ENV |= SMTP_ENV
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +72,7 @@ def tokens() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def services(settings: CommonSettings) -> Iterator[dict[str, Service]]:
+def services(settings: CommonSettings, smtp_server: SmtpServer) -> Iterator[dict[str, Service]]:
     started = {name: Service(name, port) for name, port in PORTS.items()}
     started["escalator"].env.update(ESCALATOR_ENV)
     started["command-api"].env.update(API_ENV)

@@ -10,6 +10,7 @@ from escalator.adapters import postgres_fold_store
 from escalator.channels import ChannelSender
 from escalator.clock import Clock, SystemClock
 from escalator.destinations import Destinations
+from escalator.email_channel import EmailChannel
 from escalator.firing import TimerLoop
 from escalator.handler import EscalatorHandler
 from escalator.http_channel import HttpChannel
@@ -29,6 +30,7 @@ from incidents_shared.domain.escalation.policy import ChannelKind, Policy
 from incidents_shared.gc_tuning import tune_for_batches
 from incidents_shared.listen import Listener
 from incidents_shared.logging import configure_logging
+from incidents_shared.mail.settings import smtp_target
 from incidents_shared.names import RELEASED_CHANNEL
 from incidents_shared.page_links import link_maker
 from incidents_shared.policy_file import PolicyError
@@ -70,7 +72,9 @@ class Escalator:
         http = httpx.AsyncClient(follow_redirects=False)
         self.stack.push_async_callback(http.aclose)
         web = HttpChannel(http, s.target_allowances(), timeout_s=s.notify_timeout_s)
-        channels: dict[ChannelKind, ChannelSender] = {ChannelKind.WEBHOOK: web, ChannelKind.SLACK: web}
+        mail = EmailChannel(smtp_target(s), self.clock, timeout_s=s.smtp_timeout_s)
+        channels: dict[ChannelKind, ChannelSender] = {ChannelKind.WEBHOOK: web, ChannelKind.SLACK: web,
+                                                      ChannelKind.EMAIL: mail}  # fmt: skip
         timers = TimerLoop(pool, self.appender, self.book, self.people, self.clock, self.owned, tick_s=s.timer_tick_s,
                            crash_after_emit=s.escalator_crash_after_emit)  # fmt: skip
         sender = Sender(

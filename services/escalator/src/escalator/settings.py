@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 from escalator.targets import Allowances, channel_url_problems
 from incidents_shared import addresses
 from incidents_shared.domain.escalation.policy import Policy
+from incidents_shared.mail.settings import SmtpSettings
 from incidents_shared.page_links import PageLinkSettings
 from incidents_shared.policy_file import DEFAULT_POLICY_FILE, PolicyError, load_policy_file
 from incidents_shared.settings import CommonSettings, Port
@@ -16,7 +17,7 @@ from incidents_shared.settings import CommonSettings, Port
 GROUP_ID = "escalator"
 
 
-class EscalatorSettings(CommonSettings, PageLinkSettings):
+class EscalatorSettings(CommonSettings, PageLinkSettings, SmtpSettings):
     escalator_http_port: Port = addresses.ESCALATOR
     escalator_batch_max: Annotated[int, Field(ge=1, le=100_000)] = 2_000
     escalator_poll_ms: Annotated[int, Field(ge=1, le=10_000)] = 100

@@ -1,22 +1,30 @@
-"""`incidentctl audit verify` finds edited, deleted and inserted events and rewritten or forged checkpoints."""
+"""`incidentctl audit verify` finds edited, deleted and inserted events, and deleted, edited, re-signed or
+inserted checkpoints (Ed25519, numbered and chained: docs/decisions/0082); it refuses to run without a public key."""
 
 import asyncio
 import json
 import os
 import subprocess
 import uuid
+from collections.abc import Mapping
 
 import asyncpg
 import httpx
 
-from incidents_shared.audit import sign
+from incidents_shared.audit import Checkpoint, SigningKey
+from incidents_shared.projection.store import CHECKPOINT_COLUMNS
 from tests.integration.helpers import auth, log_incident
 from tests.integration.services import BIN
 
 
-def _audit() -> subprocess.CompletedProcess[str]:
+def _audit(env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(BIN / "incidentctl"), "audit", "verify"], capture_output=True, text=True, timeout=120, check=False
+        [str(BIN / "incidentctl"), "audit", "verify"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -37,10 +45,10 @@ async def _wait_for_checkpoint(db: asyncpg.Connection, after: int) -> None:
         if await db.fetchval("SELECT count(*) FROM audit_checkpoints WHERE checkpoint_id > $1", after):
             return
         await asyncio.sleep(0.1)
-    raise AssertionError("the projector wrote no signed checkpoint (INCIDENTS_AUDIT_KEY set by make test)")
+    raise AssertionError("the projector wrote no signed checkpoint (its signing key is set by make test)")
 
 
-async def test_audit_verify_reports_each_tampering_exactly(
+async def test_audit_verify_reports_each_tampered_event_exactly(
     api: httpx.AsyncClient, tokens: dict[str, str], db: asyncpg.Connection
 ) -> None:
     before = await db.fetchval("SELECT coalesce(max(checkpoint_id), 0) FROM audit_checkpoints")
@@ -56,10 +64,6 @@ async def test_audit_verify_reports_each_tampering_exactly(
     deleted = await db.fetchrow("SELECT * FROM incident_events WHERE incident_id = $1 AND version = 2", uuid.UUID(b))
     assert edited is not None and deleted is not None
     fake_id = uuid.uuid4()
-    key = os.environ["INCIDENTS_AUDIT_KEY"].encode()
-    newest = await db.fetchrow("SELECT * FROM audit_checkpoints ORDER BY checkpoint_id DESC LIMIT 1")
-    assert newest is not None
-    forged_digest = "f" * 64
     try:
         original = json.loads(edited["event"])  # this connection reads jsonb as text
         tampered = json.dumps({**original, "data": {**original["data"], "text": "nothing happened"}})
@@ -73,15 +77,6 @@ async def test_audit_verify_reports_each_tampering_exactly(
             fake_id,
             uuid.UUID(b),
         )
-        await db.execute(
-            "INSERT INTO audit_checkpoints (partition, next_offset, digest, signature) VALUES"
-            " ($1, $2, $3, $4), ($1, $2, $3, $5)",
-            newest["partition"],
-            newest["next_offset"],
-            forged_digest,
-            sign(key, newest["partition"], newest["next_offset"], forged_digest),  # right key, wrong digest
-            sign(b"not the key", newest["partition"], newest["next_offset"], forged_digest),
-        )
         dirty = _audit()
     finally:
         await db.execute(
@@ -94,7 +89,6 @@ async def test_audit_verify_reports_each_tampering_exactly(
             f" VALUES ({', '.join(f'${i + 1}' for i in range(len(columns)))}) ON CONFLICT DO NOTHING",
             *deleted.values(),
         )
-        await db.execute("DELETE FROM audit_checkpoints WHERE digest = $1", forged_digest)
     assert dirty.returncode == 1
     findings = dirty.stdout.splitlines()
     assert f"incident {a} version 2: edited (event {edited['event_id']} does not hash to the log's chain)" in findings
@@ -103,8 +97,104 @@ async def test_audit_verify_reports_each_tampering_exactly(
         in findings
     )
     assert f"incident {b} version 9: inserted (event {fake_id} is in the read model, not in the log)" in findings
-    where = f"checkpoint partition {newest['partition']} offset {newest['next_offset']}"
-    assert f"{where}: the log's digest differs (the log was rewritten up to this point)" in findings
-    assert f"{where}: bad signature (not written with the configured key)" in findings
-    assert len(findings) == 5, findings
+    assert len(findings) == 3, findings
+    assert _audit().returncode == 0, "restored"
+
+
+def test_audit_verify_refuses_without_a_public_key() -> None:
+    refused = _audit({"INCIDENTS_AUDIT_PUBLIC_KEYS": ""})
+
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "no trusted public key: set INCIDENTS_AUDIT_PUBLIC_KEYS" in refused.stderr
+    assert "verified" not in refused.stderr + refused.stdout
+
+
+async def _chain_of_three(api: httpx.AsyncClient, tokens: dict[str, str], db: asyncpg.Connection) -> list[Checkpoint]:
+    """At least three checkpoints on one incident's partition: notes a checkpoint interval (1 s) apart."""
+    incident = (await log_incident(api, tokens, title="audited chain"))["incident_id"]
+    partition = None
+    for n in range(40):
+        answer = await api.post(
+            f"/v1/incidents/{incident}/notes", json={"text": f"note {n}"}, headers=auth(tokens, "responder")
+        )
+        assert answer.status_code == 200
+        partition = await db.fetchval(
+            "SELECT partition FROM incident_events WHERE incident_id = $1", uuid.UUID(incident)
+        )
+        rows = await db.fetch(
+            f"SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints WHERE partition = $1 ORDER BY seq", partition
+        )
+        if len(rows) >= 3:
+            return [Checkpoint(**dict(r)) for r in rows]
+        await asyncio.sleep(0.6)
+    raise AssertionError(f"fewer than three checkpoints on partition {partition}")
+
+
+async def _restore(db: asyncpg.Connection, row: asyncpg.Record) -> None:
+    await db.execute("DELETE FROM audit_checkpoints WHERE checkpoint_id = $1", row["checkpoint_id"])
+    columns = list(row.keys())
+    await db.execute(
+        f"INSERT INTO audit_checkpoints ({', '.join(columns)})"
+        f" VALUES ({', '.join(f'${i + 1}' for i in range(len(columns)))})",
+        *row.values(),
+    )
+
+
+async def _tampered(db: asyncpg.Connection, target: Checkpoint, change: str, *args: object) -> list[str]:
+    """Findings of `audit verify` while `change` ($1 = partition, $2 = seq) is applied to the target."""
+    row = await db.fetchrow(
+        "SELECT * FROM audit_checkpoints WHERE partition = $1 AND seq = $2", target.partition, target.seq
+    )
+    assert row is not None
+    try:
+        await db.execute(change, target.partition, target.seq, *args)
+        dirty = _audit()
+    finally:
+        await _restore(db, row)
+    assert dirty.returncode == 1, dirty.stdout + dirty.stderr
+    return dirty.stdout.splitlines()
+
+
+async def test_audit_verify_detects_a_deleted_an_edited_and_a_re_signed_checkpoint(
+    api: httpx.AsyncClient, tokens: dict[str, str], db: asyncpg.Connection
+) -> None:
+    chain = await _chain_of_three(api, tokens, db)
+    clean = _audit()
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    previous, target, following = chain[-3], chain[-2], chain[-1]  # never the newest: the projector chains on it
+    p, seq = target.partition, target.seq
+    where = f"checkpoint partition {p} number {seq} (offset {target.next_offset})"
+    broken_link = (
+        f"checkpoint partition {p} number {seq + 1} (offset {following.next_offset}):"
+        f" does not chain to number {seq} (one of them was edited or re-signed)"
+    )
+
+    deleted = await _tampered(db, target, "DELETE FROM audit_checkpoints WHERE partition = $1 AND seq = $2")
+    assert deleted == [f"checkpoint partition {p} number {seq}: missing (deleted)"]
+
+    edited = await _tampered(
+        db, target, "UPDATE audit_checkpoints SET digest = $3 WHERE partition = $1 AND seq = $2", "f" * 64
+    )
+    assert edited == [f"{where}: bad signature (edited, or not signed by key {target.key_id})", broken_link]
+
+    attacker = SigningKey.generate()
+    forged = attacker.sign(p, target.next_offset, target.digest, previous)  # the same facts, another key
+    assert (forged.seq, forged.prev_hash) == (target.seq, target.prev_hash)
+    re_signed = await _tampered(
+        db,
+        target,
+        "UPDATE audit_checkpoints SET key_id = $3, signature = $4 WHERE partition = $1 AND seq = $2",
+        forged.key_id,
+        forged.signature,
+    )
+    assert re_signed == [
+        f"{where}: signed with key {attacker.key_id!r}, which is not a trusted public key",
+        broken_link,
+    ]
+
+    claimed = await _tampered(  # another key's signature under our key id
+        db, target, "UPDATE audit_checkpoints SET signature = $3 WHERE partition = $1 AND seq = $2", forged.signature
+    )
+    assert claimed == [f"{where}: bad signature (edited, or not signed by key {target.key_id})", broken_link]
+
     assert _audit().returncode == 0, "restored"

@@ -156,7 +156,7 @@ class FakeReadModelBatch:
         t.events += [row[0] for row in outcome.events]
         self.owner.check_failure()  # halfway through the batch, say: what it wrote so far must not stay
 
-    async def write_checkpoints(self, key: bytes, next_offsets: dict[int, int], digests: dict[int, str]) -> None:
+    async def write_checkpoints(self, key: object, next_offsets: dict[int, int], digests: dict[int, str]) -> None:
         self.tables.checkpoints += [(p, o, digests.get(p, "")) for p, o in next_offsets.items()]
 
 

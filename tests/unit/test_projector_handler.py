@@ -3,6 +3,7 @@ to the dead letters, batch by batch (no Kafka, no PostgreSQL)."""
 
 import pytest
 
+from incidents_shared.audit import SigningKey
 from incidents_shared.domain import commands as c
 from incidents_shared.domain.enums import Level, NoteKind, Status
 from incidents_shared.domain.fold import VerdictKind
@@ -130,7 +131,7 @@ async def test_a_fenced_zombie_writes_nothing_and_sends_no_dead_letter() -> None
 
 
 async def test_audit_checkpoints_are_written_with_the_batch_when_due() -> None:
-    p = Projector(AuditCheckpoints(b"audit-key", every_s=0.0))
+    p = Projector(AuditCheckpoints(SigningKey.generate(), every_s=0.0))
 
     await p.handler.handle(p.log.records(*p.write(INCIDENT_ID, LOG), partition=2))
 

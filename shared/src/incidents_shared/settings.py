@@ -4,10 +4,11 @@ import re
 import sys
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from incidents_shared import addresses
+from incidents_shared.audit import parse_public_keys
 
 EVENTS_TOPIC = "incidents.events.v1"
 DLQ_TOPIC = "incidents.events.dlq.v1"
@@ -34,8 +35,9 @@ class CommonSettings(BaseSettings):
     # long, whichever comes first (docs/decisions/0053).
     consumer_fetch_min_bytes: Annotated[int, Field(ge=1, le=1_048_576)] = 16_384
     consumer_fetch_max_wait_ms: Annotated[int, Field(ge=0, le=500)] = 5
-    # HMAC key of the signed audit checkpoints (projector writes them, `incidentctl audit verify` checks them).
-    audit_key: SecretStr | None = None
+    # Trusted Ed25519 public keys of the audit checkpoints (`incidentctl audit verify`); the projector's private
+    # key is its own setting, INCIDENTS_AUDIT_SIGNING_KEY_FILE (docs/decisions/0082).
+    audit_public_keys: str = ""
     audit_checkpoint_s: Annotated[float, Field(gt=0, le=86_400)] = 60.0
     # The team an incident belongs to when its service is not in the directory's catalogue (never nobody).
     default_team: Annotated[str, Field(pattern=r"^[a-z0-9._-]{1,64}$")] = "service-desk"
@@ -45,6 +47,12 @@ class CommonSettings(BaseSettings):
     def _postgres_url(cls, value: str) -> str:
         if not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must be a postgresql:// URL, e.g. postgresql://user@127.0.0.1:5432/incidents")
+        return value
+
+    @field_validator("audit_public_keys")
+    @classmethod
+    def _public_keys(cls, value: str) -> str:
+        parse_public_keys(value)
         return value
 
     @field_validator("kafka_bootstrap")

@@ -6,6 +6,7 @@ from uuid import UUID
 
 from aiokafka import AIOKafkaProducer
 
+from incidents_shared.audit import SigningKey
 from incidents_shared.db import Conn, Pool
 from incidents_shared.domain.record import Record
 from incidents_shared.projection import store
@@ -29,7 +30,7 @@ class PostgresBatch:
     async def write(self, outcome: Outcome) -> None:
         await store.write(self.conn, outcome, self.group, self.topic)
 
-    async def write_checkpoints(self, key: bytes, next_offsets: dict[int, int], digests: dict[int, str]) -> None:
+    async def write_checkpoints(self, key: SigningKey, next_offsets: dict[int, int], digests: dict[int, str]) -> None:
         await store.write_checkpoints(self.conn, key, next_offsets, digests)
 
 

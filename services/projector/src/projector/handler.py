@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import structlog
 from prometheus_client import Counter, Histogram
 
+from incidents_shared.audit import SigningKey
 from incidents_shared.domain.record import Record
 from incidents_shared.projection.store import judge_with
 from projector.ports import DeadLetters, ReadModel
@@ -23,9 +24,9 @@ BATCH_RECORDS = Histogram(
 
 @dataclass
 class AuditCheckpoints:
-    """Signed digest checkpoints at most every `every_s` seconds (docs/decisions/0040)."""
+    """Signed, chained digest checkpoints at most every `every_s` seconds (docs/decisions/0040, 0082)."""
 
-    key: bytes
+    key: SigningKey
     every_s: float
     last: float = 0.0
 

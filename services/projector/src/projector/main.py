@@ -2,9 +2,11 @@
 
 import asyncio
 import contextlib
+import os
 
 import structlog
 
+from incidents_shared.audit import public_key_text
 from incidents_shared.consumer import BatchHandler
 from incidents_shared.db import Pool, renew_after_swap
 from incidents_shared.gc_tuning import tune_for_batches
@@ -37,6 +39,21 @@ def make_workers(settings: ProjectorSettings, pool: Pool) -> list[Worker]:
     ]
 
 
+def audit_checkpoints(settings: ProjectorSettings) -> AuditCheckpoints | None:
+    """The signed checkpoints' writer, or None (with a warning) without a signing key (docs/decisions/0082)."""
+    if os.environ.get("INCIDENTS_AUDIT_KEY"):
+        log.warning("audit_key_ignored", reason="INCIDENTS_AUDIT_KEY (HMAC) is retired; see docs/SECURITY.md")
+    key = settings.signing_key()
+    if key is None:
+        log.warning("audit_checkpoints_disabled", reason="INCIDENTS_AUDIT_SIGNING_KEY_FILE is not set")
+        return None
+    path = settings.audit_signing_key_file
+    if path is not None and path.stat().st_mode & 0o077:
+        log.warning("audit_signing_key_file_readable_by_others", path=str(path))
+    log.info("audit_checkpoints_signed", key_id=key.key_id, public_key=public_key_text(key.public))
+    return AuditCheckpoints(key, settings.audit_checkpoint_s)
+
+
 async def run(settings: ProjectorSettings) -> None:
     spec = ReaderSpec(
         "projector", GROUP_ID, settings.projector_http_port, settings.projector_batch_max, settings.projector_poll_ms
@@ -47,11 +64,7 @@ async def run(settings: ProjectorSettings) -> None:
         async def make_handler(pool: Pool) -> BatchHandler:
             await producer.start()
             stack.push_async_callback(producer.stop)
-            audit = None
-            if settings.audit_key is not None:
-                audit = AuditCheckpoints(settings.audit_key.get_secret_value().encode(), settings.audit_checkpoint_s)
-            else:
-                log.warning("audit_checkpoints_disabled", reason="INCIDENTS_AUDIT_KEY is not set")
+            audit = audit_checkpoints(settings)
             read_model = postgres_read_model(pool, GROUP_ID, settings.events_topic)
             return ProjectorHandler(read_model, KafkaDeadLetters(producer, settings.dlq_topic), audit)
 

@@ -9,6 +9,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 from uuid import UUID
 
+from incidents_shared.audit import SigningKey
 from incidents_shared.domain.record import Record
 from incidents_shared.projection.batch import Known, Outcome
 
@@ -24,8 +25,8 @@ class ReadModelBatch(Protocol):
     async def write(self, outcome: Outcome) -> None:
         """The batch's verdicts, events, states, parking and digests, with the offsets after it."""
 
-    async def write_checkpoints(self, key: bytes, next_offsets: dict[int, int], digests: dict[int, str]) -> None:
-        """Signed checkpoints of where each partition's digest stands (after `write`)."""
+    async def write_checkpoints(self, key: SigningKey, next_offsets: dict[int, int], digests: dict[int, str]) -> None:
+        """Signed checkpoints of where each partition's digest stands, chained to the previous (after `write`)."""
 
 
 class ReadModel(Protocol):

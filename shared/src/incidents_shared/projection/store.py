@@ -5,7 +5,7 @@ from functools import partial
 from typing import Any
 from uuid import UUID
 
-from incidents_shared.audit import GENESIS_DIGEST, sign
+from incidents_shared.audit import GENESIS_DIGEST, Checkpoint, SigningKey
 from incidents_shared.db import Conn
 from incidents_shared.domain.record import Record
 from incidents_shared.domain.state import Incident
@@ -93,12 +93,28 @@ async def load_digests(conn: Conn, partitions: Iterable[int]) -> dict[int, str]:
     return {r["partition"]: r["digest"] for r in rows}
 
 
-async def write_checkpoints(conn: Conn, key: bytes, next_offsets: dict[int, int], digests: dict[int, str]) -> None:
-    """Signed checkpoints of where each partition's digest stands (call after `write`, same transaction)."""
-    rows = [(p, o, d, sign(key, p, o, d)) for p, o in next_offsets.items() for d in [digests.get(p, GENESIS_DIGEST)]]
+async def write_checkpoints(conn: Conn, key: SigningKey, next_offsets: dict[int, int], digests: dict[int, str]) -> None:
+    """Signed checkpoints of where each partition's digest stands, each chained to its partition's previous one
+    (call after `write`, same transaction; UNIQUE (partition, seq) refuses a second writer's)."""
+    previous = await last_checkpoints(conn, next_offsets)
+    signed = [key.sign(p, o, digests.get(p, GENESIS_DIGEST), previous.get(p)) for p, o in next_offsets.items()]
     await conn.executemany(
-        "INSERT INTO audit_checkpoints (partition, next_offset, digest, signature) VALUES ($1, $2, $3, $4)", rows
+        "INSERT INTO audit_checkpoints (partition, seq, next_offset, digest, prev_hash, key_id, signature)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        [(c.partition, c.seq, c.next_offset, c.digest, c.prev_hash, c.key_id, c.signature) for c in signed],
     )
+
+
+CHECKPOINT_COLUMNS = "partition, seq, next_offset, digest, prev_hash, key_id, signature"
+
+
+async def last_checkpoints(conn: Conn, partitions: Iterable[int]) -> dict[int, Checkpoint]:
+    rows = await conn.fetch(
+        f"SELECT DISTINCT ON (partition) {CHECKPOINT_COLUMNS} FROM audit_checkpoints"
+        " WHERE partition = ANY($1::int[]) ORDER BY partition, seq DESC",
+        list(partitions),
+    )
+    return {r["partition"]: Checkpoint(**dict(r)) for r in rows}
 
 
 async def write_judged(conn: Conn, outcome: Outcome) -> None:

@@ -1,6 +1,6 @@
 """The platform on a profile's stack: `make run`, `make up`, `make test`.
 
-Prepare (the stack, its env file in this process's environment, the audit key, topics and migrations through
+Prepare (the stack, its env file in this process's environment, the audit key pair, topics and migrations through
 `incidents-admin init`), then the three services with pid files in <state>/run and logs in <state>/logs.
 """
 
@@ -17,10 +17,11 @@ from types import FrameType
 
 from devstack import procs
 from devstack.console import DevstackError, say
-from devstack.envfile import read_env
+from devstack.envfile import read_env, write_env
 from devstack.profiles import LOCAL_TARGETS_ENV, PORT_SETTINGS, ROOT, SERVICES, VENV_BIN, Profile
 from devstack.service import Service
 from devstack.stack import DB_VAR, KAFKA_VAR, SERVICE_STOP_GRACE_S, TOKENS_VAR, Stack
+from incidents_shared.audit import SigningKey, public_key_text
 
 HEALTH_TIMEOUT_S = 90
 DIRECTORY_FILE = ROOT / "examples" / "directory.yaml"  # loaded by `make run` / `make up` (dev profile only)
@@ -39,14 +40,10 @@ class Platform:
     def prepare(self) -> None:
         self.stack.start()
         os.environ.update(read_env(self.profile.env_file))
-        if not os.environ.get("INCIDENTS_AUDIT_KEY"):
-            # The key of the signed audit checkpoints: kept with the stack, made once (set your own in production).
-            key_file = self.profile.state / "audit.key"
-            if not key_file.exists() or not key_file.stat().st_size:
-                fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                with os.fdopen(fd, "w") as f:
-                    f.write(secrets.token_hex(32))
-            os.environ["INCIDENTS_AUDIT_KEY"] = key_file.read_text().strip()
+        audit_keys(self.profile.state)
+        public = {"INCIDENTS_AUDIT_PUBLIC_KEYS": os.environ["INCIDENTS_AUDIT_PUBLIC_KEYS"]}  # for `audit verify`
+        env = read_env(self.profile.env_file) | public
+        write_env(self.profile.env_file, env, f"written by devstack --profile {self.profile.name} start and up")
         if not os.environ.get("INCIDENTS_PAGE_LINK_KEYS"):  # signs page links; kept with the stack, like the audit key
             os.environ["INCIDENTS_PAGE_LINK_KEYS"] = f"dev:{kept_secret(self.profile.state / 'page-link.key')}"
         default_env("INCIDENTS_PUBLIC_URL", f"http://127.0.0.1:{self.profile.service_ports['command-api']}")
@@ -154,6 +151,18 @@ def kept_secret(path: Path) -> str:
     return path.read_text().strip()
 
 
+def audit_keys(state: Path) -> None:
+    """The audit checkpoints' Ed25519 key pair, made once and kept with the stack (docs/decisions/0082): the
+    private key's file for the projector only (Service drops it for the others), the public key for everyone."""
+    default_env("INCIDENTS_AUDIT_SIGNING_KEY_FILE", str(state / "audit-signing.pem"))
+    path = Path(os.environ["INCIDENTS_AUDIT_SIGNING_KEY_FILE"])
+    if not path.exists() or not path.stat().st_size:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(SigningKey.generate().pem())
+    default_env("INCIDENTS_AUDIT_PUBLIC_KEYS", public_key_text(SigningKey.from_pem(path.read_bytes()).public))
+
+
 def admin_init() -> None:
     """Topics and migrations (idempotent), with the settings in this process's environment."""
     if subprocess.run([str(VENV_BIN / "incidents-admin"), "init"], check=False).returncode != 0:
@@ -193,8 +202,8 @@ def run_tests(profile: Profile, pytest_args: Sequence[str]) -> int:
             stack.start()
             os.environ.update(read_env(profile.env_file))
             default_env("INCIDENTS_TOPIC_PARTITIONS", "4")
-            # Signed audit checkpoints every second, with a key of this run only.
-            default_env("INCIDENTS_AUDIT_KEY", f"test-{secrets.token_hex(16)}")
+            # Signed audit checkpoints every second, with the test stack's key pair.
+            audit_keys(profile.state)
             default_env("INCIDENTS_AUDIT_CHECKPOINT_S", "1")
             # Page links signed with a key of this run only, pointing at the test stack's command API.
             default_env("INCIDENTS_PAGE_LINK_KEYS", f"test:{secrets.token_hex(32)}")

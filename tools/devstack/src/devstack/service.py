@@ -8,6 +8,8 @@ from devstack import procs
 from devstack.console import DevstackError
 from devstack.profiles import PORT_SETTINGS, VENV_BIN, load
 
+SIGNING_KEY_VAR = "INCIDENTS_AUDIT_SIGNING_KEY_FILE"
+
 
 @dataclass
 class Service:
@@ -36,6 +38,8 @@ class Service:
     def launch(self) -> None:
         """Start the process without waiting for it to be healthy (to start several at once)."""
         env = {**os.environ, "INCIDENTS_LOG_FORMAT": "json", PORT_SETTINGS[self.name]: str(self.port), **self.env}
+        if self.name != "projector":  # the audit signing key is the projector's alone (docs/decisions/0082)
+            env.pop(SIGNING_KEY_VAR, None)
         self.process = procs.spawn([str(VENV_BIN / f"incidents-{self.name}")], self.log, env, self.detach)
 
     def wait_healthy(self, timeout_s: float) -> None:

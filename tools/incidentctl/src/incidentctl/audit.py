@@ -4,7 +4,9 @@ Three kinds of finding, each naming the incident and version (or partition and o
 - edited: the stored event no longer hashes to the chain hash the log gives for that version;
 - deleted: the log has an accepted event at a version the read model lacks;
 - inserted: the read model has an event at a version the log does not have;
-- checkpoint: a signed checkpoint whose digest is not the log's at that offset, or whose signature is wrong.
+- checkpoint: a checkpoint whose signature is not a trusted key's (edited, re-signed, or by an unknown key),
+  whose digest is not the log's at that offset, or that breaks its partition's chain (a gap in the numbers is a
+  deleted checkpoint, a wrong link an edited or re-signed predecessor; docs/decisions/0082).
 """
 
 import hashlib
@@ -14,10 +16,18 @@ from typing import Any
 from uuid import UUID
 
 from incidentctl.logreader import read_log
-from incidents_shared.audit import GENESIS_DIGEST, signature_ok
+from incidents_shared.audit import (
+    GENESIS_DIGEST,
+    Checkpoint,
+    TrustedKeys,
+    chain_findings,
+    parse_public_keys,
+    signature_finding,
+)
 from incidents_shared.db import Conn, create_pool
 from incidents_shared.domain.codec import canonical_json
 from incidents_shared.invariants import LogFold
+from incidents_shared.projection.store import CHECKPOINT_COLUMNS
 from incidents_shared.settings import CommonSettings
 
 
@@ -31,14 +41,6 @@ class AuditReport:
     @property
     def ok(self) -> bool:
         return not self.findings
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    partition: int
-    next_offset: int
-    digest: str
-    signature: str
 
 
 def _rehash(prev_hash: str, event: dict[str, Any]) -> str:
@@ -66,17 +68,31 @@ def compare_chains(
     return findings
 
 
+class NoPublicKeys(Exception):
+    """Verifying without a trusted public key would skip every signature: refused."""
+
+
+def trusted_keys(settings: CommonSettings) -> TrustedKeys:
+    keys = parse_public_keys(settings.audit_public_keys)
+    if not keys:
+        raise NoPublicKeys(
+            "no trusted public key: set INCIDENTS_AUDIT_PUBLIC_KEYS to the projector's audit public key(s)"
+            " (its log line audit_checkpoints_signed, or `incidentctl audit keygen`); see docs/SECURITY.md"
+        )
+    return keys
+
+
 def check_checkpoints(
-    key: bytes | None, checkpoints: list[Checkpoint], digests_at: dict[tuple[int, int], str]
+    keys: TrustedKeys, checkpoints: list[Checkpoint], digests_at: dict[tuple[int, int], str]
 ) -> list[str]:
+    """Each checkpoint's signature by a trusted key and its digest against the log's, then the chains."""
     findings = []
     for c in checkpoints:
-        where = f"checkpoint partition {c.partition} offset {c.next_offset}"
-        if key is not None and not signature_ok(key, c.partition, c.next_offset, c.digest, c.signature):
-            findings.append(f"{where}: bad signature (not written with the configured key)")
+        if (bad := signature_finding(c, keys)) is not None:
+            findings.append(bad)
         elif digests_at.get((c.partition, c.next_offset), GENESIS_DIGEST) != c.digest:
-            findings.append(f"{where}: the log's digest differs (the log was rewritten up to this point)")
-    return findings
+            findings.append(f"{c.where}: the log's digest differs (the log was rewritten up to this point)")
+    return findings + chain_findings(checkpoints)
 
 
 async def _stored(conn: Conn) -> tuple[dict[UUID, dict[int, tuple[UUID, str, str, Any]]], list[Checkpoint]]:
@@ -85,15 +101,15 @@ async def _stored(conn: Conn) -> tuple[dict[UUID, dict[int, tuple[UUID, str, str
     for r in rows:
         stored[r["incident_id"]][r["version"]] = (r["event_id"], r["prev_hash"], r["hash"], r["event"])
     checkpoints = [
-        Checkpoint(r["partition"], r["next_offset"], r["digest"], r["signature"])
-        for r in await conn.fetch(
-            "SELECT partition, next_offset, digest, signature FROM audit_checkpoints ORDER BY partition, next_offset"
-        )
+        Checkpoint(**dict(r))
+        for r in await conn.fetch(f"SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY partition, seq")
     ]
     return stored, checkpoints
 
 
 async def verify(settings: CommonSettings) -> AuditReport:
+    """Raises NoPublicKeys before reading anything when no public key is trusted."""
+    keys = trusted_keys(settings)
     pool = await create_pool(settings)
     try:
         async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
@@ -116,9 +132,8 @@ async def verify(settings: CommonSettings) -> AuditReport:
             fold.apply(record)
             if (record.partition, record.offset + 1) in wanted:
                 digests_at[(record.partition, record.offset + 1)] = fold.digests.get(record.partition, GENESIS_DIGEST)
-    key = settings.audit_key.get_secret_value().encode() if settings.audit_key else None
     report = AuditReport(
         incidents=len(fold.accepted), events=sum(len(v) for v in fold.accepted.values()), checkpoints=len(checkpoints)
     )
-    report.findings = compare_chains(fold.accepted, stored) + check_checkpoints(key, checkpoints, digests_at)
+    report.findings = compare_chains(fold.accepted, stored) + check_checkpoints(keys, checkpoints, digests_at)
     return report

@@ -1,28 +1,40 @@
 """`incidentctl audit`: tamper evidence for auditors."""
 
 import asyncio
+import os
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from incidentctl.audit import NoPublicKeys
 from incidentctl.audit import verify as run_verify
 from incidentctl.logreader import log_progress
+from incidents_shared.audit import SigningKey, public_key_text
 from incidents_shared.settings import CommonSettings, load_settings
 
 app = typer.Typer(
     help="Tamper evidence: hash chains and signed checkpoints, recomputed from the log.", no_args_is_help=True
 )
+USAGE_ERROR = 2
 
 
 @app.command("verify")
 def verify() -> None:
     """Recompute every incident's hash chain and the signed checkpoints from the log and compare.
 
-    Reports the exact incident and version of any edited, deleted or inserted event, and any checkpoint the log
-    no longer matches; exits 1 on any finding. Set INCIDENTS_AUDIT_KEY to check the checkpoints' signatures.
+    Reports the exact incident and version of any edited, deleted or inserted event, and any checkpoint that is
+    not signed by a trusted key, that the log no longer matches, or that breaks its partition's chain (deleted,
+    edited, re-signed); exits 1 on any finding. Needs INCIDENTS_AUDIT_PUBLIC_KEYS (the projector's public key
+    or keys): without one it refuses with exit 2 rather than skip the signatures.
     """
     settings = load_settings(CommonSettings)
-    with log_progress("recomputing chains from the log"):
-        report = asyncio.run(run_verify(settings))
+    try:
+        with log_progress("recomputing chains from the log"):
+            report = asyncio.run(run_verify(settings))
+    except NoPublicKeys as exc:
+        typer.echo(f"audit verify: {exc}", err=True)
+        raise typer.Exit(USAGE_ERROR) from None
     for finding in report.findings:
         typer.echo(finding)
     summary = f"{report.incidents} incidents, {report.events} accepted events, {report.checkpoints} checkpoints: " + (
@@ -30,3 +42,24 @@ def verify() -> None:
     )
     typer.echo(summary, err=True)
     raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command("keygen")
+def keygen(
+    key_file: Annotated[Path, typer.Argument(help="where to write the new private key (PEM, owner-only)")],
+) -> None:
+    """Make a new Ed25519 key pair for the projector's audit checkpoints (key rotation: docs/SECURITY.md).
+
+    Writes the private key to KEY_FILE (refuses to overwrite one) for INCIDENTS_AUDIT_SIGNING_KEY_FILE, and
+    prints the key id and the public key to add to the verifiers' INCIDENTS_AUDIT_PUBLIC_KEYS.
+    """
+    key = SigningKey.generate()
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        typer.echo(f"audit keygen: cannot create {key_file}: {exc.strerror}", err=True)
+        raise typer.Exit(USAGE_ERROR) from None
+    with os.fdopen(fd, "wb") as f:
+        f.write(key.pem())
+    typer.echo(f"key id:     {key.key_id}")
+    typer.echo(f"public key: {public_key_text(key.public)}")

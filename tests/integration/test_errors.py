@@ -103,6 +103,9 @@ async def test_kafka_unreachable_is_503_with_retry_after_and_nothing_written(
     assert answer.status_code == 503
     assert answer.headers["content-type"] == PROBLEM
     assert int(answer.headers["Retry-After"]) > 0
+    assert "127.0.0.1" not in answer.text and ":1" not in answer.text, "no broker address in the problem"
+    assert answer.json()["detail"].startswith("The log could not be reached or did not acknowledge in time")
+    assert "log_unavailable" in dead.log.read_text(), "the specifics are in the service's log"
     assert elapsed < 10, "a bounded wait, not a hang"
     assert ready.status_code == 503 and ready.json()["checks"]["kafka"] != "ok"
     assert ready.json()["checks"]["postgres"] == "ok"

@@ -25,7 +25,13 @@ from command_api.maintenance_store import PgHeldAlerts
 from command_api.middleware import BodyLimit, CleanUrl, RequestContext
 from command_api.page_link_service import PageLinkService, directory_roles
 from command_api.ports import AfterAppend
-from command_api.problems import Problem, install_problem_handlers, problem_response, problem_responses
+from command_api.problems import (
+    Problem,
+    install_problem_handlers,
+    log_unavailable_detail,
+    problem_response,
+    problem_responses,
+)
 from command_api.ratelimit import RateLimiter
 from command_api.readmodel import ReadModel
 from command_api.release import ReleaseParked
@@ -183,7 +189,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
     read_models_down = unavailable("database-unavailable", "The read models are unavailable", _type_name)
     for database_down in DATABASE_DOWN:
         app.add_exception_handler(database_down, read_models_down)
-    app.add_exception_handler(LogUnavailable, unavailable("log-unavailable", "The incident log is unavailable", str))
+    log_down = unavailable("log-unavailable", "The incident log is unavailable", log_unavailable_detail)
+    app.add_exception_handler(LogUnavailable, log_down)
 
     app.include_router(commands.router, responses=problem_responses())
     app.include_router(queries.router, responses=problem_responses())

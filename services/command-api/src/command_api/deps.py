@@ -12,6 +12,7 @@ from command_api.directory_service import DirectoryService
 from command_api.heartbeat_service import HeartbeatService
 from command_api.maintenance_hold import HeldLister
 from command_api.page_link_service import PageLinkService
+from command_api.params import ascii_int
 from command_api.problems import Problem
 from command_api.ratelimit import RateLimiter, retry_after_header
 from command_api.readmodel import ReadModel
@@ -93,10 +94,10 @@ CorrelationId = Annotated[str, Depends(correlation_id)]
 def parse_if_match(value: str | None) -> int | None:
     if value is None:
         return None
-    stripped = value.strip().removeprefix("W/").strip('"')
-    if not stripped.isdigit():
+    version = ascii_int(value.strip().removeprefix("W/").strip('"'))
+    if version is None:
         raise Problem(400, "bad-if-match", 'If-Match must be an ETag this API gave out, e.g. "3"')
-    return int(stripped)
+    return version
 
 
 IfMatch = Annotated[str | None, Header(alias="If-Match")]

@@ -9,6 +9,8 @@ import structlog
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from command_api.params import correlation_id_error
+
 log = structlog.get_logger("command_api.access")
 SECRET_PATHS = ("/v1/page-links/",)  # the rest of such a path is a credential (a signed page link)
 
@@ -106,8 +108,8 @@ def _clean(*parts: bytes) -> bool:
     return True
 
 
-async def _problem(send: Send, status: int, slug: str, title: str) -> None:
-    body = json.dumps({"type": f"https://incidents.local/problems/{slug}", "title": title, "status": status})
+async def _problem(send: Send, status: int, slug: str, title: str, **extra: object) -> None:
+    body = json.dumps({"type": f"https://incidents.local/problems/{slug}", "title": title, "status": status, **extra})
     await send(
         {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/problem+json")]}
     )
@@ -130,8 +132,17 @@ async def _too_large(send: Send, max_bytes: int, *, close: bool) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+async def _bad_correlation_id(send: Send, why: str) -> None:
+    errors = [{"loc": ["header", "X-Correlation-ID"], "msg": why, "type": "value_error"}]
+    detail = f"X-Correlation-ID: {why}"
+    await _problem(
+        send, 422, "bad-correlation-id", "The X-Correlation-ID header is not valid", detail=detail, errors=errors
+    )
+
+
 class RequestContext:
-    """Binds a correlation id for the request, echoes it, and logs one line with the outcome."""
+    """Binds a correlation id for the request (the client's, when it is within bounds: else 422), echoes it, and
+    logs one line with the outcome."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -140,8 +151,9 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(CORRELATION_HEADER, b"").decode("latin-1")[:200]
-        correlation = incoming or str(uuid.uuid4())
+        incoming = dict(scope["headers"]).get(CORRELATION_HEADER, b"")
+        refused = correlation_id_error(incoming) if incoming else None
+        correlation = incoming.decode("ascii") if incoming and refused is None else str(uuid.uuid4())
         scope.setdefault("state", {})["correlation_id"] = correlation
         structlog.contextvars.bind_contextvars(correlation_id=correlation)
         started = time.perf_counter()
@@ -155,7 +167,10 @@ class RequestContext:
             await send(message)
 
         try:
-            await self.app(scope, receive, capture)
+            if refused is None:
+                await self.app(scope, receive, capture)
+            else:
+                await _bad_correlation_id(capture, refused)
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", "unmatched")

@@ -1,11 +1,42 @@
-"""Query parameter types shared by the routes."""
+"""Query parameter and header types shared by the routes, and the bounds of what a client may send."""
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+INT64_MAX = 2**63 - 1  # PostgreSQL's bigint: positions, offsets and versions never exceed it
+_ASCII_DIGITS = re.compile(r"[0-9]{1,19}")  # not str.isdigit(): that also takes "²", which int() refuses
+
+# A stream position (`after`): beyond bigint it is no position this API gave out (422 before the stream starts).
+StreamPosition = Annotated[int, Field(ge=0, le=INT64_MAX)]
+
+# X-Correlation-ID: stored in every event the request appends, so bounded: at most 128 characters of ids,
+# trace contexts (W3C traceparent, X-Amzn-Trace-Id) and the like. Anything else is refused (422), not cut:
+# a shortened id would no longer be the one the client logged (docs/SECURITY.md, "Input bounds").
+CORRELATION_ID_MAX = 128
+_CORRELATION_ID = re.compile(rb"[A-Za-z0-9._:;=/+@~-]{1,%d}" % CORRELATION_ID_MAX)
+
+
+def ascii_int(text: str, maximum: int = INT64_MAX) -> int | None:
+    """The number `text` spells in ASCII digits (surrounding blanks allowed), or None when it is none or above
+    `maximum`."""
+    stripped = text.strip()
+    if not _ASCII_DIGITS.fullmatch(stripped):
+        return None
+    value = int(stripped)
+    return value if value <= maximum else None
+
+
+def correlation_id_error(raw: bytes) -> str | None:
+    """Why an X-Correlation-ID header value is refused, or None when it is a fine one."""
+    if len(raw) > CORRELATION_ID_MAX:
+        return f"at most {CORRELATION_ID_MAX} characters (this one has {len(raw)})"
+    if not _CORRELATION_ID.fullmatch(raw):
+        return "only letters, digits and . _ : ; = / + @ ~ - are allowed"
+    return None
 
 
 def _sane_time(value: datetime) -> datetime:

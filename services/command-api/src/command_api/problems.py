@@ -96,6 +96,19 @@ DOMAIN_PROBLEMS: dict[type[d.DomainError], tuple[int, str, str]] = {
 }
 
 
+LOG_UNAVAILABLE_DETAIL = (
+    "The log could not be reached or did not acknowledge in time; retry after Retry-After seconds with the same"
+    " Idempotency-Key"
+)
+
+
+def log_unavailable_detail(exc: Exception) -> str:
+    """A 503's detail for the client: generic, since the exception names brokers and their addresses; the
+    specifics go to the service's log."""
+    log.warning("log_unavailable", error=str(exc), error_type=type(exc).__name__)
+    return LOG_UNAVAILABLE_DETAIL
+
+
 def from_domain(exc: d.DomainError, **extra: Any) -> Problem:
     status, slug, title = DOMAIN_PROBLEMS[type(exc)]
     if isinstance(exc, d.VersionConflict):

@@ -8,6 +8,7 @@ from fastapi.responses import StreamingResponse
 
 from command_api.auth import Principal
 from command_api.deps import require
+from command_api.params import StreamPosition, ascii_int
 from command_api.problems import Problem
 from command_api.stream_query import LiveStream, StreamFilter
 from incidents_shared.domain.authorization import READERS
@@ -29,7 +30,9 @@ async def stream(
     priority: Annotated[Priority | None, Query(description="the incident's current priority")] = None,
     event_type: Annotated[list[str] | None, Query(alias="type", max_length=100)] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-    after: Annotated[int | None, Query(ge=0, description="like Last-Event-ID, for clients that cannot set it")] = None,
+    after: Annotated[
+        StreamPosition | None, Query(description="like Last-Event-ID, for clients that cannot set it")
+    ] = None,
 ) -> StreamingResponse:
     start = _start(last_event_id, after)
     live: LiveStream = request.app.state.live_stream
@@ -45,6 +48,7 @@ async def stream(
 def _start(last_event_id: str | None, after: int | None) -> int | None:
     if last_event_id is None:
         return after
-    if not last_event_id.strip().isdigit():
+    position = ascii_int(last_event_id)
+    if position is None:
         raise Problem(400, "bad-last-event-id", "Last-Event-ID must be an id this stream sent")
-    return int(last_event_id)
+    return position

@@ -123,7 +123,7 @@ def about(incident_id: str) -> Any:
 
 
 def acknowledge_link(mail: Mail) -> str:
-    [link] = re.findall(r"^Acknowledge: (\S+)$", mail.part("plain"), re.MULTILINE)
+    [link] = re.findall(r"^Acknowledge: (\S+)", mail.part("plain"), re.MULTILINE)
     return str(link)
 
 

@@ -46,6 +46,7 @@ ALERT_MAPPING = {
 _MAPPING_FILE = Path(tempfile.mkdtemp(prefix="incidents-test-")) / "alert-mapping.json"
 _MAPPING_FILE.write_text(json.dumps(ALERT_MAPPING))
 API_ENV = {"INCIDENTS_ALERT_MAPPING_FILE": str(_MAPPING_FILE)}
+API_ENV["INCIDENTS_STATUS_SUBSCRIBE_PER_S"] = "100"  # schemathesis subscribes too; test_status_page must not wait
 API_ENV["INCIDENTS_SLACK_SIGNING_SECRET"] = "test-slack-signing-secret"  # test_slack signs with it (decision 0080)
 ESCALATOR_ENV = {
     "INCIDENTS_POLICY_FILE": str(ROOT / "examples" / "policies" / "fast-demo.yaml"),

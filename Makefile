@@ -23,6 +23,9 @@ venv: ## create .venv/ with every package installed editable
 pages: venv ## a receiver on :9000 that prints each page of `make run` with its acknowledge link (the on-call tour)
 	@.venv/bin/devstack pages
 
+mail: venv ## an SMTP sink on :2525 that prints each email of `make run` (subject, recipients, links) and keeps it as .eml
+	@.venv/bin/devstack mail
+
 test: ## unit + integration tests against a private real Kafka and PostgreSQL, with a coverage summary
 	@scripts/test.sh --cov --cov-report=term:skip-covered
 
@@ -51,4 +54,4 @@ format: venv ## apply ruff's formatting and safe fixes
 clean: down ## stop everything and delete .devstack/ data (keeps nothing)
 	rm -rf .devstack .venv
 
-.PHONY: help run up down status venv pages test test-faults unit bench bench-quick lint format clean
+.PHONY: help run up down status venv pages mail test test-faults unit bench bench-quick lint format clean

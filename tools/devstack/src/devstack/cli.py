@@ -4,6 +4,7 @@ devstack [--profile dev|test|bench] start|stop|status|env|wipe     the servers (
 devstack [--profile ...] run|up|down|status                        the platform (make run/up/down/status)
 devstack test [PYTEST ARGS...]                                     make test (always the test profile)
 devstack pages [--port 9000]                                       make pages: print the pages of make run
+devstack mail [--port 2525]                                        make mail: print and keep the email of make run
 """
 
 import os
@@ -12,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from devstack import mail as mail_sink
 from devstack import profiles
 from devstack.console import DevstackError, say
 from devstack.pages import serve
@@ -96,6 +98,15 @@ def pages(
 ) -> None:
     """A receiver for the pages and notifications of `make run`: one line each, with a page's acknowledge link."""
     serve(host, port)
+
+
+@app.command()
+def mail(
+    port: Annotated[int, typer.Option(help="where the dev profile's SMTP URL points")] = mail_sink.DEFAULT_PORT,
+    host: Annotated[str, typer.Option(help="the address to listen on")] = "127.0.0.1",
+) -> None:
+    """An SMTP sink for the email of `make run`: subject, recipients and links of each message, saved as .eml."""
+    mail_sink.serve(current().state / "mail", host, port)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

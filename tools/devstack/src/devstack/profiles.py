@@ -32,6 +32,8 @@ DB_ROLE = "incidents"
 # Every profile's receivers are local and plain http: the escalator's target guard allows them here, and only
 # here (a deployment without these refuses private targets and http; decision 0079).
 LOCAL_TARGETS_ENV = {"INCIDENTS_ALLOW_PRIVATE_TARGETS": "true", "INCIDENTS_ALLOW_HTTP_TARGETS": "true"}
+# `make run` sends email to the local sink of `make mail` (devstack.mail): nothing leaves the machine.
+DEV_MAIL_ENV = {"INCIDENTS_SMTP_URL": "smtp://127.0.0.1:2525", "INCIDENTS_SMTP_FROM": "incidents@localhost"}
 
 
 @dataclass(frozen=True)

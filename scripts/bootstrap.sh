@@ -14,6 +14,13 @@ PY
 
 "$ROOT/scripts/console-assets.sh"  # the console's and /docs' browser assets (npm ci when its lockfile changed)
 
+# Headless Chromium: the browser tests render the status page (test_status_browser) and the report with it.
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [[ "$(id -u)" == 0 ]]; then
+    echo "bootstrap: installing chromium (apt-get) for the browser tests" >&2
+    { apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }; } >&2 \
+        || echo "bootstrap: chromium could not be installed; the browser tests will fail" >&2
+fi
+
 stamp_inputs=(constraints.txt requirements-dev.txt shared/pyproject.toml services/*/pyproject.toml tools/*/pyproject.toml)
 stamp="$(cat "${stamp_inputs[@]}" | sha256sum | cut -d' ' -f1)"
 if [[ -x .venv/bin/python && -f .venv/.bootstrap-stamp && "$(cat .venv/.bootstrap-stamp)" == "$stamp" ]]; then

@@ -204,7 +204,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(maintenance.router, responses=problem_responses())
     app.include_router(heartbeats.router, responses=problem_responses())
     app.include_router(page_links.router)  # its own answers: HTML or problems, and 410
-    app.include_router(slack_routes.router, responses=problem_responses())  # signed by Slack (decision 0080)
+    app.include_router(slack_routes.router)  # signed by Slack, its own answers (decision 0080)
     app.include_router(status.router)  # public, no login: the status page (decision 0081)
     add_ops_routes(app, lambda: app.state.probes)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
 from command_api.deps import CorrelationId
-from command_api.problems import Problem
+from command_api.problems import MEDIA_TYPE, Problem, ProblemDetails
 from command_api.slack.service import SlackService
 from command_api.slack.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, SlackRequestRefused
 
@@ -43,11 +43,18 @@ def _form_body(field: str) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": schema}}}}
 
 
+def _problem(description: str) -> dict[str, Any]:
+    schema = {"$ref": "#/components/schemas/ProblemDetails"}
+    return {"model": ProblemDetails, "description": description, "content": {MEDIA_TYPE: {"schema": schema}}}
+
+
 ANSWERS: dict[int | str, dict[str, Any]] = {
     200: {"description": "The answer Slack shows the person (ephemeral)"},
-    400: {"description": "Signed, but not a form Slack sends"},
-    401: {"description": "Not signed by Slack, stale (over 5 minutes) or a replay: nothing was done"},
-    404: {"description": "Slack is not configured (no signing secret)"},
+    400: _problem("Signed, but not a form Slack sends"),
+    401: _problem("Not signed by Slack, stale (over 5 minutes) or a replay: nothing was done"),
+    404: _problem("Slack is not configured (no signing secret)"),
+    413: _problem("Body too large"),
+    503: _problem("The read models are unavailable; see Retry-After"),
 }
 
 

@@ -27,7 +27,7 @@ class StatusPage:
     links: html.Links
     clock: Callable[[], datetime]
     per_client: RateLimiter  # subscription requests per client address
-    subscriptions: Subscriptions | None = None  # None: INCIDENTS_SMTP_URL is not set
+    subscriptions: Subscriptions
 
     async def view(self) -> tuple[StatusView, datetime]:
         now = self.clock()
@@ -43,22 +43,19 @@ class StatusPage:
 
 
 def status_page(settings: ApiSettings, pool: Pool, services: Callable[[], Mapping[str, Service]]) -> StatusPage:
-    """The status page the settings describe; subscriptions only with an SMTP relay (INCIDENTS_SMTP_URL)."""
+    """The status page the settings describe; subscribing needs an SMTP relay (INCIDENTS_SMTP_URL)."""
     links = html.Links(settings.public_url)
     clock = functools.partial(datetime.now, UTC)
-    target = smtp_target(settings)
-    subscriptions = None
-    if target is not None:
-        per_address = RateLimiter(1 / 600, 3)  # three confirmations, then one per ten minutes
-        subscriptions = Subscriptions(
-            PgSubscribers(pool),
-            target,
-            links,
-            settings.status_title,
-            clock,
-            per_address,
-            timeout_s=settings.smtp_timeout_s,
-        )
+    per_address = RateLimiter(1 / 600, 3)  # three confirmations, then one per ten minutes
+    subscriptions = Subscriptions(
+        PgSubscribers(pool),
+        smtp_target(settings),
+        links,
+        settings.status_title,
+        clock,
+        per_address,
+        timeout_s=settings.smtp_timeout_s,
+    )
     return StatusPage(
         PgStatusReads(pool),
         [c.strip() for c in settings.status_components.split(",") if c.strip()],

@@ -63,7 +63,7 @@ class Confirmation:
 @dataclass
 class Subscriptions:
     store: Subscribers
-    target: SmtpTarget
+    target: SmtpTarget | None  # None: no INCIDENTS_SMTP_URL, nobody can subscribe (confirm and unsubscribe work)
     links: html.Links
     title: str
     clock: Callable[[], datetime]
@@ -83,6 +83,7 @@ class Subscriptions:
 
     async def mail(self, confirmation: Confirmation) -> None:
         """Send the confirmation (after the answer went out: its time must not tell anything); failures are logged."""
+        assert self.target is not None, "subscribe is refused without a relay"
         try:
             await send_mail(self.target, self.message(confirmation), timeout_s=self.timeout_s)
             log.info("status_confirmation_sent")
@@ -90,6 +91,7 @@ class Subscriptions:
             log.warning("status_confirmation_refused", reply=exc.reply, permanent=exc.permanent)
 
     def message(self, confirmation: Confirmation) -> EmailMessage:
+        assert self.target is not None
         unsubscribe = self.links.unsubscribe(confirmation.unsubscribe_token)
         text, page = html.confirmation_mail(self.title, self.links.confirm(confirmation.confirm_token), unsubscribe)
         subject = f"Confirm your subscription to {self.title}"
@@ -104,7 +106,7 @@ class Subscriptions:
         )
 
     def message_id(self) -> str:
-        return email.utils.make_msgid(domain=self.target.domain)
+        return email.utils.make_msgid(domain=self.target.domain if self.target else "localhost")
 
     async def is_pending(self, token: str) -> bool:
         return await self.store.is_pending(token_hash(token), self.clock())

@@ -55,7 +55,8 @@ def _page(request: Request) -> StatusPage:
 
 
 def _subscriptions(page: StatusPage) -> Subscriptions:
-    if page.subscriptions is None:
+    """The subscriptions, when this deployment can mail (else subscribing answers 404)."""
+    if page.subscriptions.target is None:
         raise Problem(
             404,
             "status-subscriptions-disabled",
@@ -184,7 +185,7 @@ async def unsubscribe(request: Request, token: Token) -> Response:
 
 
 def _subscribers(request: Request) -> Subscriptions:
-    return _subscriptions(_page(request))
+    return _page(request).subscriptions  # confirming and unsubscribing need no relay
 
 
 def _gone() -> Response:

@@ -10,8 +10,11 @@ from uuid import UUID
 import pytest
 from pydantic import ValidationError
 
-from escalator.email_channel import html_part, message_for, render, text_part
+from escalator.email_channel import NOT_CONFIGURED, EmailChannel, html_part, message_for, render, text_part
+from incidents_shared.domain.enums import ContactKind
+from incidents_shared.domain.escalation.destinations import ContactRef
 from incidents_shared.domain.escalation.policy import Channel, ChannelKind
+from incidents_shared.domain.escalation.recipients import Delivery
 from incidents_shared.mail.transport import SmtpTarget
 
 INCIDENT = UUID("0c1f2b4e-5d6a-4b7c-8d9e-0f1a2b3c4d5e")
@@ -95,3 +98,40 @@ def test_an_email_channel_names_its_mailbox_with_mailto() -> None:
 def test_a_url_that_does_not_fit_the_kind_is_refused(kind: ChannelKind, url: str) -> None:
     with pytest.raises(ValidationError):
         Channel(kind=kind, url=url)
+
+
+def test_a_digest_lists_each_held_incident_with_its_acknowledge_link() -> None:
+    held = [
+        {"incident_id": "i-1", "title": "Disk full", "priority": "P2", "links": {"acknowledge": ACK + "1"}},
+        {"incident_id": "i-2", "title": "CPU hot", "priority": None, "links": {}},
+    ]
+    rendered = render({"event_type": "incident.paged", "reason": "digest", "total": 2, "incidents": held})
+    text = text_part(rendered)
+
+    assert rendered.subject == "2 incidents paged you: one digest"
+    assert "[P2] Disk full: incident i-1" in text and "[-] CPU hot: incident i-2" in text
+    assert rendered.links == [("Acknowledge [P2] Disk full", ACK + "1")]
+
+
+class _Clock:
+    def now(self) -> datetime:
+        return AT
+
+
+def a_delivery() -> Delivery:
+    return Delivery(DELIVERY, INCIDENT, DELIVERY, 0, "page:email", ChannelKind.EMAIL,
+                    ContactRef("ann", 0, ContactKind.EMAIL), "ann", facts())  # fmt: skip
+
+
+async def test_without_smtp_url_every_email_fails_for_good_saying_so() -> None:
+    result = await EmailChannel(None, _Clock(), timeout_s=1).send(a_delivery(), "ann@example.com")
+
+    assert (result.error, result.permanent) == (NOT_CONFIGURED, True)
+    assert "INCIDENTS_SMTP_URL" in NOT_CONFIGURED
+
+
+async def test_a_destination_that_is_not_a_mailbox_fails_for_good_without_connecting() -> None:
+    unreachable = SmtpTarget("192.0.2.1", 25, sender="incidents@example.com")  # TEST-NET-1: never answers
+    result = await EmailChannel(unreachable, _Clock(), timeout_s=1).send(a_delivery(), "ann@example.com\nBcc: x@y.z")
+
+    assert result.permanent and "is not a mailbox" in (result.error or "")

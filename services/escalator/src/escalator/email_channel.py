@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, TypeGuard
 from uuid import UUID
 
 import structlog
@@ -74,6 +74,8 @@ _LEADS: dict[str, tuple[str, Callable[[Facts], str]]] = {
 
 def render(facts: Facts) -> Rendered:
     """The words of a message from a delivery's body facts (a page, an escalation, a major incident, an update)."""
+    if facts.get("reason") == "digest":
+        return _digest(facts)
     what, lead = _LEADS.get(str(facts.get("event_type")), ("update", _update))
     rows = [
         ("Priority", str(facts.get("priority") or "-")),
@@ -88,7 +90,18 @@ def render(facts: Facts) -> Rendered:
     return Rendered(subject, lead(facts), rows, labelled)
 
 
-def _web(url: object) -> bool:
+def _digest(facts: Facts) -> Rendered:
+    """A paging storm's digest (decision 0075): one row and one acknowledge link per held incident."""
+    listed = facts.get("incidents") or []
+    rows = [(f"[{i.get('priority') or '-'}] {i.get('title')}", f"incident {i.get('incident_id')}") for i in listed]
+    acks = [(f"Acknowledge [{i.get('priority') or '-'}] {i.get('title')}", (i.get("links") or {}).get("acknowledge"))
+            for i in listed]  # fmt: skip
+    total = facts.get("total", len(listed))
+    lead = f"{total} more incidents paged you within a few minutes; one message for all of them."
+    return Rendered(f"{total} incidents paged you: one digest", lead, rows, [(k, u) for k, u in acks if _web(u)])
+
+
+def _web(url: object) -> TypeGuard[str]:
     return isinstance(url, str) and url.startswith(("https://", "http://")) and not any(c.isspace() for c in url)
 
 

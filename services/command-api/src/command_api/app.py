@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from command_api.alerts_config import load_mapping
 from command_api.alerts_service import AlertService
 from command_api.auth import TokenRegistry
+from command_api.console.install import console_config, install_console
 from command_api.deps import Container
 from command_api.directory_service import DirectoryService
 from command_api.heartbeat_service import HeartbeatService
@@ -149,6 +150,9 @@ def create_app(settings: ApiSettings) -> FastAPI:
             held_alerts=held,
             heartbeats=HeartbeatService(lambda: directory.state.heartbeats, beats, read_model),
         )
+        app.state.console = console_config(
+            pool, lambda: directory.state, lambda: directory.is_ready, settings.console_session_ttl_s, settings.public_url
+        )
         app.state.status_page = status_page(settings, pool, lambda: directory.state.services)  # decision 0081
         app.state.slack = slack_service(settings, pool, commands, read_model, directory)  # decision 0080
         app.state.probes = {"kafka": kafka_probe(settings.kafka_bootstrap), "postgres": postgres_probe(pool)}
@@ -175,6 +179,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         version="1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # /docs is served from local assets (command_api.console.docs), not a CDN
         telemetry=NO_OTEL,  # /metrics is Prometheus; FastAPI's OpenTelemetry probe cost ~5% CPU per request
     )
     install_problem_handlers(app)
@@ -205,6 +210,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(heartbeats.router, responses=problem_responses())
     app.include_router(page_links.router)  # its own answers: HTML or problems, and 410
     app.include_router(slack_routes.router)  # signed by Slack, its own answers (decision 0080)
+    install_console(app)  # /console/ and /docs (docs/decisions/0083)
     app.include_router(status.router)  # public, no login: the status page (decision 0081)
     add_ops_routes(app, lambda: app.state.probes)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

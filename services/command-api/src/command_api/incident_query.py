@@ -82,6 +82,7 @@ class Cursor:
 @dataclass(frozen=True)
 class IncidentQuery:
     equals: dict[str, Any] = field(default_factory=dict)  # column -> value (status, priority, team, ...)
+    statuses: tuple[str, ...] = ()  # any of these statuses (the console's open queue); empty: no condition
     q: str | None = None
     labels: tuple[tuple[str, str], ...] = ()  # (name, value): each on the incident or one of its alerts
     breached: bool | None = None
@@ -101,6 +102,8 @@ class IncidentQuery:
 
         for column, value in self.equals.items():
             clauses.append(f"{column} = {arg(value)}")
+        if self.statuses:
+            clauses.append(f"status = ANY({arg(list(self.statuses))}::text[])")
         if self.q:
             # Title and description on the incident's row, each note on its own row (decision 0054).
             query = f"websearch_to_tsquery('english', {arg(self.q)})"

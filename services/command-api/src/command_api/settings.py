@@ -27,6 +27,8 @@ class ApiSettings(CommonSettings, PageLinkSettings, SmtpSettings):
     alert_mapping_file: Path | None = None  # YAML or JSON; see incidents_shared.domain.alerts.AlertMapping
     # How often the workers release what ended maintenance windows held and check heartbeats (decision 0076).
     watch_tick_s: Annotated[float, Field(gt=0, le=60)] = 1.0
+    # How long a console sign-in lasts (docs/decisions/0084); sign-out or revoking the token ends it sooner.
+    console_session_ttl_s: Annotated[int, Field(ge=60, le=30 * 86_400)] = 12 * 3_600
     # Slack's signing secret (decision 0080): without it /v1/integrations/slack/* answer 404.
     slack_signing_secret: SecretStr | None = None
     slack_answer_timeout_s: Annotated[float, Field(gt=0, le=10)] = 2.5  # the verdict wait: Slack waits 3 s

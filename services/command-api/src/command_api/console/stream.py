@@ -1,0 +1,35 @@
+"""GET /console/stream: the API's live stream (/v1/stream's events, ids and resume) for the signed-in person.
+
+A browser's EventSource cannot send a bearer token, so the console's pages follow the same `LiveStream` with
+the session cookie instead; the browser resumes a dropped connection with Last-Event-ID, and `after` lets the
+page's script resume one it had to reopen itself.
+"""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import Response, StreamingResponse
+
+from command_api.console.identity import SignedIn
+from command_api.stream_query import LiveStream, StreamFilter
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+
+@router.get("/stream")
+async def console_stream(
+    request: Request,
+    _: SignedIn,
+    incident: UUID | None = None,
+    after: Annotated[int | None, Query(ge=0)] = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=30)] = None,
+) -> Response:
+    live: LiveStream = request.app.state.live_stream
+    start = int(last_event_id) if last_event_id is not None and last_event_id.isdigit() else after
+    position = start if start is not None else await live.position()
+    return StreamingResponse(
+        live.follow(StreamFilter(incident), position),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

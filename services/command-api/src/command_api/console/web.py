@@ -1,0 +1,59 @@
+"""The console's web plumbing: where templates and assets live, the headers every page carries, rendering."""
+
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from command_api.stream_query import LiveStream
+
+HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"
+VENDOR_DIR = STATIC_DIR / "vendor"
+# Built by scripts/console-assets.sh from console/package-lock.json (gitignored build output).
+VENDOR_FILES = ("htmx.min.js", "swagger-ui-bundle.js", "swagger-ui.css")
+STATIC_URL = "/console/static"
+# No inline script or style anywhere: every script and stylesheet is a file of this origin.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self';"
+    " form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+templates = Jinja2Templates(directory=HERE / "templates")  # autoescape on for .html: text stays text
+
+
+def missing_assets() -> list[str]:
+    """The built asset files that are not there (empty when the console can be served)."""
+    return [name for name in VENDOR_FILES if not (VENDOR_DIR / name).is_file()]
+
+
+def page(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    """A console page or fragment, with the console's security headers."""
+    return templates.TemplateResponse(
+        request, template, {"static": STATIC_URL, **context}, status_code=status_code, headers=PAGE_HEADERS
+    )
+
+
+async def stream_position(request: Request) -> int:
+    """Where the page's live stream starts: read before the page's data, so no later event is missed."""
+    live: LiveStream = request.app.state.live_stream
+    return await live.position()
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """An urlencoded form's fields (the first value of each); anything else is an empty form."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
+        return {}
+    body = (await request.body()).decode("utf-8", errors="replace")
+    fields: dict[str, str] = {}
+    for name, value in urllib.parse.parse_qsl(body, keep_blank_values=True):
+        fields.setdefault(name, value)
+    return fields

@@ -6,7 +6,7 @@ import pytest
 
 from tests.faults import report
 from tests.faults.stack import Stack
-from tests.integration.conftest import api, api_url, db, services, settings, tokens
+from tests.integration.conftest import api, api_url, db, services, settings, smtp_server, tokens
 
 
 @pytest.fixture(scope="session")
@@ -15,4 +15,4 @@ def stack() -> Iterator[Stack]:
     report.write()
 
 
-__all__ = ["api", "api_url", "db", "services", "settings", "stack", "tokens"]
+__all__ = ["api", "api_url", "db", "services", "settings", "smtp_server", "stack", "tokens"]

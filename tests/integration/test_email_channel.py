@@ -2,18 +2,26 @@
 on the real stack: one message with both parts, the facts and a working acknowledge link, threaded per incident;
 a 451 is retried (sent on attempt 2), a 550 is recorded failed at once with the server's reply."""
 
+import ipaddress
 import re
+import ssl
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from incidents_shared.mail.compose import multipart
+from incidents_shared.mail.settings import parse_smtp_url
 from incidents_shared.mail.transport import MailRefused, SmtpTarget, send_mail
 from tests.integration.helpers import auth, eventually
 from tests.integration.smtp import SMTP_PORT, Mail, SmtpServer, _free_port, started
@@ -82,6 +90,48 @@ async def test_replies_are_classified_and_kept(smtp_server: SmtpServer, reply: s
 
     assert (refused.value.permanent, refused.value.reply) == (permanent, f"SMTP {reply}")
     assert smtp_server.to(to) == [] and len(smtp_server.tried(to)) == 1
+
+
+@pytest.fixture
+def tls_context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ssl.SSLContext:
+    """A server context with a self-signed certificate for 127.0.0.1, which this process's clients trust (OpenSSL's
+    SSL_CERT_FILE): real TLS, verified, without a public CA."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))  # fmt: skip
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    return context
+
+
+@pytest.mark.parametrize("mode", ["smtps", "starttls"])
+async def test_tls_from_the_first_byte_or_by_starttls(tls_context: ssl.SSLContext, mode: str) -> None:
+    port, to = _free_port(), a_mailbox()
+    tls = {"ssl_context": tls_context} if mode == "smtps" else {"tls_context": tls_context, "require_starttls": True}
+    server, controller = started(port, **tls)
+    try:
+        url = f"smtps://127.0.0.1:{port}" if mode == "smtps" else f"smtp://127.0.0.1:{port}?starttls=true"
+        await send_mail(parse_smtp_url(url, SENDER), a_message(to), timeout_s=5)
+        plain = SmtpTarget("127.0.0.1", port, sender=SENDER)
+        with pytest.raises(MailRefused) as refused:  # the same server refuses a client that skips TLS
+            await send_mail(plain, a_message(a_mailbox()), timeout_s=2)
+    finally:
+        controller.stop()
+    assert len(server.to(to)) == 1
+    assert not refused.value.permanent if mode == "smtps" else refused.value.reply.startswith("SMTP 530")
 
 
 async def test_nothing_listening_is_temporary() -> None:

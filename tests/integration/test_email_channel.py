@@ -134,6 +134,15 @@ async def test_tls_from_the_first_byte_or_by_starttls(tls_context: ssl.SSLContex
     assert not refused.value.permanent if mode == "smtps" else refused.value.reply.startswith("SMTP 530")
 
 
+async def test_starttls_asked_of_a_server_without_it_is_refused_saying_so(smtp_server: SmtpServer) -> None:
+    to = a_mailbox()
+    target = parse_smtp_url(f"smtp://127.0.0.1:{SMTP_PORT}?starttls=true", SENDER)
+    with pytest.raises(MailRefused) as refused:
+        await send_mail(target, a_message(to), timeout_s=5)
+    assert "STARTTLS" in refused.value.reply
+    assert smtp_server.tried(to) == [], "never sent in the clear instead"
+
+
 async def test_nothing_listening_is_temporary() -> None:
     with pytest.raises(MailRefused) as refused:
         await send_mail(SmtpTarget("127.0.0.1", _free_port(), sender=SENDER), a_message(a_mailbox()), timeout_s=2)

@@ -7,6 +7,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import Mapping
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -14,7 +15,7 @@ import httpx
 from incidents_shared.audit import Checkpoint, SigningKey
 from incidents_shared.projection.store import CHECKPOINT_COLUMNS
 from tests.integration.helpers import auth, log_incident
-from tests.integration.services import BIN
+from tests.integration.services import BIN, Service
 
 
 def _audit(env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -198,3 +199,21 @@ async def test_audit_verify_detects_a_deleted_an_edited_and_a_re_signed_checkpoi
     assert claimed == [f"{where}: bad signature (edited, or not signed by key {target.key_id})", broken_link]
 
     assert _audit().returncode == 0, "restored"
+
+
+def _environment(service: Service) -> dict[str, str]:
+    assert service.process is not None
+    raw = Path(f"/proc/{service.process.pid}/environ").read_bytes()
+    return dict(item.split("=", 1) for item in raw.decode().split("\0") if "=" in item)
+
+
+def test_only_the_projector_gets_the_signing_key(services: dict[str, Service]) -> None:
+    projector = _environment(services["projector"])
+    key_file = Path(projector["INCIDENTS_AUDIT_SIGNING_KEY_FILE"])
+    assert key_file.read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
+    assert key_file.stat().st_mode & 0o077 == 0, "owner-only"
+    for name in ("command-api", "escalator"):
+        environment = _environment(services[name])
+        assert "INCIDENTS_AUDIT_SIGNING_KEY_FILE" not in environment, name
+        assert not any("PRIVATE KEY" in value for value in environment.values()), name
+        assert environment["INCIDENTS_AUDIT_PUBLIC_KEYS"] == projector["INCIDENTS_AUDIT_PUBLIC_KEYS"]

@@ -13,13 +13,20 @@ PROBLEM = "application/problem+json"
 BEYOND_INT64 = str(2**63)
 
 
-@pytest.mark.parametrize("etag", ['"²"', "²", '"١"', f'"{BEYOND_INT64}"', '"99999999999999999999999"'])
-async def test_an_if_match_no_etag_spells_is_400(api: httpx.AsyncClient, tokens: dict[str, str], etag: str) -> None:
+def _headers(tokens: dict[str, str], role: str, name: bytes, value: bytes) -> list[tuple[bytes, bytes]]:
+    """Raw header bytes: "²" as a client sends it in Latin-1 (b"\\xb2"), which the server reads back as "²"."""
+    return [*((k.encode(), v.encode()) for k, v in auth(tokens, role).items()), (name, value)]
+
+
+@pytest.mark.parametrize(
+    "etag", [b'"\xb2"', b"\xb2", '"²"'.encode(), '"١"'.encode(), f'"{BEYOND_INT64}"'.encode(), b'"' + b"9" * 30 + b'"']
+)
+async def test_an_if_match_no_etag_spells_is_400(api: httpx.AsyncClient, tokens: dict[str, str], etag: bytes) -> None:
     created = await log_incident(api, tokens)
     answer = await api.post(
         f"/v1/incidents/{created['incident_id']}/acknowledge",
         json={},
-        headers={**auth(tokens, "responder"), "If-Match": etag},
+        headers=_headers(tokens, "responder", b"If-Match", etag),
     )
     assert answer.status_code == 400, answer.text
     assert answer.headers["content-type"] == PROBLEM
@@ -28,11 +35,11 @@ async def test_an_if_match_no_etag_spells_is_400(api: httpx.AsyncClient, tokens:
     assert shown.json()["status"] == "new", "nothing was appended"
 
 
-@pytest.mark.parametrize("last_event_id", ["²", " ²3", BEYOND_INT64, "-1"])
+@pytest.mark.parametrize("last_event_id", [b"\xb2", b"3\xb2", "²".encode(), BEYOND_INT64.encode(), b"-1"])
 async def test_a_last_event_id_no_stream_sent_is_400_before_the_stream(
-    api: httpx.AsyncClient, tokens: dict[str, str], last_event_id: str
+    api: httpx.AsyncClient, tokens: dict[str, str], last_event_id: bytes
 ) -> None:
-    answer = await api.get("/v1/stream", headers={**auth(tokens, "auditor"), "Last-Event-ID": last_event_id})
+    answer = await api.get("/v1/stream", headers=_headers(tokens, "auditor", b"Last-Event-ID", last_event_id))
     assert answer.status_code == 400, answer.text
     assert answer.headers["content-type"] == PROBLEM
     assert "Last-Event-ID" in answer.json()["title"]
@@ -57,11 +64,10 @@ async def test_the_largest_position_is_a_stream_that_waits(api: httpx.AsyncClien
 
 
 async def _post_with_correlation(api: httpx.AsyncClient, tokens: dict[str, str], correlation: bytes) -> httpx.Response:
-    headers = [(k.encode(), v.encode()) for k, v in auth(tokens, "reporter").items()]
     return await api.post(
         "/v1/incidents",
         json={"title": f"correlated {uuid.uuid4()}", "service": "vpn"},
-        headers=[*headers, (b"X-Correlation-ID", correlation)],
+        headers=_headers(tokens, "reporter", b"X-Correlation-ID", correlation),
     )
 
 

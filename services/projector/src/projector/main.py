@@ -2,7 +2,6 @@
 
 import asyncio
 import contextlib
-import os
 
 import structlog
 
@@ -41,7 +40,7 @@ def make_workers(settings: ProjectorSettings, pool: Pool) -> list[Worker]:
 
 def audit_checkpoints(settings: ProjectorSettings) -> AuditCheckpoints | None:
     """The signed checkpoints' writer, or None (with a warning) without a signing key (docs/decisions/0082)."""
-    if os.environ.get("INCIDENTS_AUDIT_KEY"):
+    if settings.audit_key is not None:
         log.warning("audit_key_ignored", reason="INCIDENTS_AUDIT_KEY (HMAC) is retired; see docs/SECURITY.md")
     key = settings.signing_key()
     if key is None:

@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from incidents_shared import addresses
 from incidents_shared.audit import SigningKey
@@ -20,6 +20,7 @@ class ProjectorSettings(CommonSettings):
     # The Ed25519 private key (PKCS#8 PEM) the audit checkpoints are signed with: the projector's only
     # (docs/decisions/0082, docs/SECURITY.md). Unset: no checkpoints, and a warning.
     audit_signing_key_file: Path | None = None
+    audit_key: SecretStr | None = None  # the retired HMAC key (0040): read only to warn that it is ignored
 
     @field_validator("audit_signing_key_file")
     @classmethod

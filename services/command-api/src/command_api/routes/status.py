@@ -8,6 +8,7 @@ posts: scanners prefetch GETs). The unsubscribe URL also takes RFC 8058's one-cl
 import email
 import email.policy
 import json
+import re
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
@@ -35,8 +36,9 @@ ACCEPTED = "If the address can receive mail, a confirmation is on its way: follo
 
 
 def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The problem answers `codes`, and 400 (a URL with NUL or bad UTF-8 is refused before any route)."""
     every = problem_responses()
-    answers: dict[int | str, dict[str, Any]] = {code: every[code] for code in codes if code in every}
+    answers: dict[int | str, dict[str, Any]] = {code: every[code] for code in (400, *codes) if code in every}
     if 415 in codes:
         answers[415] = {**every[422], "description": "A body that is neither JSON nor a form"}
     return answers
@@ -66,8 +68,13 @@ def _subscriptions(page: StatusPage) -> Subscriptions:
     return page.subscriptions
 
 
-def _body_schema(*fields: str) -> dict[str, Any]:
-    schema = {"type": "object", "required": list(fields), "properties": {f: {"type": "string"} for f in fields}}
+TOKEN = re.compile(r"[A-Za-z0-9_-]{16,200}")
+EMAIL_FIELD = {"type": "string", "format": "email", "maxLength": 254}
+TOKEN_FIELD = {"type": "string", "minLength": 16, "maxLength": 200, "pattern": "^[A-Za-z0-9_-]+$"}
+
+
+def _body_schema(field: str, spec: dict[str, Any]) -> dict[str, Any]:
+    schema = {"type": "object", "required": [field], "properties": {field: spec}}
     content = {"application/json": {"schema": schema}, FORM: {"schema": schema}}
     return {"requestBody": {"required": True, "content": content}}
 
@@ -97,7 +104,7 @@ async def status_feed(request: Request) -> Response:
         },
         **_problems(404, 413, 415, 422, 429, 503),
     },
-    openapi_extra=_body_schema("email"),
+    openapi_extra=_body_schema("email", EMAIL_FIELD),
     summary="Subscribe an email address to the updates (double opt-in: a confirmation is mailed)",
 )
 async def subscribe(request: Request, later: BackgroundTasks) -> Response:
@@ -141,12 +148,12 @@ async def confirm_page(request: Request, token: Token) -> Response:
     "/status/subscriptions/confirm",
     response_class=HTMLResponse,
     responses=_html("Confirmed", 413, 415, 422, 503, gone=True),
-    openapi_extra=_body_schema("token"),
+    openapi_extra=_body_schema("token", TOKEN_FIELD),
     summary="Confirm a subscription (the confirmation mail's token)",
 )
 async def confirm(request: Request) -> Response:
     token = _fields(request.headers.get("content-type", ""), await request.body()).get("token", "")
-    if not 16 <= len(token) <= 200:
+    if not TOKEN.fullmatch(token):
         raise _invalid("token", "the token of the confirmation mail's link")
     if not await _subscribers(request).confirm(token):
         return _gone()

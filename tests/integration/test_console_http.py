@@ -1,0 +1,156 @@
+"""The console's sessions, CSRF, headers and stream over plain HTTP against the real stack: what a browser
+relies on but cannot easily show (cookie flags, server-side sign-out, refusals that append nothing)."""
+
+import re
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from incidents_shared.domain.events import IncidentAcknowledged
+from incidents_shared.settings import CommonSettings
+from tests.integration.helpers import auth, events_in_log, eventually, log_incident
+from tests.integration.test_console_browser import Responder, a_responder
+
+pytestmark = pytest.mark.usefixtures("services")
+CSRF = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
+
+
+@pytest.fixture
+async def browser(api_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A cookie-keeping client that behaves like a form-posting browser of this origin."""
+    async with httpx.AsyncClient(base_url=api_url, timeout=30, headers={"Origin": api_url}) as client:
+        yield client
+
+
+async def signed_in(browser: httpx.AsyncClient, person: Responder) -> str:
+    """Signs in; returns the page's CSRF token."""
+    answer = await browser.post("/console/sign-in", data={"token": person.token})
+    assert (answer.status_code, answer.headers["location"]) == (303, "/console/"), answer.text
+    queue = await browser.get("/console/")
+    assert queue.status_code == 200, queue.text
+    found = CSRF.search(queue.text)
+    assert found is not None
+    return found.group(1)
+
+
+async def test_sign_in_sets_a_strict_http_only_cookie_and_sign_out_ends_it_on_the_server(
+    api: httpx.AsyncClient, browser: httpx.AsyncClient, tokens: dict[str, str]
+) -> None:
+    pat = await a_responder(api, tokens, "Pat Session")
+    answer = await browser.post("/console/sign-in", data={"token": pat.token})
+    cookie = answer.headers["set-cookie"]
+    assert cookie.startswith("incidents_console=") and pat.token not in cookie
+    flags = {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
+    assert {"httponly", "samesite", "path", "max-age"} <= flags and "secure" not in flags  # http devstack
+    assert "samesite=strict" in cookie.lower() and "path=/console" in cookie.lower()
+    page = await browser.get("/console/")
+    assert "Pat Session" in page.text and page.headers["content-security-policy"].startswith("default-src 'none'")
+    csrf = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
+    stolen = browser.cookies["incidents_console"]
+
+    assert (await browser.post("/console/sign-out", data={"csrf": csrf})).status_code == 303
+    async with httpx.AsyncClient(base_url=str(browser.base_url), cookies={"incidents_console": stolen}) as thief:
+        replayed = await thief.get("/console/")
+    assert (replayed.status_code, replayed.headers["location"]) == (303, "/console/sign-in")
+
+
+async def test_only_working_personal_tokens_sign_in(
+    api: httpx.AsyncClient, browser: httpx.AsyncClient, tokens: dict[str, str]
+) -> None:
+    for wrong in ("inc_not-a-token", tokens["responder"], ""):  # unknown, a role token (no person), empty
+        answer = await browser.post("/console/sign-in", data={"token": wrong})
+        assert answer.status_code == 401 and "personal token" in answer.text and "set-cookie" not in answer.headers
+    pat = await a_responder(api, tokens, "Pat Foreign")
+    foreign = await browser.post("/console/sign-in", data={"token": pat.token}, headers={"Origin": "https://evil.test"})
+    assert foreign.status_code == 403 and "set-cookie" not in foreign.headers
+
+
+async def test_revoking_the_token_ends_the_session(
+    api: httpx.AsyncClient, browser: httpx.AsyncClient, tokens: dict[str, str]
+) -> None:
+    pat = await a_responder(api, tokens, "Pat Revoked")
+    await signed_in(browser, pat)
+    listed = (await api.get(f"/v1/users/{pat.user_id}/tokens", headers=auth(tokens, "admin"))).json()["tokens"]
+    revoked = await api.delete(f"/v1/users/{pat.user_id}/tokens/{listed[0]['id']}", headers=auth(tokens, "admin"))
+    assert revoked.status_code == 204, revoked.text
+
+    async def signed_out() -> bool:
+        return (await browser.get("/console/")).status_code == 303
+
+    assert await eventually(signed_out)
+
+
+async def test_a_form_without_the_csrf_token_is_refused_and_appends_nothing(
+    api: httpx.AsyncClient, browser: httpx.AsyncClient, tokens: dict[str, str], settings: CommonSettings
+) -> None:
+    pat = await a_responder(api, tokens, "Pat Csrf")
+    csrf = await signed_in(browser, pat)
+    incident = await log_incident(api, tokens)
+    path = f"/console/incidents/{incident['incident_id']}/acknowledge"
+    for forged in ({}, {"csrf": "0" * 64}):
+        refused = await browser.post(path, data={"revision": str(incident["revision"]), **forged})
+        assert refused.status_code == 403, refused.text
+    logged = await events_in_log(settings, incident["incident_id"])
+    assert not [e for e in logged if isinstance(e, IncidentAcknowledged)]
+
+    done = await browser.post(path, data={"revision": str(incident["revision"]), "csrf": csrf})
+    assert done.status_code == 303, done.text
+    page = await browser.get(done.headers["location"])
+    assert 'id="incident-status">acknowledged<' in page.text and "Pat Csrf" in page.text
+
+
+async def test_bad_input_is_a_4xx_page_never_a_500(
+    api: httpx.AsyncClient, browser: httpx.AsyncClient, tokens: dict[str, str]
+) -> None:
+    csrf = await signed_in(browser, await a_responder(api, tokens, "Pat Input"))
+    assert (await browser.get("/console/", params={"priority": "P9"})).status_code == 422
+    assert (await browser.get("/console/", params={"sort": "nope", "breached": "maybe"})).status_code == 422
+    assert (await browser.get("/console/queue", params={"q": "x" * 501})).status_code == 422
+    assert (await browser.get("/console/incidents/not-a-uuid")).status_code == 422
+    unknown = "00000000-0000-4000-8000-000000000000"
+    assert (await browser.get(f"/console/incidents/{unknown}")).status_code == 404
+    incident = await log_incident(api, tokens)
+    base = f"/console/incidents/{incident['incident_id']}"
+    assert (await browser.post(f"{base}/explode", data={"csrf": csrf})).status_code == 404
+    assert (await browser.post(f"{base}/notes", data={"csrf": csrf, "revision": "1"})).status_code == 422
+    assert (await browser.post(f"{base}/notes", data={"csrf": csrf, "text": "x", "revision": "x"})).status_code == 422
+
+
+async def test_the_stream_needs_a_session_and_resumes_after_last_event_id(
+    api: httpx.AsyncClient, browser: httpx.AsyncClient, api_url: str, tokens: dict[str, str]
+) -> None:
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as stranger:
+        assert (await stranger.get("/console/stream")).status_code == 401
+    await signed_in(browser, await a_responder(api, tokens, "Pat Stream"))
+    incident = await log_incident(api, tokens, title="resume me")
+    await api.post(
+        f"/v1/incidents/{incident['incident_id']}/notes", json={"text": "after"}, headers=auth(tokens, "responder")
+    )
+    ids: list[str] = []
+    params = {"incident": incident["incident_id"], "after": "0"}
+    async with browser.stream("GET", "/console/stream", params=params) as events:
+        async for line in events.aiter_lines():
+            if line.startswith("id: "):
+                ids.append(line.removeprefix("id: "))
+            if len(ids) == 2:
+                break
+    resumed: list[str] = []
+    headers = {"Last-Event-ID": ids[0]}
+    async with browser.stream(
+        "GET", "/console/stream", params={"incident": incident["incident_id"]}, headers=headers
+    ) as events:
+        async for line in events.aiter_lines():
+            if line.startswith("event: "):
+                resumed.append(line.removeprefix("event: "))
+                break
+    assert resumed == ["incident.note_added"]
+
+
+async def test_docs_are_served_from_this_origin(api: httpx.AsyncClient) -> None:
+    page = await api.get("/docs")
+    assert page.status_code == 200 and "cdn" not in page.text.lower()
+    assert 'src="/console/static/vendor/swagger-ui-bundle.js"' in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    bundle = await api.get("/console/static/vendor/swagger-ui-bundle.js")
+    assert bundle.status_code == 200 and len(bundle.content) > 100_000

@@ -151,7 +151,11 @@ def create_app(settings: ApiSettings) -> FastAPI:
             heartbeats=HeartbeatService(lambda: directory.state.heartbeats, beats, read_model),
         )
         app.state.console = console_config(
-            pool, lambda: directory.state, lambda: directory.is_ready, settings.console_session_ttl_s, settings.public_url
+            pool,
+            lambda: directory.state,
+            lambda: directory.is_ready,
+            settings.console_session_ttl_s,
+            settings.public_url,
         )
         app.state.status_page = status_page(settings, pool, lambda: directory.state.services)  # decision 0081
         app.state.slack = slack_service(settings, pool, commands, read_model, directory)  # decision 0080

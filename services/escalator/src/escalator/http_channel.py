@@ -1,11 +1,12 @@
 """The HTTP channel (webhook and Slack): one POST of the delivery's JSON body, behind the target guard.
 
-Before it connects it checks the URL (https unless http is allowed) and, unless private targets are allowed,
-resolves the host and refuses any address that is not globally routable (escalator.targets). It then connects to
-the address it checked, not to the name (no second lookup an attacker's DNS could answer differently): the
-request goes to the IP with the name in the Host header and as TLS's server name (httpx's `sni_hostname`), so
-the certificate is still verified against the name. Redirects are never followed. Errors name the target by
-scheme and host only: the rest of a webhook URL is a secret, and errors are recorded on the log.
+It checks the URL (https unless http is allowed), resolves the host and, unless private targets are allowed,
+refuses it if any address is not globally routable (escalator.targets). It then connects to an address it
+resolved, not to the name (no second lookup an attacker's DNS could answer differently): the request goes to the
+IP with the name in the Host header and as TLS's server name (httpx's `sni_hostname`), so the certificate is
+still verified against the name. The addresses are tried in the resolver's order, the next only on a connection
+error. Redirects are never followed. Errors name the target by scheme and host only: the rest of a webhook URL
+is a secret, and errors are recorded on the log.
 """
 
 import asyncio
@@ -48,10 +49,10 @@ class HttpChannel:
         except httpx.InvalidURL:
             return SendResult(f"{shown_url(destination)}: not a usable URL", permanent=True)
         try:
-            if self.allow.private:
-                return answered((await self._post(delivery, url, {}, {})).status_code)
             addresses = await self._addresses(url)
-            if (why := resolved_problem(destination, addresses)) is not None:
+            if not addresses:
+                return SendResult(f"{shown_url(destination)}: its host resolves to no address", permanent=True)
+            if not self.allow.private and (why := resolved_problem(destination, addresses)) is not None:
                 return SendResult(why, permanent=True)
             return answered((await self._pinned(delivery, url, addresses)).status_code)
         except (httpx.HTTPError, OSError, TimeoutError) as exc:

@@ -41,6 +41,7 @@ def bench_stack(partitions: int) -> Iterator[dict[str, str]]:
     devstack("start")
     try:
         env = load_env() | {"INCIDENTS_TOPIC_PARTITIONS": str(partitions), "INCIDENTS_LOG_LEVEL": "warning"}
+        env |= profiles.LOCAL_TARGETS_ENV  # the receivers are local and http (the target guard, decision 0079)
         os.environ.update(env)
         subprocess.run(
             [str(BIN / "incidents-admin"), "init"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

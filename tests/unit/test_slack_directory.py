@@ -59,3 +59,10 @@ def test_apply_and_export_keep_the_slack_id_and_a_document_may_not_repeat_it() -
     with pytest.raises(InvalidDirectory) as refused:
         parse_directory({"users": [person("ann", "U2CERLKJA"), person("bob", "U2CERLKJA")]})
     assert [p.path for p in refused.value.problems] == ["users.1.slack_user_id"]
+
+
+def test_a_user_without_a_slack_id_reads_and_goes_on_the_log_as_before() -> None:
+    assert "slack_user_id" not in d.User.model_validate(person("ann")).model_dump(mode="json")
+    assert (
+        d.User.model_validate(person("ann", "W0ENTERPRISE")).model_dump(mode="json")["slack_user_id"] == "W0ENTERPRISE"
+    )

@@ -114,7 +114,9 @@ class User(StorableModel):
     time_zone: TimeZoneName
     role: Role
     contact_methods: Annotated[list[ContactMethod], Field(max_length=10)] = Field(default_factory=list)
-    slack_user_id: SlackUserId | None = None  # who they are in Slack: the slash command and buttons act as them
+    # Who they are in Slack: its buttons and slash command act as them (decision 0080). Left out when unset, so
+    # a user without one reads, and goes on the log, as before.
+    slack_user_id: SlackUserId | None = Field(default=None, exclude_if=lambda value: value is None)
 
     @model_validator(mode="after")
     def _delays_in_order(self) -> "User":

@@ -10,12 +10,19 @@ from uuid import UUID
 import pytest
 from pydantic import ValidationError
 
+from escalator.destinations import Destinations
 from escalator.email_channel import NOT_CONFIGURED, EmailChannel, html_part, message_for, render, text_part
-from incidents_shared.domain.enums import ContactKind
-from incidents_shared.domain.escalation.destinations import ContactRef
+from incidents_shared.domain import events as e
+from incidents_shared.domain import payloads as p
+from incidents_shared.domain.enums import ContactKind, Priority
+from incidents_shared.domain.escalation.book import PolicyBook
+from incidents_shared.domain.escalation.destinations import ChannelRef, ContactRef
+from incidents_shared.domain.escalation.people import People
 from incidents_shared.domain.escalation.policy import Channel, ChannelKind
 from incidents_shared.domain.escalation.recipients import Delivery
 from incidents_shared.mail.transport import SmtpTarget
+from tests.unit.test_escalation_rules import logged, person, simulated
+from tests.unit.test_escalation_rules import policy as a_policy
 
 INCIDENT = UUID("0c1f2b4e-5d6a-4b7c-8d9e-0f1a2b3c4d5e")
 DELIVERY = UUID("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d")
@@ -135,3 +142,18 @@ async def test_a_destination_that_is_not_a_mailbox_fails_for_good_without_connec
     result = await EmailChannel(unreachable, _Clock(), timeout_s=1).send(a_delivery(), "ann@example.com\nBcc: x@y.z")
 
     assert result.permanent and "is not a mailbox" in (result.error or "")
+
+
+def test_a_stakeholder_update_goes_to_an_email_channel_resolved_to_its_mailbox_when_sent() -> None:
+    mailed = a_policy({"P1": {"acknowledge": "5m", "resolve": "1h"}}, stakeholders={"executives": ["execs"]},
+                    channels={"execs": {"kind": "email", "url": "mailto:execs@example.com"}})  # fmt: skip
+    update = p.StakeholderUpdateData(audience="executives", message="Payments restored.")
+    book = PolicyBook(mailed)
+    sim = simulated(book, [logged(Priority.P1), person(e.StakeholderUpdatePosted, 1, update)])
+
+    [delivery] = sim.deliveries
+    assert (delivery.kind, delivery.destination) == (ChannelKind.EMAIL, ChannelRef("execs"))
+    assert Destinations(book, People).resolve(delivery) == "execs@example.com"
+    rendered = render(delivery.body)
+    assert rendered.subject == "[P1] Checkout down (checkout): update"
+    assert rendered.lead == "Update for executives: Payments restored."

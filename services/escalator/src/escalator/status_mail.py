@@ -1,10 +1,11 @@
 """Mail each new `customers` update to the status page's subscribers (decision 0081), supervised by the escalator.
 
 Each tick fills the outbox `status_mail_outbox` with one row per (update, subscriber confirmed by the time it was
-posted), drills left out, then claims due rows (SKIP LOCKED, so several escalators share the work) and sends them:
-once each, retried with backoff on temporary SMTP errors, failed at once on permanent ones. The address is read
-from `status_subscribers` at send time and never leaves PostgreSQL and the mail (nothing goes onto the Kafka log);
-every mail carries its own RFC 8058 one-click unsubscribe link, whose token only the mail holds (its hash is stored).
+posted), drills left out; an update is filled once, when first seen (an update with rows is done). Then it claims
+due rows (SKIP LOCKED, so several escalators share the work) and sends them: once each, retried with backoff on
+temporary SMTP errors, failed at once on permanent ones. The address is read from `status_subscribers` at send
+time and never leaves PostgreSQL and the mail (nothing goes onto the Kafka log); every mail carries its own
+RFC 8058 one-click unsubscribe link, whose token only the mail holds (its hash is stored).
 """
 
 import asyncio
@@ -46,6 +47,7 @@ JOIN incidents i ON i.incident_id = e.incident_id
 JOIN status_subscribers s ON s.confirmed_at IS NOT NULL AND s.confirmed_at <= e.occurred_at
 WHERE e.type = 'incident.stakeholder_update_posted' AND e.event -> 'data' ->> 'audience' = 'customers'
   AND i.source <> 'drill' AND e.occurred_at >= $2
+  AND NOT EXISTS (SELECT 1 FROM status_mail_outbox o WHERE o.update_event_id = e.event_id)
 ON CONFLICT DO NOTHING
 """
 CLAIM_SQL = """

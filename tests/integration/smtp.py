@@ -9,6 +9,7 @@ Try again later` (temporary) or `550 5.1.1 No such user` (permanent).
 import asyncio
 import socket
 import threading
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from incidents_shared.mail.compose import multipart
+
 
 def _free_port() -> int:
     with socket.socket() as probe:
@@ -32,6 +35,15 @@ def _free_port() -> int:
 SMTP_PORT = _free_port()
 SMTP_FROM = "Incidents <incidents@incidents.test>"
 SMTP_ENV = {"INCIDENTS_SMTP_URL": f"smtp://127.0.0.1:{SMTP_PORT}", "INCIDENTS_SMTP_FROM": SMTP_FROM}
+
+
+def a_mailbox(who: str = "ann") -> str:
+    """A recipient no other test uses."""
+    return f"{who}-{uuid.uuid4().hex[:8]}@example.com"
+
+
+def a_message(to: str, subject: str = "hello") -> EmailMessage:
+    return multipart(sender=SMTP_FROM, to=to, subject=subject, text="plain", html="<p>html</p>", at=datetime.now(UTC))
 
 
 @dataclass(frozen=True)

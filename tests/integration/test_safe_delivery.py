@@ -6,7 +6,9 @@ session's escalator does not own (it owns the log's partitions, 0 to 3), so each
 """
 
 import asyncio
+import os
 import socket
+import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -32,7 +34,9 @@ from incidents_shared.domain.escalation.people import People
 from incidents_shared.domain.escalation.policy import Channel, ChannelKind, Policy
 from incidents_shared.domain.escalation.recipients import Delivery
 from incidents_shared.settings import CommonSettings
+from tests.integration.conftest import ESCALATOR_ENV, WEBHOOK_PORT
 from tests.integration.helpers import auth, eventually, log_incident
+from tests.integration.services import BIN, SPARE_PORT
 from tests.integration.webhook import Receiver, running_receiver
 
 OUTBOX_PARTITION = 99  # no log partition: the session's escalator never picks these rows
@@ -161,3 +165,22 @@ async def test_a_channel_gone_from_the_policy_file_is_recorded_failed_saying_so(
     assert failed["type"] == "incident.notification_failed"
     assert "'removed-meanwhile' is no longer in the policy file in force" in failed["data"]["error"]
     assert receiver.requests == []
+
+
+def _start_escalator(**allow: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **ESCALATOR_ENV, "INCIDENTS_ESCALATOR_HTTP_PORT": str(SPARE_PORT)}
+    for name in ("INCIDENTS_ALLOW_PRIVATE_TARGETS", "INCIDENTS_ALLOW_HTTP_TARGETS"):
+        env.pop(name, None)
+    return subprocess.run([str(BIN / "incidents-escalator")], env={**env, **allow}, capture_output=True, text=True,
+                          timeout=90, check=False)  # fmt: skip
+
+
+def test_the_escalator_refuses_to_start_on_channels_the_guard_refuses() -> None:
+    hooks = f"http://127.0.0.1:{WEBHOOK_PORT}"
+    guarded = _start_escalator()
+    assert guarded.returncode == 2
+    assert f"channels.oncall: {hooks}: plain http refused (https is required" in guarded.stderr
+    assert "/hooks/" not in guarded.stderr, "naming scheme and host, not the URL's path"
+    http_allowed = _start_escalator(INCIDENTS_ALLOW_HTTP_TARGETS="true")
+    assert http_allowed.returncode == 2
+    assert f"channels.leads: {hooks}: 127.0.0.1 is a loopback address, refused" in http_allowed.stderr

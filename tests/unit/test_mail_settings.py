@@ -3,7 +3,7 @@
 import os
 
 import pytest
-from pydantic import ValidationError
+from pydantic import ValidationError, model_validator
 
 from incidents_shared.mail.settings import SmtpSettings, SmtpUrlError, parse_smtp_url, smtp_target
 from incidents_shared.mail.transport import SmtpTarget
@@ -96,11 +96,15 @@ def test_a_bad_url_stops_start_up_naming_the_variable_never_the_password(env: py
     assert "secret-pw" not in described and "secret-pw" not in str(raised.value)
 
 
-def test_a_url_needs_a_from_mailbox(env: pytest.MonkeyPatch) -> None:
-    env.setenv("INCIDENTS_SMTP_URL", "smtp://127.0.0.1:2525")
+def test_a_url_needs_a_from_mailbox_and_the_error_never_shows_the_url(env: pytest.MonkeyPatch) -> None:
+    env.setenv("INCIDENTS_SMTP_URL", "smtp://u:secret-pw@127.0.0.1:2525")
 
-    with pytest.raises(ValidationError, match="INCIDENTS_SMTP_FROM is required"):
+    with pytest.raises(ValidationError) as raised:
         SmtpSettings()
+    described = describe_errors(SmtpSettings, raised.value)
+
+    assert "INCIDENTS_SMTP_FROM=None" in described and "required with INCIDENTS_SMTP_URL" in described
+    assert "secret-pw" not in described and "secret-pw" not in str(raised.value)
 
 
 @pytest.mark.parametrize("sender", ["incidents", "a@b@c", "Incidents <incidents@example.com>\nBcc: x@y.z"])
@@ -109,3 +113,20 @@ def test_a_from_that_is_not_a_mailbox_is_refused(env: pytest.MonkeyPatch, sender
 
     with pytest.raises(ValidationError, match="must be a mailbox"):
         SmtpSettings()
+
+
+class _WithARule(SmtpSettings):
+    @model_validator(mode="after")
+    def _refuse(self) -> "_WithARule":
+        raise ValueError("a rule across settings failed")
+
+
+def test_a_rule_across_settings_prints_no_input_so_never_the_url(env: pytest.MonkeyPatch) -> None:
+    env.setenv("INCIDENTS_SMTP_URL", "smtp://u:secret-pw@127.0.0.1:2525")
+    env.setenv("INCIDENTS_SMTP_FROM", SENDER)
+
+    with pytest.raises(ValidationError) as raised:
+        _WithARule()
+    described = describe_errors(_WithARule, raised.value)
+
+    assert "a rule across settings failed" in described and "secret-pw" not in described

@@ -90,6 +90,9 @@ def describe_errors(cls: type[BaseSettings], exc: ValidationError) -> str:
     prefix = str(cls.model_config.get("env_prefix", ""))
     lines = [f"invalid configuration for {cls.__name__}:"]
     for error in exc.errors():
+        if not error["loc"]:  # a rule across settings: its input is every value given, secrets included
+            lines.append(f"  {error['msg']}")
+            continue
         name = (prefix + "_".join(str(part) for part in error["loc"])).upper()
         lines.append(f"  {name}={redact(error.get('input'))!r}: {error['msg']}")
     return "\n".join(lines)

@@ -10,7 +10,7 @@ import re
 from typing import Annotated
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -90,7 +90,7 @@ class SmtpSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="INCIDENTS_", extra="ignore", frozen=True)
 
     smtp_url: SecretStr | None = None
-    smtp_from: Annotated[str, Field(max_length=320)] | None = None
+    smtp_from: Annotated[str | None, Field(max_length=320, validate_default=True)] = None
     smtp_timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
 
     @field_validator("smtp_url")
@@ -106,14 +106,13 @@ class SmtpSettings(BaseSettings):
 
     @field_validator("smtp_from")
     @classmethod
-    def _mailbox(cls, value: str | None) -> str | None:
-        return check_sender(value) if value is not None and value.strip() else None
-
-    @model_validator(mode="after")
-    def _from_with_url(self) -> "SmtpSettings":
-        if self.smtp_url is not None and self.smtp_from is None:
-            raise ValueError("INCIDENTS_SMTP_FROM is required with INCIDENTS_SMTP_URL (the mailbox messages come from)")
-        return self
+    def _mailbox(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # A field validator, not a model one: a model validator's error would print every input, the URL included.
+        if value is not None and value.strip():
+            return check_sender(value)
+        if info.data.get("smtp_url") is not None:
+            raise ValueError("required with INCIDENTS_SMTP_URL (the mailbox messages come from)")
+        return None
 
 
 def smtp_target(settings: SmtpSettings) -> SmtpTarget | None:

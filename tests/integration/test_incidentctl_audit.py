@@ -164,6 +164,8 @@ async def test_audit_verify_detects_a_deleted_an_edited_and_a_re_signed_checkpoi
     assert clean.returncode == 0, clean.stdout + clean.stderr
     previous, target, following = chain[-3], chain[-2], chain[-1]  # never the newest: the projector chains on it
     p, seq = target.partition, target.seq
+    [head] = [line for line in clean.stderr.splitlines() if line.startswith(f"chain head partition {p}:")]
+    assert int(head.split("number ")[1].split(",")[0]) >= following.seq, head
     where = f"checkpoint partition {p} number {seq} (offset {target.next_offset})"
     broken_link = (
         f"checkpoint partition {p} number {seq + 1} (offset {following.next_offset}):"

@@ -37,10 +37,19 @@ class AuditReport:
     events: int = 0
     checkpoints: int = 0
     findings: list[str] = field(default_factory=list)
+    heads: dict[int, Checkpoint] = field(default_factory=dict)  # each partition's newest checkpoint
 
     @property
     def ok(self) -> bool:
         return not self.findings
+
+    def head_lines(self) -> list[str]:
+        """Each chain's newest checkpoint: keep them outside the database, since removing the newest checkpoints
+        of a chain breaks nothing after them (docs/decisions/0082)."""
+        return [
+            f"chain head partition {p}: number {c.seq}, offset {c.next_offset}, hash {c.hash}, key {c.key_id}"
+            for p, c in sorted(self.heads.items())
+        ]
 
 
 def _rehash(prev_hash: str, event: dict[str, Any]) -> str:
@@ -133,7 +142,10 @@ async def verify(settings: CommonSettings) -> AuditReport:
             if (record.partition, record.offset + 1) in wanted:
                 digests_at[(record.partition, record.offset + 1)] = fold.digests.get(record.partition, GENESIS_DIGEST)
     report = AuditReport(
-        incidents=len(fold.accepted), events=sum(len(v) for v in fold.accepted.values()), checkpoints=len(checkpoints)
+        incidents=len(fold.accepted),
+        events=sum(len(v) for v in fold.accepted.values()),
+        checkpoints=len(checkpoints),
+        heads={c.partition: c for c in checkpoints},  # ordered by partition and number: the last one stays
     )
     report.findings = compare_chains(fold.accepted, stored) + check_checkpoints(keys, checkpoints, digests_at)
     return report

@@ -25,8 +25,10 @@ def verify() -> None:
 
     Reports the exact incident and version of any edited, deleted or inserted event, and any checkpoint that is
     not signed by a trusted key, that the log no longer matches, or that breaks its partition's chain (deleted,
-    edited, re-signed); exits 1 on any finding. Needs INCIDENTS_AUDIT_PUBLIC_KEYS (the projector's public key
-    or keys): without one it refuses with exit 2 rather than skip the signatures.
+    edited, re-signed); exits 1 on any finding. Prints each chain's newest checkpoint (number and hash) to
+    stderr: keep those lines elsewhere to notice later if the newest checkpoints were removed. Needs
+    INCIDENTS_AUDIT_PUBLIC_KEYS (the projector's public key or keys): without one it refuses with exit 2
+    rather than skip the signatures.
     """
     settings = load_settings(CommonSettings)
     try:
@@ -37,6 +39,8 @@ def verify() -> None:
         raise typer.Exit(USAGE_ERROR) from None
     for finding in report.findings:
         typer.echo(finding)
+    for line in report.head_lines():
+        typer.echo(line, err=True)
     summary = f"{report.incidents} incidents, {report.events} accepted events, {report.checkpoints} checkpoints: " + (
         "verified" if report.ok else f"{len(report.findings)} findings"
     )

@@ -18,9 +18,9 @@ from tests.integration.helpers import auth, log_incident
 from tests.integration.services import BIN, Service
 
 
-def _audit(env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _audit(env: Mapping[str, str] | None = None, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(BIN / "incidentctl"), "audit", "verify"],
+        [str(BIN / "incidentctl"), "audit", "verify", *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -219,3 +219,31 @@ def test_only_the_projector_gets_the_signing_key(services: dict[str, Service]) -
         assert "INCIDENTS_AUDIT_SIGNING_KEY_FILE" not in environment, name
         assert not any("PRIVATE KEY" in value for value in environment.values()), name
         assert environment["INCIDENTS_AUDIT_PUBLIC_KEYS"] == projector["INCIDENTS_AUDIT_PUBLIC_KEYS"]
+
+
+async def test_audit_verify_checks_heads_kept_from_an_earlier_run(
+    api: httpx.AsyncClient, tokens: dict[str, str], db: asyncpg.Connection, tmp_path: Path
+) -> None:
+    newest = (await _chain_of_three(api, tokens, db))[-1]
+    earlier = tmp_path / "earlier.txt"
+    earlier.write_text(_audit().stderr)
+    assert _audit(None, "--heads", str(earlier)).returncode == 0, "the chains only grew since"
+
+    # As if the chain had once been longer (its newest removed since), or its head rewritten.
+    longer = f"chain head partition {newest.partition}: number {newest.seq + 1000}, offset 1, hash {'a' * 64}, key k"
+    rewritten = f"chain head partition {newest.partition}: number {newest.seq}, offset 1, hash {'b' * 64}, key k"
+    for kept, finding in (
+        (
+            longer,
+            f"checkpoint partition {newest.partition} number {newest.seq + 1000}: was the chain's head, now missing",
+        ),
+        (rewritten, f"checkpoint partition {newest.partition} number {newest.seq}: differs from the head kept earlier"),
+    ):
+        earlier.write_text(kept + "\n")
+        dirty = _audit(None, "--heads", str(earlier))
+        assert dirty.returncode == 1, dirty.stdout + dirty.stderr
+        assert [line for line in dirty.stdout.splitlines() if line.startswith(finding)], dirty.stdout
+
+    earlier.write_text("nothing kept\n")
+    refused = _audit(None, "--heads", str(earlier))
+    assert refused.returncode == 2 and "no 'chain head partition" in refused.stderr

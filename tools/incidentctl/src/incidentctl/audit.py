@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from incidentctl.audit_heads import KeptHead, head_findings, head_line
 from incidentctl.logreader import read_log
 from incidents_shared.audit import (
     GENESIS_DIGEST,
@@ -46,10 +47,7 @@ class AuditReport:
     def head_lines(self) -> list[str]:
         """Each chain's newest checkpoint: keep them outside the database, since removing the newest checkpoints
         of a chain breaks nothing after them (docs/decisions/0082)."""
-        return [
-            f"chain head partition {p}: number {c.seq}, offset {c.next_offset}, hash {c.hash}, key {c.key_id}"
-            for p, c in sorted(self.heads.items())
-        ]
+        return [head_line(c) for _, c in sorted(self.heads.items())]
 
 
 def _rehash(prev_hash: str, event: dict[str, Any]) -> str:
@@ -116,8 +114,9 @@ async def _stored(conn: Conn) -> tuple[dict[UUID, dict[int, tuple[UUID, str, str
     return stored, checkpoints
 
 
-async def verify(settings: CommonSettings) -> AuditReport:
-    """Raises NoPublicKeys before reading anything when no public key is trusted."""
+async def verify(settings: CommonSettings, kept: dict[int, KeptHead] | None = None) -> AuditReport:
+    """Raises NoPublicKeys before reading anything when no public key is trusted. `kept`: chain heads of an
+    earlier run (incidentctl.audit_heads), each still to be found unchanged."""
     keys = trusted_keys(settings)
     pool = await create_pool(settings)
     try:
@@ -148,4 +147,5 @@ async def verify(settings: CommonSettings) -> AuditReport:
         heads={c.partition: c for c in checkpoints},  # ordered by partition and number: the last one stays
     )
     report.findings = compare_chains(fold.accepted, stored) + check_checkpoints(keys, checkpoints, digests_at)
+    report.findings += head_findings(kept or {}, checkpoints)
     return report

@@ -9,6 +9,7 @@ import typer
 
 from incidentctl.audit import NoPublicKeys
 from incidentctl.audit import verify as run_verify
+from incidentctl.audit_heads import KeptHead, parse_heads
 from incidentctl.logreader import log_progress
 from incidents_shared.audit import SigningKey, public_key_text
 from incidents_shared.settings import CommonSettings, load_settings
@@ -20,20 +21,26 @@ USAGE_ERROR = 2
 
 
 @app.command("verify")
-def verify() -> None:
+def verify(
+    heads: Annotated[
+        Path | None,
+        typer.Option(help="the stderr of an earlier run: its chain heads must still be there, unchanged"),
+    ] = None,
+) -> None:
     """Recompute every incident's hash chain and the signed checkpoints from the log and compare.
 
     Reports the exact incident and version of any edited, deleted or inserted event, and any checkpoint that is
     not signed by a trusted key, that the log no longer matches, or that breaks its partition's chain (deleted,
     edited, re-signed); exits 1 on any finding. Prints each chain's newest checkpoint (number and hash) to
-    stderr: keep those lines elsewhere to notice later if the newest checkpoints were removed. Needs
+    stderr: keep those lines elsewhere and pass them back with --heads to find removed newest checkpoints. Needs
     INCIDENTS_AUDIT_PUBLIC_KEYS (the projector's public key or keys): without one it refuses with exit 2
     rather than skip the signatures.
     """
     settings = load_settings(CommonSettings)
+    kept = _kept_heads(heads)
     try:
         with log_progress("recomputing chains from the log"):
-            report = asyncio.run(run_verify(settings))
+            report = asyncio.run(run_verify(settings, kept))
     except NoPublicKeys as exc:
         typer.echo(f"audit verify: {exc}", err=True)
         raise typer.Exit(USAGE_ERROR) from None
@@ -46,6 +53,16 @@ def verify() -> None:
     )
     typer.echo(summary, err=True)
     raise typer.Exit(0 if report.ok else 1)
+
+
+def _kept_heads(path: Path | None) -> dict[int, KeptHead] | None:
+    if path is None:
+        return None
+    try:
+        return parse_heads(path.read_text())
+    except (OSError, ValueError) as exc:
+        typer.echo(f"audit verify: --heads {path}: {exc}", err=True)
+        raise typer.Exit(USAGE_ERROR) from None
 
 
 @app.command("keygen")

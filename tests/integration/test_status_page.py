@@ -208,3 +208,21 @@ async def test_bad_subscription_input_is_a_problem_naming_the_field(api: httpx.A
     assert (await api.get(f"/status/subscriptions/confirm?token={token}")).status_code == 404
     page = await api.get(f"/status/subscriptions/unsubscribe?token={token}")
     assert page.status_code == 200 and 'name="List-Unsubscribe" value="One-Click"' in page.text
+
+
+async def test_the_pages_form_subscribes_and_the_confirmation_mail_can_unsubscribe_at_once(
+    api: httpx.AsyncClient, smtp_server: SmtpServer, db: asyncpg.Connection
+) -> None:
+    address = f"form-{uuid.uuid4().hex[:8]}@customers.test"
+    posted = await api.post("/status/subscriptions", data={"email": address}, headers={"accept": "text/html"})
+    assert posted.status_code == 202 and posted.headers["content-type"].startswith("text/html")
+    assert "Check your mailbox" in posted.text
+    [mail] = await smtp_server.wait_for(lambda m: address in m.recipients)
+    assert mail.part("html") and "confirm?token=" in mail.part("html")
+    assert await db.fetchval("SELECT count(*) FROM status_subscribers WHERE email = $1", address) == 1
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    done = await api.post(local(api, one_click_headers(mail)), content=b"List-Unsubscribe=One-Click", headers=form)
+    assert done.status_code == 200
+    assert await db.fetchval("SELECT count(*) FROM status_subscribers WHERE email = $1", address) == 0
+    target = local(api, link(mail, "/status/subscriptions/confirm"))
+    assert (await api.get(target)).status_code == 404  # the pending confirmation went with the address

@@ -33,10 +33,12 @@ from incidents_shared.domain.escalation.fold import Outcome
 from incidents_shared.domain.escalation.people import People
 from incidents_shared.domain.escalation.policy import Channel, ChannelKind, Policy
 from incidents_shared.domain.escalation.recipients import Delivery
+from incidents_shared.domain.oncall import oncall_at
 from incidents_shared.settings import CommonSettings
 from tests.integration.conftest import ESCALATOR_ENV, WEBHOOK_PORT
 from tests.integration.helpers import auth, eventually, log_incident
 from tests.integration.services import BIN, SPARE_PORT
+from tests.integration.test_oncall_paging import a_p2, a_rota, paged_at
 from tests.integration.webhook import Receiver, running_receiver
 
 OUTBOX_PARTITION = 99  # no log partition: the session's escalator never picks these rows
@@ -184,3 +186,30 @@ def test_the_escalator_refuses_to_start_on_channels_the_guard_refuses() -> None:
     http_allowed = _start_escalator(INCIDENTS_ALLOW_HTTP_TARGETS="true")
     assert http_allowed.returncode == 2
     assert f"channels.leads: {hooks}: 127.0.0.1 is a loopback address, refused" in http_allowed.stderr
+
+
+async def test_a_page_records_scheme_and_host_only_and_goes_where_the_directory_says(
+    api: httpx.AsyncClient, tokens: dict[str, str], db: asyncpg.Connection
+) -> None:
+    async with running_receiver(WEBHOOK_PORT) as hooks:
+        rota = await a_rota(api, tokens)  # contact methods: webhooks at /hooks/page-<user>
+        incident_id, answered = await a_p2(api, tokens, rota["service"])
+        paged = oncall_at(rota["schedule"], answered).user
+        assert paged is not None
+        [got] = await eventually(lambda: _async(paged_at(hooks, f"/hooks/page-{paged}")), 15)
+
+        async def pages() -> list[dict[str, Any]]:
+            answer = await api.get(f"/v1/incidents/{incident_id}/timeline", headers=auth(tokens, "auditor"))
+            return [e for e in answer.json()["events"] if e["type"] == "incident.paged"]
+
+        [page] = await eventually(pages, 15)
+    assert page["data"]["contact"] == {"index": 0, "kind": "webhook", "address": f"http://127.0.0.1:{WEBHOOK_PORT}"}
+    assert got.body["page_id"] == page["data"]["page_id"]
+    for table in ("escalator_outbox", "escalator_timers", "incident_events"):
+        dumped = await db.fetchval(f"SELECT coalesce(json_agg(t)::text, '') FROM {table} t WHERE incident_id = $1",
+                                   uuid.UUID(incident_id))  # fmt: skip
+        assert f"page-{paged}" not in dumped, f"{table} holds the contact method's URL"
+
+
+async def _async(value: Any) -> Any:
+    return value

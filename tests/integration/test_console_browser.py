@@ -148,16 +148,16 @@ async def test_the_second_editor_gets_the_conflict_view_and_succeeds_on_retry(
 
     first.find_element(By.ID, "do-acknowledge").click()
     wait(first, lambda d: d.find_element(By.ID, "incident-status").text == "acknowledged", what="Ana's ack")
-    second.find_element(By.ID, "note-text").send_keys("the volume grows 2 GB an hour")
-    second.find_element(By.ID, "do-note").click()
+    second.find_element(By.ID, "notes-text").send_keys("the volume grows 2 GB an hour")
+    second.find_element(By.ID, "do-notes").click()
 
     conflict = wait(second, lambda d: d.find_elements(By.ID, "conflict"), what="the conflict view")[0]
     assert "Ana Conflict" in conflict.text and "acknowledged" in conflict.text
-    assert second.find_element(By.ID, "note-text").get_attribute("value") == "the volume grows 2 GB an hour"
+    assert second.find_element(By.ID, "notes-text").get_attribute("value") == "the volume grows 2 GB an hour"
     notes = [e for e in await events_in_log(settings, incident_id) if isinstance(e, NoteAdded)]
     assert notes == []  # nothing was written over Ana's change
 
-    second.find_element(By.ID, "do-note").click()
+    second.find_element(By.ID, "do-notes").click()
     wait(second, lambda d: not d.find_elements(By.ID, "conflict"), what="the retry accepted")
     assert "the volume grows 2 GB an hour" in second.find_element(By.ID, "notes").text
     [note] = [e for e in await events_in_log(settings, incident_id) if isinstance(e, NoteAdded)]
@@ -181,3 +181,57 @@ async def test_a_title_with_html_is_shown_as_text_and_runs_nothing(
     assert driver.find_elements(By.CSS_SELECTOR, "main img") == []
     with pytest.raises(NoAlertPresentException):
         driver.switch_to.alert.text  # noqa: B018  (reading it is what raises when no dialog is open)
+
+
+async def test_the_lifecycle_from_the_incident_page_shows_who_did_each_step(
+    api: httpx.AsyncClient, api_url: str, tokens: dict[str, str], browsers: list[Browser]
+) -> None:
+    driver = browsers[0]
+    ana = await a_responder(api, tokens, "Ana Lifecycle")
+    incident_id = (await log_incident(api, tokens, title="Queue backlog on orders"))["incident_id"]
+    sign_in(driver, api_url, ana)
+    driver.get(f"{api_url}/console/incidents/{incident_id}")
+
+    def act(action: str, status: str, **fields: str) -> None:
+        if action in ("assign", "hold", "declare-major", "escalate"):
+            driver.find_element(By.CSS_SELECTOR, "details.more summary").click()
+        for name, value in fields.items():
+            box = driver.find_element(By.ID, f"{action}-{name}")
+            box.clear()
+            box.send_keys(value)
+        driver.find_element(By.ID, f"do-{action}").click()
+        wait(driver, lambda d: d.find_elements(By.ID, "actions-title"), what=f"the page after {action}")
+        notices = [n.text for n in driver.find_elements(By.CSS_SELECTOR, "#notice, #conflict")]
+        assert notices == [], (action, notices)
+        wait(driver, lambda d: d.find_element(By.ID, "incident-status").text == status, what=f"{action} -> {status}")
+
+    act("assign", "new", team="service-desk", assignee=ana.user_id)
+    act("acknowledge", "acknowledged")
+    act("investigate", "investigating")
+    act("hold", "on_hold", comment="waiting for the vendor")
+    act("resume", "investigating")
+    act("resolve", "resolved", summary="consumer restarted")
+    act("reopen", "investigating", reason="backlog is back")
+    act("resolve", "resolved", summary="consumer pool doubled")
+    assert not driver.find_elements(By.ID, "do-close")  # a responder may not close: the page does not offer it
+    lines = driver.find_element(By.ID, "timeline").text.splitlines()
+    mine = [line for line in lines if "Ana Lifecycle" in line]
+    for step in (
+        "assigned",
+        "acknowledged",
+        "investigating",
+        "put on hold",
+        "resumed",
+        "resolved",
+        "reopened",
+    ):
+        assert any(step in line for line in mine), (step, lines)
+
+
+def test_docs_render_swagger_ui_from_local_assets(api_url: str, browsers: list[Browser]) -> None:
+    driver = browsers[0]
+    driver.get(f"{api_url}/docs")
+    title = wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".swagger-ui .info .title"), what="Swagger UI")
+    assert "Incident platform command API" in title[0].text
+    assert wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".opblock"), what="the operations")
+    assert severe_console_errors(driver) == []

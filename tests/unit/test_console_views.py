@@ -96,3 +96,25 @@ def test_csrf_tokens_belong_to_their_session() -> None:
 
 def test_the_built_assets_are_there() -> None:
     assert missing_assets() == [], f"run scripts/console-assets.sh to build {VENDOR_FILES}"
+
+
+def test_the_page_offers_what_the_status_and_the_role_allow() -> None:
+    from datetime import UTC, datetime
+    from uuid import uuid4
+
+    from command_api.routes.commands import ACTIONS
+    from incidents_shared.domain.enums import Status
+    from incidents_shared.domain.state import Incident
+
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    new = Incident(
+        incident_id=uuid4(), title="t", service="s", reporter="r", detected_at=at, logged_at=at, updated_at=at
+    )
+    assert {"acknowledge", "notes", "resolve", "declare-major"} <= views.allowed_actions(new, Role.RESPONDER, ACTIONS)
+    assert not {"resume", "reopen", "close"} & views.allowed_actions(new, Role.RESPONDER, ACTIONS)
+    resolved = new.model_copy(update={"status": Status.RESOLVED, "major": True})
+    assert "close" not in views.allowed_actions(resolved, Role.RESPONDER, ACTIONS)
+    assert {"close", "reopen"} <= views.allowed_actions(resolved, Role.MANAGER, ACTIONS)
+    assert "declare-major" not in views.allowed_actions(
+        resolved.model_copy(update={"status": Status.NEW}), Role.MANAGER, ACTIONS
+    )

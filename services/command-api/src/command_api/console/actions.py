@@ -100,7 +100,7 @@ async def _conflict(
     action: str,
     fields: dict[str, str],
 ) -> HTMLResponse:
-    context = await incident_context(box, console, incident_id)
+    context = await incident_context(box, console, person, incident_id)
     if context is None:
         return not_found(request, person, incident_id)
     base = int(fields.get("revision", "0") or 0)
@@ -121,7 +121,7 @@ async def _again(
     text: str,
     status: int,
 ) -> HTMLResponse:
-    context = await incident_context(box, console, incident_id)
+    context = await incident_context(box, console, person, incident_id)
     if context is None:
         return not_found(request, person, incident_id)
     forms = form_context(

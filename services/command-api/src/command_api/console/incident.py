@@ -11,7 +11,8 @@ from command_api.console import views
 from command_api.console.identity import ConfigDep, ConsoleConfig, Person, SignedIn
 from command_api.console.web import page, stream_position
 from command_api.deps import Container, ContainerDep
-from incidents_shared.domain.enums import NoteKind, ResolutionCode
+from command_api.routes.commands import ACTIONS
+from incidents_shared.domain.enums import HoldReason, NoteKind, ResolutionCode
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -20,7 +21,9 @@ def names(console: ConsoleConfig) -> dict[str, str]:
     return {user.id: user.name for user in console.directory().users.values()}
 
 
-async def incident_context(box: Container, console: ConsoleConfig, incident_id: UUID) -> dict[str, Any] | None:
+async def incident_context(
+    box: Container, console: ConsoleConfig, person: Person, incident_id: UUID
+) -> dict[str, Any] | None:
     """What the incident page shows, or None for an unknown incident."""
     state = await box.read_model.incident(incident_id)
     if state is None:
@@ -29,6 +32,7 @@ async def incident_context(box: Container, console: ConsoleConfig, incident_id: 
     known = names(console)
     return {
         "incident": state,
+        "allowed": views.allowed_actions(state, person.principal.role, ACTIONS),
         "timeline": views.timeline(events, known),
         "notes": views.of_type(events, "incident.note_added"),
         "updates": views.of_type(events, "incident.stakeholder_update_posted"),
@@ -45,6 +49,7 @@ def form_context(person: Person, revision: int) -> dict[str, Any]:
         "form_key": secrets.token_urlsafe(16),
         "note_kinds": list(NoteKind),
         "resolution_codes": list(ResolutionCode),
+        "hold_reasons": list(HoldReason),
     }
 
 
@@ -59,7 +64,7 @@ async def incident_page(
     incident_id: UUID, request: Request, box: ContainerDep, console: ConfigDep, person: SignedIn
 ) -> HTMLResponse:
     position = await stream_position(request)
-    context = await incident_context(box, console, incident_id)
+    context = await incident_context(box, console, person, incident_id)
     if context is None:
         return not_found(request, person, incident_id)
     forms = form_context(person, context["incident"].revision)
@@ -70,7 +75,7 @@ async def incident_page(
 async def incident_live(
     incident_id: UUID, request: Request, box: ContainerDep, console: ConfigDep, person: SignedIn
 ) -> HTMLResponse:
-    context = await incident_context(box, console, incident_id)
+    context = await incident_context(box, console, person, incident_id)
     if context is None:
         return not_found(request, person, incident_id)
     return page(request, "incident_live.html", context | {"person": person})

@@ -8,6 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from incidents_shared.domain import events as e
+from incidents_shared.domain.authorization import COMMAND_ROLES
+from incidents_shared.domain.commands import Command
+from incidents_shared.domain.enums import Role
+from incidents_shared.domain.preconditions import PRECONDITIONS
+from incidents_shared.domain.state import Incident
+
 LABELS: dict[str, str] = {
     "incident.logged": "logged",
     "incident.categorized": "categorized",
@@ -53,6 +60,35 @@ DETAILS: dict[str, tuple[str, ...]] = {
     "incident.reopened": ("reason",),
     "incident.paged": ("user", "reason", "level"),
 }
+
+
+# The console's actions (routes/commands.py names) and the event each appends first: the preconditions table says
+# in which statuses it is allowed, so the page offers only what the log would accept.
+ACTION_EVENTS: dict[str, type[e.EventBase]] = {
+    "acknowledge": e.IncidentAcknowledged,
+    "investigate": e.InvestigationStarted,
+    "notes": e.NoteAdded,
+    "updates": e.StakeholderUpdatePosted,
+    "assign": e.IncidentAssigned,
+    "escalate": e.IncidentEscalated,
+    "hold": e.PutOnHold,
+    "resume": e.IncidentResumed,
+    "declare-major": e.MajorDeclared,
+    "resolve": e.IncidentResolved,
+    "reopen": e.IncidentReopened,
+    "close": e.IncidentClosed,
+}
+
+
+def allowed_actions(incident: Incident, role: Role, commands: Mapping[str, type[Command]]) -> frozenset[str]:
+    """The actions `role` may take (`commands`: action -> command) whose event the incident's status allows
+    (guards, such as "already major", aside)."""
+    allowed = {
+        action
+        for action, event in ACTION_EVENTS.items()
+        if incident.status in PRECONDITIONS[event].allowed and role in COMMAND_ROLES[commands[action]]
+    }
+    return frozenset(allowed - ({"declare-major"} if incident.major else set()))
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,16 @@ from types import FrameType
 from devstack import procs
 from devstack.console import DevstackError, say
 from devstack.envfile import read_env, write_env
-from devstack.profiles import DEV_MAIL_ENV, LOCAL_TARGETS_ENV, PORT_SETTINGS, ROOT, SERVICES, VENV_BIN, Profile
+from devstack.profiles import (
+    DEV_MAIL_ENV,
+    DEV_STATUS_ENV,
+    LOCAL_TARGETS_ENV,
+    PORT_SETTINGS,
+    ROOT,
+    SERVICES,
+    VENV_BIN,
+    Profile,
+)
 from devstack.service import Service
 from devstack.stack import DB_VAR, KAFKA_VAR, SERVICE_STOP_GRACE_S, TOKENS_VAR, Stack
 from incidents_shared.audit import SigningKey, public_key_text
@@ -51,7 +60,7 @@ class Platform:
             default_env(variable, value)
         if self.profile.name == "dev":  # the example directory's catch-all team (examples/directory.yaml)
             default_env("INCIDENTS_DEFAULT_TEAM", "platform")
-            for variable, value in DEV_MAIL_ENV.items():  # email to `make mail` (devstack.mail)
+            for variable, value in (DEV_MAIL_ENV | DEV_STATUS_ENV).items():  # email to `make mail` (devstack.mail)
                 default_env(variable, value)
         admin_init()
 

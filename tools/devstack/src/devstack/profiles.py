@@ -34,6 +34,8 @@ DB_ROLE = "incidents"
 LOCAL_TARGETS_ENV = {"INCIDENTS_ALLOW_PRIVATE_TARGETS": "true", "INCIDENTS_ALLOW_HTTP_TARGETS": "true"}
 # `make run` sends email to the local sink of `make mail` (devstack.mail): nothing leaves the machine.
 DEV_MAIL_ENV = {"INCIDENTS_SMTP_URL": "smtp://127.0.0.1:2525", "INCIDENTS_SMTP_FROM": "incidents@localhost"}
+# `make run`'s status page lists the example directory's services (examples/directory.yaml; decision 0081).
+DEV_STATUS_ENV = {"INCIDENTS_STATUS_COMPONENTS": "checkout,payments,api-gateway,identity"}
 
 
 @dataclass(frozen=True)

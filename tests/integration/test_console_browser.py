@@ -52,7 +52,10 @@ def chromium(width: int = 1280, height: int = 900) -> Browser:
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
         options.add_argument(flag)
-    options.add_argument(f"--window-size={width},{height}")
+    options.add_argument(f"--window-size={max(width, 600)},{height}")  # Chromium's windows are never narrower
+    if width < 600:  # a phone: its viewport, as Chromium's device emulation gives it
+        metrics = {"width": width, "height": height, "pixelRatio": 2.0}
+        options.add_experimental_option("mobileEmulation", {"deviceMetrics": metrics})
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=DriverService(CHROMEDRIVER), options=options)
 
@@ -235,3 +238,21 @@ def test_docs_render_swagger_ui_from_local_assets(api_url: str, browsers: list[B
     assert "Incident platform command API" in title[0].text
     assert wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".opblock"), what="the operations")
     assert severe_console_errors(driver) == []
+
+
+async def test_a_phone_sees_the_queue_and_the_incident_without_scrolling_sideways(
+    api: httpx.AsyncClient, api_url: str, tokens: dict[str, str]
+) -> None:
+    phone = chromium(375, 812)
+    try:
+        incident_id = (await log_incident(api, tokens, title="Login page times out for EU customers"))["incident_id"]
+        sign_in(phone, api_url, await a_responder(api, tokens, "Ana Phone"))
+        wait(phone, lambda d: row(d, incident_id), what="the incident in the queue")
+        assert phone.execute_script("return window.innerWidth") == 375
+        assert phone.execute_script("return document.documentElement.scrollWidth") <= 375
+        phone.get(f"{api_url}/console/incidents/{incident_id}")
+        assert phone.find_element(By.ID, "do-acknowledge").is_displayed()
+        assert phone.execute_script("return document.documentElement.scrollWidth") <= 375
+        assert severe_console_errors(phone) == []
+    finally:
+        phone.quit()

@@ -1,6 +1,7 @@
 """The console's sessions, CSRF, headers and stream over plain HTTP against the real stack: what a browser
 relies on but cannot easily show (cookie flags, server-side sign-out, refusals that append nothing)."""
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 
@@ -52,7 +53,8 @@ async def test_sign_in_sets_a_strict_http_only_cookie_and_sign_out_ends_it_on_th
     assert (await browser.post("/console/sign-out", data={"csrf": csrf})).status_code == 303
     async with httpx.AsyncClient(base_url=str(browser.base_url), cookies={"incidents_console": stolen}) as thief:
         replayed = await thief.get("/console/")
-    assert (replayed.status_code, replayed.headers["location"]) == (303, "/console/sign-in")
+    assert (replayed.status_code, replayed.headers["location"]) == (303, "/console/sign-in?ended=1")
+    assert "Your session ended" in (await browser.get(replayed.headers["location"])).text
 
 
 async def test_only_working_personal_tokens_sign_in(
@@ -154,3 +156,30 @@ async def test_docs_are_served_from_this_origin(api: httpx.AsyncClient) -> None:
     assert "script-src 'self'" in page.headers["content-security-policy"]
     bundle = await api.get("/console/static/vendor/swagger-ui-bundle.js")
     assert bundle.status_code == 200 and len(bundle.content) > 100_000
+
+
+async def test_an_open_stream_closes_once_its_session_ends(
+    api: httpx.AsyncClient, browser: httpx.AsyncClient, tokens: dict[str, str]
+) -> None:
+    csrf = await signed_in(browser, await a_responder(api, tokens, "Pat Ending"))
+    incident = await log_incident(api, tokens)
+    note = f"/v1/incidents/{incident['incident_id']}/notes"
+    params = {"incident": incident["incident_id"], "after": "0"}
+    async with browser.stream("GET", "/console/stream", params=params) as events:
+        lines = events.aiter_lines()
+        assert (await anext(lines)).startswith("id: ")
+        async with httpx.AsyncClient(base_url=str(browser.base_url), cookies=browser.cookies) as other_tab:
+            ended = await other_tab.post("/console/sign-out", data={"csrf": csrf}, headers={"Origin": "x"})
+            assert ended.status_code == 303
+
+        async def closed() -> bool:
+            await api.post(note, json={"text": "still there?"}, headers=auth(tokens, "responder"))
+            try:
+                async with asyncio.timeout(0.5):
+                    async for _ in lines:
+                        pass
+            except TimeoutError:
+                return False
+            return True  # the server ended the response
+
+        assert await eventually(closed, timeout_s=10)

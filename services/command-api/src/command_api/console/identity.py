@@ -62,20 +62,29 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+async def person_of(console: ConsoleConfig, secret: str) -> Person | None:
+    """The person a session secret signs in now: None when the session ended or expired, or its token stopped
+    working (revoked, the person removed or their role lowered below it)."""
+    session = await console.sessions.find(secret, now())
+    state = console.directory()
+    token = token_holder(state, session.token_hash) if session is not None else None
+    if token is None:
+        return None
+    user = state.users[token.user]
+    teams = tuple(sorted(t.id for t in state.teams.values() if token.user in t.members))
+    return Person(Principal(token.user, token.role), user.name, teams, secret)
+
+
 async def signed_in(request: Request, console: ConfigDep) -> Person:
     secret = request.cookies.get(COOKIE)
     if not secret or len(secret) > 200:
         raise SignInRequired
     if not console.directory_ready():
         raise DirectoryNotReady
-    session = await console.sessions.find(secret, now())
-    state = console.directory()
-    token = token_holder(state, session.token_hash) if session is not None else None
-    if token is None:
+    person = await person_of(console, secret)
+    if person is None:
         raise SignInRequired
-    user = state.users[token.user]
-    teams = tuple(sorted(t.id for t in state.teams.values() if token.user in t.members))
-    return Person(Principal(token.user, token.role), user.name, teams, secret)
+    return person
 
 
 SignedIn = Annotated[Person, Depends(signed_in)]

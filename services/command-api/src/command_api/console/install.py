@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from command_api.console import actions, docs, incident, queue, signin, stream
 from command_api.console.identity import ConsoleConfig, CsrfRefused, DirectoryNotReady, SignInRequired
-from command_api.console.sessions import PgSessions
+from command_api.console.sessions import COOKIE, PgSessions
 from command_api.console.web import STATIC_DIR, STATIC_URL, missing_assets, page
 from command_api.problems import Problem, problem_response
 from incidents_shared.db import Pool
@@ -56,9 +56,10 @@ def _unbuilt(missing: list[str]) -> Callable[[Request], JSONResponse]:
 
 
 async def _sign_in_again(request: Request, exc: Exception) -> Response:
+    target = signin.ENDED if COOKIE in request.cookies else signin.SIGN_IN  # "your session ended", not a blank form
     if request.headers.get("hx-request") or request.url.path.endswith("/stream"):
-        return Response(status_code=401, headers={"HX-Redirect": signin.SIGN_IN})
-    return RedirectResponse(signin.SIGN_IN, status_code=303)
+        return Response(status_code=401, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
 
 
 async def _csrf_refused(request: Request, exc: Exception) -> Response:

@@ -14,11 +14,14 @@ log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/console", include_in_schema=False)
 HOME = "/console/"
 SIGN_IN = "/console/sign-in"
+ENDED = "/console/sign-in?ended=1"
+SESSION_ENDED = "Your session ended (signed out, expired or the token was revoked). Sign in again."
 
 
 @router.get("/sign-in")
 async def sign_in_form(request: Request) -> HTMLResponse:
-    return page(request, "sign_in.html", {"error": None})
+    ended = request.query_params.get("ended") == "1"
+    return page(request, "sign_in.html", {"error": SESSION_ENDED if ended else None})
 
 
 @router.post("/sign-in")

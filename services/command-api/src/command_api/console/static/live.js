@@ -65,7 +65,7 @@ function connect() {
     }
     if (await signedOut()) {
       show('signed-out', 'session ended: sign in again');
-      window.location.assign('/console/sign-in');
+      window.location.assign('/console/sign-in?ended=1');
       return;
     }
     show('offline', 'offline, retrying…');

@@ -183,3 +183,35 @@ async def test_an_open_stream_closes_once_its_session_ends(
             return True  # the server ended the response
 
         assert await eventually(closed, timeout_s=10)
+
+
+async def test_the_queue_filters_searches_and_scopes_like_the_read_api(
+    api: httpx.AsyncClient, browser: httpx.AsyncClient, tokens: dict[str, str]
+) -> None:
+    pat = await a_responder(api, tokens, "Pat Queue")
+    await signed_in(browser, pat)
+    word = f"zebra{pat.user_id[-8:]}"
+    p1 = await log_incident(api, tokens, title=f"{word} checkout down", impact="high", urgency="high")
+    p3 = await log_incident(api, tokens, title=f"{word} slow search", impact="low", urgency="medium", service="search")
+    done = await log_incident(api, tokens, title=f"{word} resolved already")
+    resolve = {"summary": "fixed"}
+    assert (
+        await api.post(f"/v1/incidents/{done['incident_id']}/resolve", json=resolve, headers=auth(tokens, "responder"))
+    ).status_code == 200
+    assign = {"team": "service-desk", "assignee": pat.user_id}
+    assert (
+        await api.post(f"/v1/incidents/{p3['incident_id']}/assign", json=assign, headers=auth(tokens, "manager"))
+    ).status_code == 200
+
+    async def shown(**params: str) -> list[str]:
+        answer = await browser.get("/console/queue", params={"q": word, **params})
+        assert answer.status_code == 200, answer.text
+        return re.findall(r'data-incident="([0-9a-f-]{36})"', answer.text)
+
+    assert await shown() == [p1["incident_id"], p3["incident_id"]]  # open only, P1 first
+    assert await shown(status="resolved") == [done["incident_id"]]
+    assert await shown(priority="P1") == [p1["incident_id"]]
+    assert await shown(service="search") == [p3["incident_id"]]
+    assert await shown(scope="mine") == [p3["incident_id"]]
+    assert await shown(sort="-logged_at") == [p3["incident_id"], p1["incident_id"]]
+    assert await shown(breached="true") == []

@@ -13,6 +13,7 @@ FILES=(
 stamp="$(sha256sum "$ROOT/console/package-lock.json" "$0" | sha256sum | cut -d' ' -f1)"
 fresh=1
 for file in "${FILES[@]}"; do [[ -f "$VENDOR/$(basename "$file")" ]] || fresh=0; done
+[[ -f "$ROOT/console/node_modules/axe-core/axe.min.js" ]] || fresh=0  # the browser tests' accessibility checker
 if [[ $fresh == 1 && -f "$VENDOR/.stamp" && "$(cat "$VENDOR/.stamp")" == "$stamp" ]]; then
     exit 0
 fi

@@ -6,6 +6,7 @@ Chromium and chromedriver are Debian's (.ci/run installs them), driven by Seleni
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -256,3 +257,37 @@ async def test_a_phone_sees_the_queue_and_the_incident_without_scrolling_sideway
         assert severe_console_errors(phone) == []
     finally:
         phone.quit()
+
+
+AXE = Path(__file__).resolve().parents[2] / "console" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def serious_violations(driver: Browser) -> list[str]:
+    """axe-core's serious and critical WCAG 2.1 A/AA violations on the page (the devDependency of console/)."""
+    driver.execute_script(AXE.read_text())  # WebDriver's scripts are not the page's: the CSP does not apply
+    found = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']})"
+        ".then((r) => done([r.passes.length,"
+        " r.violations.map((v) => [v.impact, v.id, v.nodes.map((n) => n.target.join(' '))])]));"
+    )
+    passed, violations = found
+    assert passed > 10, "axe-core checked next to nothing: did it load?"
+    return [f"{impact} {rule}: {nodes}" for impact, rule, nodes in violations if impact in ("serious", "critical")]
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+async def test_the_queue_and_the_incident_page_pass_the_accessibility_checker(
+    api: httpx.AsyncClient, api_url: str, tokens: dict[str, str], width: int
+) -> None:
+    driver = chromium(width, 900)
+    try:
+        incident = await log_incident(api, tokens, title="Checker: VPN drops every hour", impact="high", urgency="high")
+        sign_in(driver, api_url, await a_responder(api, tokens, "Ana Checker"))
+        wait(driver, lambda d: row(d, incident["incident_id"]), what="the incident in the queue")
+        assert serious_violations(driver) == []
+        driver.get(f"{api_url}/console/incidents/{incident['incident_id']}")
+        live(driver)
+        assert serious_violations(driver) == []
+    finally:
+        driver.quit()

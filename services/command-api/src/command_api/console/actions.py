@@ -17,7 +17,7 @@ from command_api.console import views
 from command_api.console.identity import Acting, ConfigDep, ConsoleConfig, Person
 from command_api.console.incident import form_context, incident_context, not_found
 from command_api.console.sessions import CSRF_FIELD
-from command_api.console.web import form_fields, page
+from command_api.console.web import ConsoleRoute, form_fields, page
 from command_api.deps import Container, ContainerDep, CorrelationId
 from command_api.outcomes import Accepted, CommandOutcome, Pending, Refused, Rejected, Replayed
 from command_api.routes.commands import ACTIONS
@@ -25,7 +25,7 @@ from command_api.service import Request as CommandRequest
 from incidents_shared.domain.errors import VersionConflict
 
 log = structlog.get_logger(__name__)
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 FORM_ONLY = {CSRF_FIELD, "revision", "key"}  # fields of the form, not of the command
 
 

@@ -9,12 +9,12 @@ from fastapi.responses import HTMLResponse
 
 from command_api.console import views
 from command_api.console.identity import ConfigDep, ConsoleConfig, Person, SignedIn
-from command_api.console.web import page, stream_position
+from command_api.console.web import ConsoleRoute, page, stream_position
 from command_api.deps import Container, ContainerDep
 from command_api.routes.commands import ACTIONS
 from incidents_shared.domain.enums import HoldReason, NoteKind, ResolutionCode
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 
 
 def names(console: ConsoleConfig) -> dict[str, str]:

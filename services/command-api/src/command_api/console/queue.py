@@ -12,12 +12,12 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from command_api.console.identity import Person, SignedIn
-from command_api.console.web import page, stream_position
+from command_api.console.web import ConsoleRoute, page, stream_position
 from command_api.deps import ContainerDep
 from command_api.incident_query import IncidentQuery, Sort
 from incidents_shared.domain.enums import OPEN_STATUSES, Priority, Status
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 ROWS = 200  # a screenful for a responder; the read API pages further
 
 

@@ -7,11 +7,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from command_api.auth import PERSONAL_PREFIX, token_hash
 from command_api.console.identity import Acting, ConfigDep, ConsoleConfig, now
 from command_api.console.sessions import COOKIE
-from command_api.console.web import form_fields, page
+from command_api.console.web import ConsoleRoute, form_fields, page
 from incidents_shared.domain.directory import token_holder
 
 log = structlog.get_logger(__name__)
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 HOME = "/console/"
 SIGN_IN = "/console/sign-in"
 ENDED = "/console/sign-in?ended=1"

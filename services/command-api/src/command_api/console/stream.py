@@ -14,9 +14,10 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from command_api.console.identity import ConfigDep, SignedIn, person_of
+from command_api.console.web import ConsoleRoute
 from command_api.stream_query import LiveStream, StreamFilter
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 RECHECK_S = 1.0  # how often a long-lived stream checks that its session still holds
 
 

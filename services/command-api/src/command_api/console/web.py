@@ -1,14 +1,23 @@
 """The console's web plumbing: where templates and assets live, the headers every page carries, rendering."""
 
 import urllib.parse
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+import structlog
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
 from command_api.stream_query import LiveStream
+from incidents_shared.appender import LogUnavailable
+from incidents_shared.db import DATABASE_DOWN
+
+log = structlog.get_logger(__name__)
+UNAVAILABLE = (*DATABASE_DOWN, LogUnavailable)
+RETRY_AFTER_S = "5"
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -57,3 +66,31 @@ async def form_fields(request: Request) -> dict[str, str]:
     for name, value in urllib.parse.parse_qsl(body, keep_blank_values=True):
         fields.setdefault(name, value)
     return fields
+
+
+class ConsoleRoute(APIRoute):
+    """A console page: when the read models or the log are unavailable, a page saying so (503, Retry-After)
+    instead of the API's JSON problem, so a person at 3 a.m. reads what is wrong and that retrying helps."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except UNAVAILABLE as exc:
+                log.warning("console_unavailable", path=request.url.path, error=type(exc).__name__)
+                return unavailable(request, "log" if isinstance(exc, LogUnavailable) else "database")
+
+        return guarded
+
+
+def unavailable(request: Request, what: str) -> HTMLResponse:
+    text = {
+        "log": "The incident log is unavailable, so nothing can be changed right now. Nothing was lost.",
+        "database": "The incident read models are unavailable right now.",
+    }[what]
+    context = {"person": None, "title": "Temporarily unavailable", "text": f"{text} Try again in a few seconds."}
+    response = page(request, "message.html", context, 503)
+    response.headers["Retry-After"] = RETRY_AFTER_S
+    return response

@@ -21,6 +21,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from incidents_shared.domain.events import IncidentAcknowledged, NoteAdded
 from incidents_shared.settings import CommonSettings
 from tests.integration.helpers import auth, events_in_log, log_incident
+from tests.integration.services import Service
 
 pytestmark = pytest.mark.usefixtures("services")
 
@@ -291,3 +292,21 @@ async def test_the_queue_and_the_incident_page_pass_the_accessibility_checker(
         assert serious_violations(driver) == []
     finally:
         driver.quit()
+
+
+async def test_the_queue_shows_a_dropped_connection_and_is_live_again_after_it(
+    api: httpx.AsyncClient, api_url: str, tokens: dict[str, str], services: dict[str, Service], browsers: list[Browser]
+) -> None:
+    driver = browsers[0]
+    sign_in(driver, api_url, await a_responder(api, tokens, "Ana Reconnect"))
+    state = driver.find_element(By.ID, "live-state")
+    services["command-api"].kill()  # a crash drops every stream at once (a graceful stop waits ~10 s for them)
+    try:
+        wait(driver, lambda d: state.get_attribute("data-state") in ("reconnecting", "offline"), what="the drop shown")
+    finally:
+        services["command-api"].start()
+    wait(driver, lambda d: state.get_attribute("data-state") == "live", 30, "live again after the restart")
+    incident_id = (await log_incident(api, tokens, title="After the restart", impact="high", urgency="high"))[
+        "incident_id"
+    ]
+    wait(driver, lambda d: row(d, incident_id), LIVE_S, "the new P1 after the reconnection")

@@ -174,7 +174,8 @@ async def test_a_title_with_html_is_shown_as_text_and_runs_nothing(
 ) -> None:
     driver = browsers[0]
     title = "<img src=x onerror=alert(1)>"
-    incident_id = (await log_incident(api, tokens, title=title, description="<script>alert(2)</script>"))["incident_id"]
+    html = {"title": title, "description": "<script>alert(2)</script>", "runbook_url": "javascript:alert(3)"}
+    incident_id = (await log_incident(api, tokens, **html))["incident_id"]
     sign_in(driver, api_url, await a_responder(api, tokens, "Ana Escaping"))
     wait(driver, lambda d: row(d, incident_id), what="the incident in the queue")
     assert wait(driver, lambda d: row(d, incident_id).find_element(By.CSS_SELECTOR, "a.title").text) == title
@@ -184,6 +185,8 @@ async def test_a_title_with_html_is_shown_as_text_and_runs_nothing(
     assert driver.find_element(By.ID, "incident-title").text == title
     assert driver.find_element(By.CSS_SELECTOR, ".description").text == "<script>alert(2)</script>"
     assert driver.find_elements(By.CSS_SELECTOR, "main img") == []
+    assert driver.find_elements(By.CSS_SELECTOR, 'a[href^="javascript"]') == []  # a runbook link only if http(s)
+    assert "javascript:alert(3)" in driver.find_element(By.ID, "main").text
     with pytest.raises(NoAlertPresentException):
         driver.switch_to.alert.text  # noqa: B018  (reading it is what raises when no dialog is open)
 

@@ -4,11 +4,10 @@ The one inline stylesheet is allowed by its hash in a Content-Security-Policy th
 may post only to this origin. Pages are never cached and send no Referer (the URL holds the link's token).
 """
 
-import base64
-import hashlib
 from datetime import UTC, datetime
 from html import escape
 
+from command_api.html_policy import inline_style_csp
 from command_api.page_link_service import PageView
 from incidents_shared.domain.state import Incident
 
@@ -19,10 +18,7 @@ STYLE = (
     "color:#fff;cursor:pointer}button:focus{outline:3px solid #1b1b1b;outline-offset:2px}"
     ".note{padding:.6rem 1rem;background:#eef1f4;border-radius:.3rem}"
 )
-_STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
-CONTENT_SECURITY_POLICY = (
-    f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
+CONTENT_SECURITY_POLICY = inline_style_csp(STYLE)
 HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "Cache-Control": "no-store",

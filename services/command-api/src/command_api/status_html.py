@@ -4,8 +4,6 @@ The one stylesheet is inline and allowed by its hash in a Content-Security-Polic
 post only to this origin. Pages about a token (confirm, unsubscribe) are never cached and send no Referer.
 """
 
-import base64
-import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.resources import files
@@ -13,14 +11,12 @@ from typing import Any
 
 import jinja2
 
+from command_api.html_policy import inline_style_csp
 from command_api.status_view import Level, StatusView
 
 _TEMPLATES = files("command_api") / "templates"
 STYLE = (_TEMPLATES / "status" / "style.css").read_text(encoding="utf-8")
-_STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
-CONTENT_SECURITY_POLICY = (
-    f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
+CONTENT_SECURITY_POLICY = inline_style_csp(STYLE)
 PUBLIC_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",

@@ -77,6 +77,8 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
 
 # No bearer token: the signed link is the credential (docs/decisions/0071); a forged one is 403 for everyone.
 PUBLIC = {("GET", "/v1/page-links/{token}"), ("POST", "/v1/page-links/{token}")}
+# No bearer token either: Slack's signature is the credential (docs/decisions/0080); unsigned is 401 for everyone.
+SLACK_SIGNED = {("POST", "/v1/integrations/slack/commands"), ("POST", "/v1/integrations/slack/interactions")}
 
 
 def _routes_in_openapi(api_url: str) -> set[tuple[str, str]]:
@@ -90,7 +92,7 @@ def _routes_in_openapi(api_url: str) -> set[tuple[str, str]]:
 
 
 def test_the_matrix_covers_every_route(api_url: str) -> None:
-    assert _routes_in_openapi(api_url) == set(ALLOWED) | PUBLIC
+    assert _routes_in_openapi(api_url) == set(ALLOWED) | PUBLIC | SLACK_SIGNED
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(PUBLIC))
@@ -101,6 +103,17 @@ async def test_public_routes_answer_a_forged_link_with_403_whoever_asks(
     for headers in ({}, *(auth(tokens, role) for role in ROLES)):
         answer = await api.request(method, url, headers=headers)
         assert answer.status_code == 403, (headers, answer.status_code)
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(SLACK_SIGNED))
+async def test_slack_routes_answer_an_unsigned_request_with_401_whatever_bearer_token_it_carries(
+    method: str, path: str, api: httpx.AsyncClient, tokens: dict[str, str]
+) -> None:
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    for headers in ({}, *(auth(tokens, role) for role in ROLES)):
+        answer = await api.request(method, path, content=b"text=help", headers=headers | form)
+        assert answer.status_code == 401, (headers, answer.status_code)
+        assert answer.headers["content-type"] == "application/problem+json"
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(ALLOWED))

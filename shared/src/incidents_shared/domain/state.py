@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from incidents_shared.domain.codec import GENESIS_HASH
 from incidents_shared.domain.enums import (
@@ -99,6 +99,12 @@ class Incident(BaseModel):
     notes_count: int = 0
     review_summary: str | None = None
     action_items: tuple[ActionItem, ...] = ()
+
+    @field_serializer("breached", "page_links_used", when_used="json")
+    def _sorted(self, members: frozenset[SlaTarget] | frozenset[UUID]) -> list[str]:
+        """Sets written sorted: a set of strings iterates in an order that depends on the process's hash seed, so the
+        same state written by two processes (the projector, a rebuild's workers, the checker) differed."""
+        return sorted(str(member) for member in members)
 
     @property
     def is_open(self) -> bool:

@@ -60,6 +60,13 @@ async def pause(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), seconds)
 
 
+async def every(stop: asyncio.Event, seconds: float, once: Callable[[], Awaitable[object]]) -> None:
+    """Call `once`, then again `seconds` after each call ends, until `stop`; an error ends it (for `supervise`)."""
+    while not stop.is_set():
+        await once()
+        await pause(stop, seconds)
+
+
 async def wait_any(timeout_s: float, *events: asyncio.Event) -> None:
     """Wait until any of `events` is set, at most `timeout_s`."""
     waits = [asyncio.ensure_future(event.wait()) for event in events]

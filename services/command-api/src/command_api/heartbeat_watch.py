@@ -33,7 +33,7 @@ from incidents_shared.domain.directory.state import DirectoryState
 from incidents_shared.domain.enums import ActorKind, Role
 from incidents_shared.domain.events import Actor
 from incidents_shared.domain.heartbeats import Health, Reading, dedup_key, missed_alert, reading
-from incidents_shared.supervise import pause
+from incidents_shared.supervise import every
 
 log = structlog.get_logger(__name__)
 RESOLVED_NS = uuid5(NAMESPACE_URL, "urn:incidents:heartbeat-recovered")
@@ -86,9 +86,7 @@ class HeartbeatWatch:
     async def run(self, stop: asyncio.Event) -> None:
         """Check every tick until `stop` (a restartable worker: an error restarts it after a backoff)."""
         await self.ready()
-        while not stop.is_set():
-            await self.once()
-            await pause(stop, self.tick_s)
+        await every(stop, self.tick_s, self.once)
 
     async def once(self) -> None:
         now, state = self.clock.now(), self.directory()

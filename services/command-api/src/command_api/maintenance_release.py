@@ -28,7 +28,7 @@ from command_api.system_events import SystemWriter, note, system_actor
 from incidents_shared.domain import alerts as a
 from incidents_shared.domain.directory.maintenance import MaintenanceWindow, WindowStatus, holding
 from incidents_shared.domain.enums import AlertStatus
-from incidents_shared.supervise import pause
+from incidents_shared.supervise import every
 
 log = structlog.get_logger(__name__)
 HELD_NS = uuid5(NAMESPACE_URL, "urn:incidents:maintenance-held")
@@ -68,9 +68,7 @@ class MaintenanceRelease:
     async def run(self, stop: asyncio.Event) -> None:
         """Release every tick until `stop` (a restartable worker: an error restarts it after a backoff)."""
         await self.ready()
-        while not stop.is_set():
-            await self.once()
-            await pause(stop, self.tick_s)
+        await every(stop, self.tick_s, self.once)
 
     async def once(self) -> int:
         """Release (or move) one batch of what windows that are over held; how many rows it handled."""

@@ -30,7 +30,7 @@ from incidents_shared.domain.directory.model import Service
 from incidents_shared.mail.compose import multipart, thread
 from incidents_shared.mail.settings import smtp_target
 from incidents_shared.mail.transport import MailRefused, SmtpTarget, send_mail
-from incidents_shared.supervise import pause
+from incidents_shared.supervise import every
 
 log = structlog.get_logger(__name__)
 # The command API's public ids (command_api.status_view.STATUS_NAMESPACE): mails name incidents as the page does.
@@ -138,9 +138,7 @@ class StatusMailer:
             log.warning("status_mail_disabled", reason="INCIDENTS_SMTP_URL is not set", effect="no mail to subscribers")
             await stop.wait()
             return
-        while not stop.is_set():
-            await self.tick()
-            await pause(stop, self.tick_s)
+        await every(stop, self.tick_s, self.tick)
 
     async def tick(self) -> int:
         now = self.clock.now()

@@ -117,6 +117,8 @@ class Platform:
             f"    API:        http://127.0.0.1:{api}   (docs: http://127.0.0.1:{api}/docs)",
             f"    projector:  http://127.0.0.1:{projector}/healthz",
             f"    escalator:  http://127.0.0.1:{escalator}/healthz",
+            f"    console:    http://127.0.0.1:{api}/console/   (sign in with a personal token: README, the console)",
+            f"    status:     http://127.0.0.1:{api}/status   (public; email goes to `make mail`)",
             f"    env:        {state}/env   (source it to use incidentctl / the services' settings)",
             f"    tokens:     {state}/tokens.json",
         ]

@@ -241,7 +241,13 @@ async def test_cancelling_releases_at_once_and_an_alertmanager_group_is_held_who
 
     assert await eventually(recorded, timeout_s=10), "one incident for the group, its 3 alerts, P2"
     [queue] = await eventually(lambda: incidents_of(db, f"grouped/{maintained} alertname=Queue{run}"), timeout_s=10)
-    queued = (await api.get(f"/v1/incidents/{queue}", headers=auth(tokens, "auditor"))).json()
+
+    async def queue_recorded() -> dict[str, Any] | None:
+        """The same two appends for the grouping rule's group: wait for its record before reading its alerts."""
+        shown = (await api.get(f"/v1/incidents/{queue}", headers=auth(tokens, "auditor"))).json()
+        return shown if shown["alerts_firing"] or shown["firing_instances"] else None
+
+    queued = await eventually(queue_recorded, timeout_s=10)
     assert (queued["alerts_firing"], queued["firing_instances"]) == (1, ["a"]), "the grouping rule's group, merged"
     assert len(await eventually(lambda: _now(pages(receiver, who)), 10)) >= 1
 

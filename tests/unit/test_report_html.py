@@ -8,7 +8,7 @@ import pytest
 
 from incidentctl.report_data import ReportData
 from incidentctl.report_html import render
-from incidentctl.svg import Series, duration, hbar_chart, line_chart, nice_max
+from incidents_shared.charts import Series, duration, hbar_chart, line_chart, nice_max
 from incidents_shared.report_query import Window
 
 WINDOW = Window(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 29, tzinfo=UTC))

@@ -4,7 +4,7 @@ from html import escape
 from typing import Any
 
 from incidentctl.report_data import ReportData
-from incidentctl.svg import PALETTE, Series, duration, hbar_chart, line_chart
+from incidents_shared.charts import PALETTE, Series, duration, hbar_chart, line_chart
 
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:24px;color:#111827;background:#fff}

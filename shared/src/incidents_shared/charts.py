@@ -1,4 +1,8 @@
-"""Small inline SVG charts (bars and lines) drawn without any library, so a report needs nothing from the web."""
+"""Small inline SVG charts (bars and lines) drawn without any library, so a report needs nothing from the web.
+
+Pure: strings in, a string out. Used by `incidentctl report` and the console's reports page. A chart given an
+`alt` text names itself to screen readers (`aria-label` and `<title>`); pages still show the figures as a table.
+"""
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -43,12 +47,19 @@ def _text(x: float, y: float, body: str, anchor: str = "middle", size: int = 11,
     return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}"{extra}>{escape(body)}</text>'
 
 
-def hbar_chart(items: Sequence[tuple[str, float]], fmt: Format = plain, color: str = PALETTE[0]) -> str:
+def _open(width: int, height: int, alt: str) -> str:
+    if not alt:
+        return f'<svg viewBox="0 0 {width} {height}" width="{width}" role="img">'
+    named = escape(alt)
+    return f'<svg viewBox="0 0 {width} {height}" width="{width}" role="img" aria-label="{named}"><title>{named}</title>'
+
+
+def hbar_chart(items: Sequence[tuple[str, float]], fmt: Format = plain, color: str = PALETTE[0], alt: str = "") -> str:
     """Horizontal bars, one per labelled value, largest scale first as given."""
     width, row, left = 560, 26, 150
     height = max(1, len(items)) * row + 10
     top = nice_max(max((v for _, v in items), default=0))
-    parts = [f'<svg viewBox="0 0 {width} {height}" width="{width}" role="img">']
+    parts = [_open(width, height, alt)]
     if not items:
         parts.append(_text(width / 2, height / 2 + 4, "no data"))
     for i, (label, value) in enumerate(items):
@@ -77,12 +88,12 @@ def _axes(width: int, height: int, pad: int, top: float, fmt: Format) -> list[st
     return parts
 
 
-def line_chart(labels: Sequence[str], series: Sequence[Series], fmt: Format = plain) -> str:
+def line_chart(labels: Sequence[str], series: Sequence[Series], fmt: Format = plain, alt: str = "") -> str:
     """Lines over labelled points (weeks); a missing value breaks nothing, it is just not drawn."""
     width, height, pad = 560, 240, 24
     values = [v for s in series for v in s.values if v is not None]
     top = nice_max(max(values, default=0))
-    parts = [f'<svg viewBox="0 0 {width} {height}" width="{width}" role="img">']
+    parts = [_open(width, height, alt)]
     parts += _axes(width, height, pad, top, fmt)
     inner = width - 2 * pad - 40
     step = inner / max(1, len(labels) - 1)

@@ -33,7 +33,8 @@ from incidents_shared.domain.oncall import Override, Schedule, Shift, oncall_at,
 from incidents_shared.domain.timeutil import UtcDateTime, format_utc
 
 router = APIRouter(prefix="/v1", tags=["schedules"])
-# Managers, and responders for the overrides that cover themselves (the use case tells which).
+# Managers, and responders for the overrides that cover themselves in a schedule they take part in (the use case
+# asks `permissions.authorize`, the one rule the console's "Take this shift" goes through too; decision 0085).
 OverrideCaller = Annotated[Principal, Depends(require(who_may_ever(d.AddOverride) | who_may_ever(d.RemoveOverride)))]
 MAX_SPAN = timedelta(days=400)  # the longest period /shifts and the feed cover (the resolver's horizon)
 FEED_PAST, FEED_FUTURE = timedelta(days=7), timedelta(days=90)

@@ -1,10 +1,11 @@
 """Who may change what in the directory: one table, like `domain/authorization.py`, self-service rules beside it.
 
 Any reader role may read the directory. Teams, services, schedules and overrides are managers' (and admins');
-a responder may add or remove an override in which they are the covering user. Users are admins': an admin
-creates, deletes and updates anyone, a user may update themselves but not their role. Personal tokens: the user
-themselves (no wider than the token they call with) or an admin; the rules check the token's role against the
-user's, for everyone.
+a responder may add an override in which they are the covering user, in a schedule they take part in (a user of
+one of its layers or a member of a team it serves), and remove one in which they are the covering user. Users are
+admins': an admin creates, deletes and updates anyone, a user may update themselves but not their role. Personal
+tokens: the user themselves (no wider than the token they call with) or an admin; the rules check the token's role
+against the user's, for everyone.
 
 "Themselves" means the caller's principal id is the user's id, which is what a personal token authenticates as.
 """
@@ -53,8 +54,23 @@ def _own_profile_same_role(state: DirectoryState, caller: str, role: Role, comma
     return command.user.id == caller and current is not None and current.role == command.user.role
 
 
+def in_schedule(state: DirectoryState, schedule_id: str, user: str) -> bool:
+    """Whether `user` takes part in the schedule: a user of one of its layers, or a member of a team it serves."""
+    schedule = state.schedules.get(schedule_id)
+    if schedule is None:
+        return False
+    if any(user in layer.users for layer in schedule.layers):
+        return True
+    return any(team.schedule == schedule_id and user in team.members for team in state.teams.values())
+
+
+def _takes_own_shift(state: DirectoryState, caller: str, schedule_id: str, user: str) -> bool:
+    """A responder's override: for themselves, in a schedule they take part in (docs/decisions/0085)."""
+    return user == caller and in_schedule(state, schedule_id, caller)
+
+
 def _covers_new(state: DirectoryState, caller: str, role: Role, command: c.AddOverride) -> bool:
-    return command.override.user == caller
+    return _takes_own_shift(state, caller, command.schedule_id, command.override.user)
 
 
 def _covers_removed(state: DirectoryState, caller: str, role: Role, command: c.RemoveOverride) -> bool:
@@ -96,12 +112,30 @@ PERMISSIONS: dict[type[c.DirectoryCommand], Permission] = {
 def authorize(state: DirectoryState, command: c.DirectoryCommand, caller: str, role: Role) -> Grant:
     """Why `caller` (with `role`) may issue `command`, or Forbidden saying who may."""
     permission = PERMISSIONS[type(command)]
+    own = permission.about_self
+    grant = _grant(permission, role, lambda: own is not None and own(state, caller, role, command))
+    if grant is None:
+        raise Forbidden(_who_may(type(command).__name__, permission, role))
+    return grant
+
+
+def _grant(permission: Permission, role: Role, own: Callable[[], bool]) -> Grant | None:
     if role in permission.roles:
         return Grant.ROLE
-    own = permission.about_self
-    if role in permission.own_roles and own is not None and own(state, caller, role, command):
+    if role in permission.own_roles and own():
         return Grant.SELF
-    raise Forbidden(_who_may(type(command).__name__, permission, role))
+    return None
+
+
+def may_add_override(state: DirectoryState, schedule_id: str, user: str, caller: str, role: Role) -> bool:
+    """Whether `authorize` lets `caller` add an override putting `user` on call in `schedule_id` (whatever its
+    times): managers and admins for anyone, a responder for themselves in a schedule they take part in. The
+    console offers "Take this shift" by it; the change itself is still authorized by `authorize`."""
+
+    def own() -> bool:  # what `_covers_new` asks of a command
+        return _takes_own_shift(state, caller, schedule_id, user)
+
+    return _grant(PERMISSIONS[c.AddOverride], role, own) is not None
 
 
 def who_may_ever(command: type[c.DirectoryCommand]) -> frozenset[Role]:

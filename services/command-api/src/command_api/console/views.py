@@ -55,10 +55,18 @@ DETAILS: dict[str, tuple[str, ...]] = {
     "incident.stakeholder_update_posted": ("audience", "message"),
     "incident.notification_sent": ("channel", "attempt"),
     "incident.notification_failed": ("channel", "attempt", "error"),
-    "incident.linked": ("relation", "other"),
+    "incident.acknowledged": ("comment",),
+    "incident.investigation_started": ("comment",),
+    "incident.resumed": ("comment",),
+    "incident.closed": ("comment",),
+    "incident.major_declared": ("reason",),
+    "incident.alert_correlated": ("source", "dedup_key", "status", "count"),
+    "incident.alerts_recorded": ("source", "dedup_key", "part", "parts"),
+    "incident.linked": ("relation", "other_incident_id"),
     "incident.resolved": ("resolution_code", "summary", "root_cause"),
     "incident.reopened": ("reason",),
-    "incident.paged": ("user", "reason", "level"),
+    "incident.paged": ("user", "reason", "level", "team"),
+    "incident.review_completed": ("summary",),
 }
 
 
@@ -77,6 +85,8 @@ ACTION_EVENTS: dict[str, type[e.EventBase]] = {
     "resolve": e.IncidentResolved,
     "reopen": e.IncidentReopened,
     "close": e.IncidentClosed,
+    "link": e.IncidentLinked,
+    "review": e.ReviewCompleted,
 }
 
 
@@ -116,6 +126,11 @@ def entry(event: Mapping[str, Any], names: Mapping[str, str]) -> TimelineEntry:
         details += (("via", _text(contact.get("kind", ""))),) if contact.get("kind") else ()
     if kind == "incident.acknowledged" and data.get("page_link"):
         details += (("via", "page link"),)
+    if kind == "incident.alerts_recorded":
+        details += (("alerts", str(len(data.get("alerts") or []))),)
+    if kind == "incident.review_completed":
+        items = data.get("action_items") or []
+        details += tuple(("action item", f"{i.get('title')} ({i.get('owner')}, due {i.get('due')})") for i in items)
     return TimelineEntry(
         int(event.get("revision", 0)),
         str(event.get("occurred_at", "")),
@@ -142,3 +157,121 @@ def _text(value: Any) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value)
+
+
+# --- the incident page's header and sections ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PageShown:
+    """One page (incident.paged): who, at which level, why, by which contact method, when, and whether its
+    signed link acknowledged the incident (`held`: consolidated into a digest in a paging storm)."""
+
+    person: str
+    level: int | None
+    reason: str
+    contact: str
+    at: str
+    acknowledged: bool
+    held: bool
+
+
+def pages(events: Iterable[Mapping[str, Any]], links_used: Iterable[Any], names: Mapping[str, str]) -> list[PageShown]:
+    used = {str(link) for link in links_used}
+    shown = []
+    for event in of_type(events, "incident.paged"):
+        data = event.get("data") or {}
+        shown.append(
+            PageShown(
+                who({"id": data.get("user", "?")}, names),
+                data.get("level"),
+                str(data.get("reason", "")),
+                str((data.get("contact") or {}).get("kind", "")),
+                str(event.get("occurred_at", "")),
+                str(data.get("page_id")) in used,
+                data.get("consolidated_into") is not None,
+            )
+        )
+    return shown
+
+
+def grouped(
+    events: Iterable[Mapping[str, Any]], kind: str, key: str, order: Iterable[str] = ()
+) -> list[tuple[str, list[Mapping[str, Any]]]]:
+    """The events of `kind` grouped by their data's `key`: the `order` given first (empty groups left out),
+    then any other value in the order first seen."""
+    groups: dict[str, list[Mapping[str, Any]]] = {name: [] for name in order}
+    for event in of_type(events, kind):
+        groups.setdefault(str((event.get("data") or {}).get(key, "")), []).append(event)
+    return [(name, found) for name, found in groups.items() if found]
+
+
+def web_link(url: str | None) -> bool:
+    """Whether a URL may become a link: http(s) only (a javascript: or data: URL is shown as text)."""
+    return bool(url) and str(url).lower().startswith(("https://", "http://"))
+
+
+RELATIONS = {"duplicate_of": "duplicate of", "caused_by": "caused by", "related": "related to"}
+
+
+@dataclass(frozen=True)
+class LinkShown:
+    """A link between this incident and another, either way: `outgoing` when this incident's log has it."""
+
+    incident_id: str
+    relation: str
+    outgoing: bool
+    title: str
+    status: str
+
+    @property
+    def sentence(self) -> str:
+        """How the relation reads from this incident's page."""
+        said = RELATIONS.get(self.relation, self.relation)
+        return f"this incident is {said}" if self.outgoing else f"is {said} this incident"
+
+
+def links(incident: Incident, linking: Iterable[Incident], others: Mapping[str, Incident]) -> list[LinkShown]:
+    """This incident's links (to `others`, by id) and the links of `linking` incidents to it."""
+    shown = []
+    for link in incident.links:
+        other = others.get(str(link.other_incident_id))
+        title, status = (other.title, other.status.value) if other else ("(unknown incident)", "–")
+        shown.append(LinkShown(str(link.other_incident_id), link.relation.value, True, title, status))
+    shown += [
+        LinkShown(str(other.incident_id), link.relation.value, False, other.title, other.status.value)
+        for other in linking
+        for link in other.links
+        if link.other_incident_id == incident.incident_id
+    ]
+    return shown
+
+
+# --- forms to commands ----------------------------------------------------------------------------------------
+
+ITEM_FIELDS = ("title", "owner", "due")
+ITEM_ROWS = 3  # the review form's empty action-item rows; "add more rows" adds as many again
+
+
+def item_rows(fields: Mapping[str, str]) -> int:
+    """How many action-item rows the review form shows: those the person sent (and filled), plus asked-for more."""
+    sent = [int(k.split("-")[1]) for k in fields if k.startswith("item-") and k.split("-")[1].isdigit()]
+    rows = max(sent) + 1 if sent else ITEM_ROWS
+    return min(max(rows, ITEM_ROWS) + (ITEM_ROWS if "more" in fields else 0), 100)
+
+
+def command_body(fields: Mapping[str, str], form_only: Iterable[str]) -> dict[str, Any]:
+    """A form's fields as a command's body: empty fields left out; the review's rows `item-N-title/owner/due`
+    become `action_items`, a row left wholly empty skipped."""
+    skip = set(form_only) | {"more"}
+    body: dict[str, Any] = {
+        k: v for k, v in fields.items() if k not in skip and not k.startswith("item-") and v.strip()
+    }
+    items = []
+    for row in range(item_rows(fields)):
+        item = {name: fields.get(f"item-{row}-{name}", "").strip() for name in ITEM_FIELDS}
+        if any(item.values()):
+            items.append({k: v for k, v in item.items() if v})
+    if items:
+        body["action_items"] = items
+    return body

@@ -112,8 +112,10 @@ async def test_notes_of_one_batch_and_the_next_append_in_log_order(pool: Pool) -
     await apply(pool, log.records(on_log(events[:3])))
     await apply(pool, log.records(on_log(events[3:])))
     async with pool.acquire() as conn:
-        notes = await conn.fetchval("SELECT notes_text FROM incidents")
-    assert notes == " first second third"  # what one UPDATE per note (notes_text || ' ' || text) gave
+        notes = await conn.fetch(
+            "SELECT n.body FROM incident_notes n JOIN incident_events e USING (event_id) ORDER BY e.version"
+        )
+    assert [n["body"] for n in notes] == ["first", "second", "third"]  # one row per note, inserted once (0091)
 
 
 async def test_poison_parks_its_incident_and_later_records_wait(pool: Pool) -> None:

@@ -24,13 +24,12 @@ from incidents_shared.projection.rows import (
     verdict_row,
 )
 
-# The batch's notes ride along with the state (appended to notes_text), instead of one UPDATE per note.
+# The state only: notes are rows of incident_notes, inserted once each (decision 0091), so an incident's row
+# stays the size of its state however many notes it takes.
 _UPSERT_INCIDENT = (
-    f"INSERT INTO incidents ({', '.join(INCIDENT_COLUMNS)}, notes_text) "
-    f"VALUES ({', '.join(f'${i}' for i in range(1, len(INCIDENT_COLUMNS) + 2))}) "
-    "ON CONFLICT (incident_id) DO UPDATE SET "
-    + ", ".join(f"{c} = EXCLUDED.{c}" for c in INCIDENT_COLUMNS[1:])
-    + ", notes_text = incidents.notes_text || EXCLUDED.notes_text"
+    f"INSERT INTO incidents ({', '.join(INCIDENT_COLUMNS)}) "
+    f"VALUES ({', '.join(f'${i}' for i in range(1, len(INCIDENT_COLUMNS) + 1))}) "
+    "ON CONFLICT (incident_id) DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in INCIDENT_COLUMNS[1:])
 )
 
 
@@ -125,7 +124,7 @@ async def write_judged(conn: Conn, outcome: Outcome) -> None:
         await conn.copy_records_to_table("event_verdicts", records=rows, columns=VERDICT_COLUMNS)
     if outcome.states:
         await conn.executemany(_UPSERT_INCIDENT, incident_rows(outcome))
-    if searchable := searchable_notes(outcome):  # each note indexed once, on its own row (decision 0054)
+    if searchable := searchable_notes(outcome):  # each note once, on its own row, never rewritten (0054, 0091)
         await conn.copy_records_to_table("incident_notes", records=searchable, columns=NOTE_COLUMNS)
     if labels := label_rows(outcome):  # what GET /v1/incidents?label= finds (decision 0074)
         await conn.execute(_INSERT_LABELS, *(list(column) for column in zip(*labels, strict=True)))
@@ -154,13 +153,12 @@ async def _take_positions(conn: Conn, count: int) -> int:
 
 
 NOTE_COLUMNS = ["event_id", "incident_id", "body"]
-INCIDENT_ROW_COLUMNS = (*INCIDENT_COLUMNS, "notes_text")  # what `incident_rows` gives, in order
+INCIDENT_ROW_COLUMNS = INCIDENT_COLUMNS  # what `incident_rows` gives, in order
 
 
 def incident_rows(outcome: Outcome) -> list[tuple[Any, ...]]:
-    """The batch's incident states, each with what its notes_text grows by."""
-    notes = _notes(outcome)
-    return [(*incident_row(s), notes.get(i, "")) for i, s in outcome.states.items()]
+    """The batch's incident states, one row each."""
+    return [incident_row(s) for s in outcome.states.values()]
 
 
 def searchable_notes(outcome: Outcome) -> list[tuple[UUID, UUID, str]]:
@@ -177,15 +175,6 @@ _INSERT_LABELS = (
 def label_rows(outcome: Outcome) -> list[tuple[UUID, str, str]]:
     """The distinct (incident, label name, value) of the batch's accepted events, in one order (no deadlocks)."""
     return sorted({(e.incident_id, name, value) for e, *_ in outcome.events for name, value in event_labels(e)})
-
-
-def _notes(outcome: Outcome) -> dict[UUID, str]:
-    """What each incident's notes_text grows by in this batch: " " + text per accepted note, in log order."""
-    notes: dict[UUID, str] = {}
-    for row in outcome.events:
-        if (text := note_text(row[0])) is not None:
-            notes[row[0].incident_id] = notes.get(row[0].incident_id, "") + " " + text
-    return notes
 
 
 async def _write_parking(conn: Conn, outcome: Outcome) -> None:

@@ -25,10 +25,19 @@ class Report:
         return not self.differences
 
 
+# An incident's notes are rows, one per accepted note (decision 0091): joined in log order (the event's version;
+# rows 0011 carried over from notes_text have no event and come first) into what the oracle expects.
+_INCIDENTS_SQL = (
+    "SELECT i.incident_id, i.version, i.revision, i.last_hash, i.state, coalesce((SELECT string_agg(' ' || n.body,"
+    " '' ORDER BY e.version NULLS FIRST) FROM incident_notes n LEFT JOIN incident_events e ON e.event_id = n.event_id"
+    " WHERE n.incident_id = i.incident_id), '') AS notes_text FROM incidents i"
+)
+
+
 async def load_snapshot(conn: Conn) -> ReadModelSnapshot:
     """The read model as the checker compares it; call inside one REPEATABLE READ transaction."""
     snap = ReadModelSnapshot()
-    for r in await conn.fetch("SELECT incident_id, version, revision, last_hash, state, notes_text FROM incidents"):
+    for r in await conn.fetch(_INCIDENTS_SQL):
         # The columns must agree with the stored state: a difference in either shows up in the comparison.
         state = {**r["state"], "version": r["version"], "revision": r["revision"], "last_hash": r["last_hash"]}
         snap.states[UUID(str(r["incident_id"]))] = state

@@ -37,8 +37,10 @@ CLOSE_ENOUGH = 1_000  # records behind the live projector at which the final, lo
 
 CHECKSUM_SQL = (
     "SELECT (SELECT md5(coalesce(string_agg("
-    "concat_ws(':', incident_id, version, revision, last_hash, md5(state::text), md5(notes_text)),"
+    "concat_ws(':', incident_id, version, revision, last_hash, md5(state::text)),"
     " ',' ORDER BY incident_id), '')) FROM {s}.incidents)"
+    " || (SELECT md5(coalesce(string_agg(concat_ws(':', event_id, incident_id, md5(body)), ','"
+    " ORDER BY event_id), '')) FROM {s}.incident_notes)"  # notes are rows since 0023 (decision 0091)
     " || (SELECT md5(coalesce(string_agg(concat_ws(':', event_id, verdict, version, revision, hash), ','"
     " ORDER BY event_id), '')) FROM {s}.event_verdicts)"
     # Every column of an event row but its stream position, so that equal checksums let the live rows stay. The

@@ -14,6 +14,7 @@ from incidents_shared.domain.codec import request_hash
 from incidents_shared.domain.decide import decide
 from incidents_shared.domain.errors import DomainError
 from incidents_shared.domain.events import EventBase
+from incidents_shared.domain.limits import DEFAULT_NOTE_LIMITS, NoteLimits
 from incidents_shared.domain.taxonomy import Taxonomy
 
 log = structlog.get_logger(__name__)
@@ -56,6 +57,7 @@ class CommandService:
     verdict_timeout_s: float
     clock: Clock = field(default_factory=SystemClock)
     after_append: AfterAppend = no_hook
+    note_limits: NoteLimits = DEFAULT_NOTE_LIMITS
 
     async def execute(self, req: Request) -> CommandOutcome:
         body_hash = req.body_hash()
@@ -97,7 +99,7 @@ class CommandService:
         )
         state = await self.read_model.incident(incident_id)
         try:
-            events = decide(state, req.command, meta, taxonomy=self.taxonomy)
+            events = decide(state, req.command, meta, taxonomy=self.taxonomy, limits=self.note_limits)
         except DomainError as exc:
             return Refused(exc, state.revision if state else None)
         return await self._append(req, events)

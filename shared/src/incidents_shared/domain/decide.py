@@ -9,7 +9,7 @@ from incidents_shared.domain import events as e
 from incidents_shared.domain import payloads as p
 from incidents_shared.domain.alert_decisions import alert_drafts
 from incidents_shared.domain.alert_group_decisions import group_drafts
-from incidents_shared.domain.authorization import PRIORITY_OVERRIDE_ROLES, may_issue
+from incidents_shared.domain.authorization import command_refusal
 from incidents_shared.domain.enums import EscalationReason, LinkRelation, ResolutionCode, Source
 from incidents_shared.domain.errors import (
     Forbidden,
@@ -19,6 +19,7 @@ from incidents_shared.domain.errors import (
     VersionConflict,
 )
 from incidents_shared.domain.fold import advance
+from incidents_shared.domain.limits import DEFAULT_NOTE_LIMITS, NoteLimits, check_note_limits
 from incidents_shared.domain.preconditions import violation
 from incidents_shared.domain.priority import priority_for
 from incidents_shared.domain.state import Incident
@@ -39,17 +40,24 @@ def decides(cls: type[C]) -> Callable[[Callable[[Incident | None, C, c.CommandMe
 
 
 def decide(
-    state: Incident | None, command: c.Command, meta: c.CommandMeta, *, taxonomy: Taxonomy = DEFAULT_TAXONOMY
+    state: Incident | None,
+    command: c.Command,
+    meta: c.CommandMeta,
+    *,
+    taxonomy: Taxonomy = DEFAULT_TAXONOMY,
+    limits: NoteLimits = DEFAULT_NOTE_LIMITS,
 ) -> list[e.EventBase]:
     """The events a command produces, or a DomainError saying why it cannot be done now."""
-    if not may_issue(meta.actor.role, type(command)):
-        raise Forbidden(f"role {meta.actor.role} may not {type(command).__name__}")
+    owner = state.reporter if state is not None else None
+    if (refusal := command_refusal(meta.actor.role, meta.actor.id, command, owner)) is not None:
+        raise Forbidden(refusal.detail, refusal.rule)
     if state is None and not isinstance(command, c.LogIncident | c.ReceiveAlert | c.ReceiveAlertGroup):
         raise IncidentNotFound(f"incident {meta.incident_id} does not exist")
     current = state.revision if state is not None else 0
     if meta.expected_version is not None and meta.expected_version != current:
         raise VersionConflict(meta.expected_version, current)
     _check_taxonomy(command, taxonomy)
+    check_note_limits(state, command, limits)
     drafts = _DECIDERS[type(command)](state, command, meta)
     events = [_build(cls, data, meta, index) for index, (cls, data) in enumerate(drafts)]
     _check_preconditions(state, events)
@@ -118,9 +126,7 @@ def _categorize(state: Incident | None, cmd: c.Categorize, meta: c.CommandMeta) 
 def _prioritize(state: Incident | None, cmd: c.Prioritize, meta: c.CommandMeta) -> list[Draft]:
     if cmd.override_priority is None:
         priority, overridden = priority_for(cmd.impact, cmd.urgency), False
-    elif meta.actor.role not in PRIORITY_OVERRIDE_ROLES:
-        raise Forbidden("overriding the priority matrix needs the manager role")
-    elif not cmd.reason:
+    elif not cmd.reason:  # who may override: the authorization table (priority-override)
         raise InvalidCommand("a priority override needs a reason")
     else:
         priority, overridden = cmd.override_priority, True

@@ -117,6 +117,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
             DEFAULT_TAXONOMY,
             settings.verdict_timeout_s,
             after_append=after_append_hook(settings),
+            note_limits=settings.note_limits(),
         )
         directory = DirectoryLog(settings, "command-api-directory")
         held = PgHeldAlerts(pool)  # maintenance windows and heartbeats (docs/decisions/0076)

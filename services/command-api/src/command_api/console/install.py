@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from command_api.console import actions, docs, incident, queue, signin, stream
+from command_api.console import actions, docs, incident, new_incident, queue, reports, signin, stream
 from command_api.console.identity import ConsoleConfig, CsrfRefused, DirectoryNotReady, SignInRequired
 from command_api.console.sessions import COOKIE, PgSessions
 from command_api.console.web import STATIC_DIR, STATIC_URL, missing_assets, page
@@ -30,7 +30,7 @@ def install_console(app: FastAPI) -> None:
         app.add_api_route("/console/{rest:path}", _unbuilt(missing), methods=["GET", "POST"], include_in_schema=False)
         return
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="console-static")
-    for module in (signin, queue, incident, actions, stream, docs):
+    for module in (signin, queue, new_incident, incident, actions, stream, docs, reports):  # new before {id}
         app.include_router(module.router)
     app.add_exception_handler(SignInRequired, _sign_in_again)
     app.add_exception_handler(CsrfRefused, _csrf_refused)

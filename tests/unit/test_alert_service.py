@@ -3,6 +3,7 @@
 import asyncio
 from typing import Any
 
+from command_api.alert_routing import routing_key
 from command_api.alerts_service import ALERTMANAGER, GENERIC, AlertService
 from command_api.outcomes import AlertResult, AlertsHandled, TooManyAlerts
 from incidents_shared.domain import alert_decisions as route
@@ -31,7 +32,7 @@ async def test_a_first_alert_opens_an_incident_of_its_key_and_a_second_correlate
     [opened] = await receive(service, alert())
     [again] = await receive(service, alert())
     assert opened.outcome == "opened"
-    assert opened.incident_id == route.episode_id(KEY, 0)
+    assert opened.incident_id == route.episode_id(routing_key(ACTOR.id, KEY), 0)
     assert opened.status == "new"
     assert (again.outcome, again.incident_id) == ("correlated", opened.incident_id)
     assert fakes.log.types(opened.incident_id).count("incident.logged") == 1
@@ -74,7 +75,7 @@ async def test_racing_alerts_of_one_key_open_one_incident_and_the_loser_correlat
     fakes.log.release()
     outcomes = sorted(r.outcome for [r] in (await first, await second))
     assert outcomes == ["correlated", "opened"]
-    incident = route.episode_id(KEY, 0)
+    incident = route.episode_id(routing_key(ACTOR.id, KEY), 0)
     assert fakes.read_model.incidents[incident].alert_count == 2
     assert fakes.log.types(incident).count("incident.logged") == 2, "the loser's attempt stays in the log"
 

@@ -38,9 +38,11 @@ def _am(**changes: object) -> a.NormalizedAlert:
     return a.normalize_webhook(a.WebhookAlert.model_validate({**AM_ALERT, **changes}), "am", MAPPING, DEFAULT_TAXONOMY)
 
 
-def _receive(state: Incident | None, alert: a.NormalizedAlert, metas: Metas, **policy: object) -> list[e.EventBase]:
+def _receive(
+    state: Incident | None, alert: a.NormalizedAlert, metas: Metas, role: Role = Role.INTEGRATION, **policy: object
+) -> list[e.EventBase]:
     command = c.ReceiveAlert(alert=alert, policy=a.AlertPolicy.model_validate(policy))
-    return decide(state, command, metas(Role.INTEGRATION))
+    return decide(state, command, metas(role))
 
 
 def test_an_alertmanager_alert_is_mapped_by_the_defaults() -> None:
@@ -150,7 +152,8 @@ def test_otherwise_a_resolved_alert_adds_a_note(how: str) -> None:
     if how == "acknowledged":
         state = apply(state, decide(state, c.Acknowledge(), metas(Role.RESPONDER)))
     policy = {"auto_resolve_unacknowledged": how != "policy_off"}
-    [event] = _receive(state, _am(status="resolved"), metas, **policy)
+    role = Role.ADMIN if how == "not_by_alert" else Role.INTEGRATION  # a person's incident: not an integration's (0090)
+    [event] = _receive(state, _am(status="resolved"), metas, role, **policy)
     assert isinstance(event, e.NoteAdded) and "resolved at the source" in event.data.text
 
 

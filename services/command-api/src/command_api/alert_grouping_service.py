@@ -10,6 +10,7 @@ from dataclasses import replace
 from uuid import UUID
 
 from command_api.alert_groups_service import AlertGroupService
+from command_api.alert_routing import routing_key
 from command_api.outcomes import AlertResult
 from incidents_shared.domain import alerts as a
 from incidents_shared.domain.alert_grouping import earlier_home, grouped_notice
@@ -26,7 +27,7 @@ async def receive_grouped(
     known = await groups.read_model.incidents_of_key(key)
     homes: dict[UUID | None, list[tuple[int, a.NormalizedAlert]]] = defaultdict(list)
     for index, alert in members:
-        homes[earlier_home(key, known, alert)].append((index, alert))
+        homes[earlier_home(routing_key(actor.id, key), known, alert)].append((index, alert))  # the sender's (0090)
     current = replace(groups, window_s=rule.window)
     parts = [_decide(current if home is None else replace(groups, pinned=home), actor, correlation_id, key, rule, part)
              for home, part in homes.items()]  # fmt: skip

@@ -104,7 +104,8 @@ class AlertGroupService:
             if self.pinned is not None:
                 incident_id, state = self.pinned, await self.read_model.incident(self.pinned)
             else:
-                incident_id, state = await route_to(self.read_model, notice.dedup_key, firing, policy, now, done)
+                key = notice.dedup_key  # namespaced by the sender (0090)
+                incident_id, state = await route_to(self.read_model, key, firing, policy, now, done, actor.id)
             meta = c.CommandMeta(incident_id, uuid4(), actor, now, correlation_id)
             try:
                 events = decide(state, c.ReceiveAlertGroup(notice=notice, policy=self.mapping.policy), meta)

@@ -1,7 +1,7 @@
 """What every alert use case shares: the payload formats, validation one alert at a time, routing a dedup key to
 its incident (episodes, duplicate_of), the outcome names and the metric."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -81,23 +81,50 @@ async def route_to(
     policy: a.AlertPolicy,
     now: datetime,
     done: Callable[[Incident], bool] | None = None,
+    owner: str | None = None,
 ) -> tuple[UUID, Incident | None]:
-    """The incident alerts of `key` address: its current episode, via duplicate_of, or the next episode (also
-    when `done` says the current one takes no more: a grouping rule's window, 0077)."""
-    known = await read_model.incidents_of_key(key)
-    episode = route.current_episode(key, set(known))
-    if episode < 0:
-        return route.episode_id(key, 0), None
-    target = known[route.episode_id(key, episode)]
+    """The incident alerts of `key` sent by `owner` address: its current episode, via duplicate_of, or the next
+    episode (also when `done` says the current one takes no more: a grouping rule's window, 0077). Keys are
+    namespaced by `owner` (0090): another principal's alerts of the same key never address this one's incidents.
+    `owner` None: the key as it is (what only tests of routing itself use)."""
+    target, next_id = current_of(owner, key, await read_model.incidents_of_key(key))
+    if target is None:
+        return next_id, None
     for _ in range(MAX_HOPS):
         hop = route.duplicate_target(target)
         survivor = await read_model.incident(hop) if hop is not None else None
-        if survivor is None:
-            break
+        if survivor is None or not owns(owner, survivor):
+            break  # a duplicate of another principal's incident: its alerts open their owner's next episode
         target = survivor
     if route.opens_next_episode(target, firing, policy, now) or (done is not None and done(target)):
-        return route.episode_id(key, episode + 1), None
+        return next_id, None
     return target.incident_id, target
+
+
+def routing_key(owner: str | None, key: str) -> str:
+    """The key an owner's alerts route by: the dedup key namespaced by the principal that sends it (0090)."""
+    return key if owner is None else f"{len(owner)}:{owner}:{key}"
+
+
+def owns(owner: str | None, state: Incident) -> bool:
+    """Whether `owner`'s alerts may act on the incident: it opened it (the authorization table's own objects)."""
+    return owner is None or state.reporter == owner
+
+
+def current_of(owner: str | None, key: str, known: Mapping[UUID, Incident]) -> tuple[Incident | None, UUID]:
+    """The owner's current incident of `key` (None: none yet) and the id of the owner's next episode.
+
+    The owner's namespaced episodes first; before any, a legacy one (ids from the bare key, opened before
+    0090) is the owner's while it is the key's latest and the owner opened it; the next episode is namespaced."""
+    scoped = routing_key(owner, key)
+    episode = route.current_episode(scoped, set(known))
+    if episode >= 0:
+        return known[route.episode_id(scoped, episode)], route.episode_id(scoped, episode + 1)
+    first = route.episode_id(scoped, 0)
+    if owner is None or (legacy := route.current_episode(key, set(known))) < 0:
+        return None, first
+    latest = known[route.episode_id(key, legacy)]
+    return (latest if owns(owner, latest) else None), first
 
 
 def status_of(state: Incident | None) -> str | None:

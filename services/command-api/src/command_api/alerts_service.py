@@ -147,7 +147,7 @@ class AlertService:
         key = alert.dedup_key
         for attempt in range(MAX_ATTEMPTS):
             now = self.clock.now()
-            incident_id, state = await self._route(alert, now)
+            incident_id, state = await self._route(alert, actor, now)
             meta = c.CommandMeta(incident_id, uuid4(), actor, now, correlation_id)
             try:
                 command = c.ReceiveAlert(alert=alert, policy=self.mapping.policy)
@@ -167,9 +167,9 @@ class AlertService:
             log.info("alert_raced", dedup_key=key, incident_id=str(incident_id), attempt=attempt, reason=verdict.reason)
         return AlertResult("rejected", key, detail=f"still racing other writers after {MAX_ATTEMPTS} attempts")
 
-    async def _route(self, alert: a.NormalizedAlert, now: datetime) -> tuple[UUID, Incident | None]:
+    async def _route(self, alert: a.NormalizedAlert, actor: Actor, now: datetime) -> tuple[UUID, Incident | None]:
         firing = alert.status is AlertStatus.FIRING
-        return await route_to(self.read_model, alert.dedup_key, firing, self.mapping.policy, now)
+        return await route_to(self.read_model, alert.dedup_key, firing, self.mapping.policy, now, owner=actor.id)
 
     async def _append(self, events: list[EventBase]) -> VerdictRow | None:
         last = events[-1].event_id

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from command_api.alert_routing import current_of
 from command_api.ports import Clock, IncidentReader, SystemClock
-from incidents_shared.domain import alert_decisions as route
 from incidents_shared.domain.directory.heartbeat import Heartbeat
 from incidents_shared.domain.heartbeats import Reading, dedup_key, reading
 from incidents_shared.domain.state import Incident
@@ -51,9 +51,7 @@ class UnknownHeartbeat(LookupError):
 async def open_incident(read_model: IncidentReader, name: str) -> Incident | None:
     """The incident of the heartbeat's current outage episode, when it is open."""
     key = dedup_key(name)
-    known = await read_model.incidents_of_key(key)
-    episode = route.current_episode(key, set(known))
-    incident = known.get(route.episode_id(key, episode)) if episode >= 0 else None
+    incident, _ = current_of(f"heartbeat:{name}", key, await read_model.incidents_of_key(key))  # its watcher's (0090)
     return incident if incident is not None and incident.is_open else None
 
 

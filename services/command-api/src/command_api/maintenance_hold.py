@@ -183,7 +183,8 @@ class MaintenanceHold:
         if notice is None:
             return None
         firing = [alert for alert in notice.alerts if is_firing(alert)]
-        _, state = await route_to(self.read_model, notice.dedup_key, bool(firing), self.mapping.policy, now)
+        policy = self.mapping.policy
+        _, state = await route_to(self.read_model, notice.dedup_key, bool(firing), policy, now, owner=actor.id)
         if state is not None and state.is_open:
             return None  # it joins its incident
         if not firing:
@@ -207,7 +208,7 @@ class MaintenanceHold:
         if not windows or not alerts:
             return None
         firing = [alert for alert in alerts if is_firing(alert)]
-        _, state = await route_to(self.read_model, key, bool(firing), self.mapping.policy, now)
+        _, state = await route_to(self.read_model, key, bool(firing), self.mapping.policy, now, owner=actor.id)
         if state is not None and state.is_open:
             return None  # they join its incident
         by_fingerprint = {alert.fingerprint: alert.model_dump(mode="json") for alert in alerts}

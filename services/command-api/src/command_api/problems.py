@@ -113,6 +113,8 @@ def from_domain(exc: d.DomainError, **extra: Any) -> Problem:
     status, slug, title = DOMAIN_PROBLEMS[type(exc)]
     if isinstance(exc, d.VersionConflict):
         extra.setdefault("current_version", exc.current)
+    if isinstance(exc, d.Forbidden):
+        extra.setdefault("rule", exc.rule)  # the authorization table's rule (docs/decisions/0090)
     return Problem(status, slug, title, str(exc), **extra)
 
 

@@ -53,19 +53,40 @@ class ReadModel:
     async def verdict(self, event_id: UUID) -> VerdictRow | None:
         row = await self.pool.fetchrow(
             "SELECT v.event_id, v.incident_id, v.type, v.verdict, v.reason, v.version, v.revision, v.hash,"
-            ' v.request_hash, v.partition, v."offset", v.judged_at, i.state::text AS state_json,'
+            ' v.request_hash, v.partition, v."offset", v.judged_at, v.actor_id, i.state::text AS state_json,'
             " (i.state->>'revision')::int AS state_revision FROM event_verdicts v"
             " LEFT JOIN incidents i ON i.incident_id = v.incident_id WHERE v.event_id = $1",
             event_id,
         )
         return VerdictRow(**dict(row)) if row is not None else None
 
-    async def timeline(self, incident_id: UUID) -> list[dict[str, Any]]:
+    async def timeline(self, incident_id: UUID, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        """The incident's accepted events after version `after`, oldest first: at most `limit` (None: all)."""
         rows = await self.pool.fetch(
-            "SELECT version, revision, event, hash FROM incident_events WHERE incident_id = $1 ORDER BY version",
+            "SELECT version, revision, event, hash FROM incident_events WHERE incident_id = $1 AND version > $2"
+            " ORDER BY version LIMIT $3",
             incident_id,
+            after,
+            limit,
         )
-        return [{**r["event"], "version": r["version"], "revision": r["revision"], "hash": r["hash"]} for r in rows]
+        return [_timeline_entry(r) for r in rows]
+
+    async def latest_events(self, incident_id: UUID, limit: int) -> list[dict[str, Any]]:
+        """The incident's last `limit` accepted events, oldest first (the console's incident page)."""
+        rows = await self.pool.fetch(
+            "SELECT * FROM (SELECT version, revision, event, hash FROM incident_events WHERE incident_id = $1"
+            " ORDER BY version DESC LIMIT $2) AS latest ORDER BY version",
+            incident_id,
+            limit,
+        )
+        return [_timeline_entry(r) for r in rows]
+
+    async def event_hash(self, incident_id: UUID, version: int) -> str | None:
+        """The chain hash of the incident's event at `version`, None when there is none."""
+        found: str | None = await self.pool.fetchval(
+            "SELECT hash FROM incident_events WHERE incident_id = $1 AND version = $2", incident_id, version
+        )
+        return found
 
     async def list_incidents(self, query: IncidentQuery) -> tuple[list[Incident], Cursor | None]:
         """A page of incidents and the cursor after it (None on the last page)."""
@@ -75,12 +96,14 @@ class ReadModel:
         more = len(rows) == query.limit
         return items, Cursor.after(query.sort, dict(rows[-1])) if more else None
 
-    async def stored_events(self, incident_id: UUID) -> list[StoredEvent]:
-        """The incident's accepted events in stream order, as stored."""
+    async def stored_events(self, incident_id: UUID, after: int = 0, limit: int | None = None) -> list[StoredEvent]:
+        """The incident's accepted events after version `after` in stream order, as stored: at most `limit`."""
         rows = await self.pool.fetch(
             'SELECT version, revision, recorded_at, event, prev_hash, hash, partition, "offset", position'
-            " FROM incident_events WHERE incident_id = $1 ORDER BY version",
+            " FROM incident_events WHERE incident_id = $1 AND version > $2 ORDER BY version LIMIT $3",
             incident_id,
+            after,
+            limit,
         )
         return [StoredEvent(**dict(r)) for r in rows]
 
@@ -117,3 +140,7 @@ class ReadModel:
             "SELECT outcome, detail, judged, accepted FROM release_requests WHERE request_id = $1", request_id
         )
         return ReleaseRow(**dict(row)) if row is not None and row["outcome"] is not None else None
+
+
+def _timeline_entry(row: asyncpg.Record) -> dict[str, Any]:
+    return {**row["event"], "version": row["version"], "revision": row["revision"], "hash": row["hash"]}

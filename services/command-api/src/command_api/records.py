@@ -24,6 +24,7 @@ class VerdictRow:
     judged_at: datetime
     state_json: str | None = None  # the incident's current state as the fold stored it (JSON text), same query
     state_revision: int | None = None
+    actor_id: str | None = None  # who wrote the event; None for verdicts judged before migration 0022
 
     @property
     def accepted(self) -> bool:

@@ -27,7 +27,11 @@ class VersionConflict(DomainError):
 
 
 class Forbidden(DomainError):
-    """The actor's role may not issue this command."""
+    """The actor may not issue this command; `rule` names the authorization table's rule (domain/authorization)."""
+
+    def __init__(self, message: str, rule: str = "role") -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 class InvalidCommand(DomainError):

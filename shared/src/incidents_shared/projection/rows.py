@@ -43,6 +43,7 @@ VERDICT_COLUMNS = (
     "request_hash",
     "partition",
     "offset",
+    "actor_id",  # who wrote it: whose verdict it is to read (0090)
 )
 INCIDENT_COLUMNS = (
     "incident_id",
@@ -146,4 +147,5 @@ def verdict_row(event: EventBase, verdict: Verdict, partition: int, offset: int)
         event.request_hash,
         partition,
         offset,
+        event.actor.id,
     )

@@ -5,16 +5,17 @@ from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from command_api.auth import Principal
 from command_api.deps import Container, ContainerDep, require
-from command_api.history_query import audit, state_as_of
+from command_api.history_query import audit, fold_until
 from command_api.incident_query import BadCursor, Cursor, IncidentQuery, Sort
 from command_api.params import MAX_LABEL_FILTERS, LabelFilter, QueryTime, label_filter
 from command_api.problems import Problem
-from incidents_shared.domain.authorization import AUDITORS, READERS
+from incidents_shared.domain.authorization import AUDITORS, READERS, VERDICT, read_refusal
+from incidents_shared.domain.codec import GENESIS_HASH
 from incidents_shared.domain.enums import Priority, Role, Status
 
 router = APIRouter(prefix="/v1", tags=["queries"])
@@ -45,29 +46,81 @@ async def get_incident(
 async def _as_of(box: Container, incident_id: UUID, as_of: datetime) -> JSONResponse:
     if as_of.tzinfo is None:
         raise Problem(400, "bad-as-of", "as_of needs a UTC offset", "e.g. 2026-11-27T10:00:00Z")
-    events = await box.read_model.stored_events(incident_id)
-    if not events:
-        raise _not_found(incident_id)
-    state = state_as_of(events, as_of)
+    state, after, stopped = None, 0, False
+    while not stopped:  # a chunk at a time: memory bounded however many events (docs/decisions/0091)
+        chunk = await box.read_model.stored_events(incident_id, after, AS_OF_CHUNK)
+        if not chunk and after == 0:
+            raise _not_found(incident_id)
+        state, stopped = fold_until(state, chunk, as_of)
+        stopped = stopped or len(chunk) < AS_OF_CHUNK
+        after = chunk[-1].version if chunk else after
     if state is None:
         raise Problem(404, "not-yet-logged", "The incident did not exist yet", f"first event after {as_of.isoformat()}")
     return JSONResponse(state.model_dump(mode="json"), headers={"Cache-Control": "max-age=60"})
 
 
+# Long reads come in pages (docs/decisions/0091): `after` is the version of the last event of the previous page,
+# the answer's `next` (and its Link header) the URL of the page after this one, null on the last.
+PAGE_DEFAULT, PAGE_MAX = 500, 1_000
+AS_OF_CHUNK = 1_000
+VERSION_MAX = 2**31 - 1  # incident_events.version is an integer column
+After = Annotated[int, Query(ge=0, le=VERSION_MAX, description="the version the previous page ended at")]
+Limit = Annotated[int, Query(ge=1, le=PAGE_MAX, description=f"events per page (default {PAGE_DEFAULT})")]
+
+
+def _next_page(request: Request, response: Response, versions: list[int], limit: int) -> str | None:
+    """The next page's URL when this one is full (set as the Link header too), else None."""
+    if len(versions) < limit:
+        return None
+    url = f"{request.url.path}?after={versions[-1]}&limit={limit}"
+    response.headers["Link"] = f'<{url}>; rel="next"'
+    return url
+
+
+async def _require_incident(box: Container, incident_id: UUID, after: int) -> None:
+    """An empty page is a 404 only when there is no such incident."""
+    if after == 0 or await box.read_model.incident(incident_id) is None:
+        raise _not_found(incident_id)
+
+
 @router.get("/incidents/{incident_id}/audit", summary="Accepted events with their hashes; does the chain verify?")
-async def get_audit(incident_id: UUID, box: ContainerDep, _: Auditor) -> dict[str, Any]:
-    events = await box.read_model.stored_events(incident_id)
+async def get_audit(
+    incident_id: UUID,
+    box: ContainerDep,
+    _: Auditor,
+    request: Request,
+    response: Response,
+    after: After = 0,
+    limit: Limit = PAGE_DEFAULT,
+) -> dict[str, Any]:
+    """`verified`: every link of this page verifies, its first against the last event of the page before."""
+    events = await box.read_model.stored_events(incident_id, after, limit)
     if not events:
-        raise _not_found(incident_id)
-    return {"incident_id": str(incident_id), **audit(events)}
+        await _require_incident(box, incident_id, after)
+    prev = GENESIS_HASH if after == 0 else await box.read_model.event_hash(incident_id, after)
+    checked = audit(events, prev or "")
+    return {
+        "incident_id": str(incident_id),
+        **checked,
+        "next": _next_page(request, response, [e.version for e in events], limit),
+    }
 
 
-@router.get("/incidents/{incident_id}/timeline", summary="Accepted events of the incident, in order")
-async def get_timeline(incident_id: UUID, box: ContainerDep, _: Reader) -> dict[str, Any]:
-    events = await box.read_model.timeline(incident_id)
+@router.get("/incidents/{incident_id}/timeline", summary="Accepted events of the incident, in order, a page at a time")
+async def get_timeline(
+    incident_id: UUID,
+    box: ContainerDep,
+    _: Reader,
+    request: Request,
+    response: Response,
+    after: After = 0,
+    limit: Limit = PAGE_DEFAULT,
+) -> dict[str, Any]:
+    events = await box.read_model.timeline(incident_id, after, limit)
     if not events:
-        raise _not_found(incident_id)
-    return {"incident_id": str(incident_id), "events": events}
+        await _require_incident(box, incident_id, after)
+    next_url = _next_page(request, response, [e["version"] for e in events], limit)
+    return {"incident_id": str(incident_id), "events": events, "next": next_url}
 
 
 @router.get(
@@ -75,12 +128,14 @@ async def get_timeline(incident_id: UUID, box: ContainerDep, _: Reader) -> dict[
     summary="The verdict on one appended event",
     responses={202: {"description": "Not judged yet; ask again after Retry-After"}},
 )
-async def get_event_verdict(event_id: UUID, box: ContainerDep, _: AnyCaller) -> JSONResponse:
+async def get_event_verdict(event_id: UUID, box: ContainerDep, caller: AnyCaller) -> JSONResponse:
     verdict = await box.read_model.verdict(event_id)
     if verdict is None:
         return JSONResponse(
             {"event_id": str(event_id), "verdict": "pending"}, status_code=202, headers={"Retry-After": "1"}
         )
+    if (refusal := read_refusal(VERDICT, caller.role, caller.id, verdict.actor_id)) is not None:
+        raise Problem(403, "forbidden", "You may not read this", refusal.detail, rule=refusal.rule)
     return JSONResponse(verdict.public())
 
 

@@ -3,7 +3,6 @@
 Run: python -m bench.crud_baseline  (INCIDENTS_DATABASE_URL, INCIDENTS_TOKENS_FILE; port CRUD_PORT, default 26110)
 """
 
-import json
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -15,6 +14,8 @@ import asyncpg
 import uvicorn
 from fastapi import FastAPI, Header, HTTPException, Request
 
+from devstack.tokens import read_role_view
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS crud_incidents (
     incident_id uuid PRIMARY KEY, title text NOT NULL, service text NOT NULL, status text NOT NULL,
@@ -25,7 +26,7 @@ CREATE TABLE IF NOT EXISTS crud_notes (
 """
 
 
-TOKENS = set(json.loads(Path(os.environ["INCIDENTS_TOKENS_FILE"]).read_text()).values())
+TOKENS = set(read_role_view(Path(os.environ["INCIDENTS_TOKENS_FILE"])).values())  # the devstack's (decision 0089)
 
 
 @asynccontextmanager

@@ -1,6 +1,5 @@
 """The benchmark's own devstack profile (fresh Kafka + PostgreSQL) and the platform's services on it."""
 
-import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -10,6 +9,7 @@ from pathlib import Path
 from devstack import profiles
 from devstack.envfile import read_env
 from devstack.stack import Stack
+from devstack.tokens import read_role_view
 from tests.integration.services import BIN, Service
 
 BENCH = profiles.load("bench")
@@ -52,8 +52,8 @@ def bench_stack(partitions: int) -> Iterator[dict[str, str]]:
 
 
 def tokens() -> dict[str, str]:
-    loaded: dict[str, str] = json.loads(Path(os.environ["INCIDENTS_TOKENS_FILE"]).read_text())
-    return loaded
+    """role -> token of the devstack's named principals (decision 0089)."""
+    return read_role_view(Path(os.environ["INCIDENTS_TOKENS_FILE"]))
 
 
 def service(name: str) -> Service:

@@ -11,6 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
+from devstack.tokens import read_role_view
 from incidentctl.checker import check
 from incidents_shared.settings import CommonSettings
 from tests.integration.services import PORTS, ROOT, Service, require_env
@@ -48,6 +49,9 @@ _MAPPING_FILE.write_text(json.dumps(ALERT_MAPPING))
 API_ENV = {"INCIDENTS_ALERT_MAPPING_FILE": str(_MAPPING_FILE)}
 API_ENV["INCIDENTS_STATUS_SUBSCRIBE_PER_S"] = "100"  # schemathesis subscribes too; test_status_page must not wait
 API_ENV["INCIDENTS_SLACK_SIGNING_SECRET"] = "test-slack-signing-secret"  # test_slack signs with it (decision 0080)
+# test_auth and schemathesis send a wrong token to every route from 127.0.0.1; test_auth_limits starts its own API
+# with a low limit and its own client addresses (decision 0089).
+API_ENV["INCIDENTS_AUTH_FAILURES_PER_MIN"] = "1000000"
 ESCALATOR_ENV = {
     "INCIDENTS_POLICY_FILE": str(ROOT / "examples" / "policies" / "fast-demo.yaml"),
     "INCIDENTS_WEBHOOK_BASE": f"http://127.0.0.1:{WEBHOOK_PORT}",
@@ -68,8 +72,8 @@ def settings() -> CommonSettings:
 
 @pytest.fixture(scope="session")
 def tokens() -> dict[str, str]:
-    loaded: dict[str, str] = json.loads(Path(require_env("INCIDENTS_TOKENS_FILE")).read_text())
-    return loaded
+    """role -> token of the devstack's `dev-<role>` principals (the file itself names them: decision 0089)."""
+    return read_role_view(Path(require_env("INCIDENTS_TOKENS_FILE")))
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ from command_api.heartbeat_service import HeartbeatService
 from command_api.heartbeat_store import PgHeartbeats
 from command_api.heartbeat_watch import HeartbeatWatch
 from command_api.idempotency import IdempotencyStore
+from command_api.login_limits import LoginLimits, PgFailures
 from command_api.maintenance_hold import MaintenanceHold
 from command_api.maintenance_release import MaintenanceRelease
 from command_api.maintenance_store import PgHeldAlerts
@@ -150,6 +151,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
             directory=changes,
             held_alerts=held,
             heartbeats=HeartbeatService(lambda: directory.state.heartbeats, beats, read_model),
+            login_limits=LoginLimits(settings.auth_failures_per_min, settings.auth_failure_window_s, PgFailures(pool)),
         )
         app.state.console = console_config(
             pool,

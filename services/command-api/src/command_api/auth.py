@@ -1,21 +1,23 @@
 """Bearer tokens mapped to principals and roles. Tokens are kept only as SHA-256 hashes.
 
-Two kinds: role tokens (the tokens file or INCIDENTS_TOKEN_HASHES, for services and the dev stack: the principal
-is a name such as `dev-responder`), and personal tokens on the directory's log (issued per user: the principal is
-the user, acting with the token's role, so the log says who acted).
+Two kinds: named service and role tokens (the tokens file or INCIDENTS_TOKEN_HASHES, parsed and checked by
+`command_api.principals`: each name is its own principal, e.g. `alertmanager` or `dev-responder`), and personal
+tokens on the directory's log (issued per user: the principal is the user, acting with the token's role, so the log
+says who acted).
 """
 
-import hashlib
 import hmac
-import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from command_api.principals import load_principals, token_hash
 from incidents_shared.domain.directory import DirectoryState, token_holder
 from incidents_shared.domain.enums import ActorKind, Role
 from incidents_shared.domain.events import Actor
+
+__all__ = ["PERSONAL_PREFIX", "Principal", "TokenRegistry", "new_personal_token", "token_hash"]
 
 PERSONAL_PREFIX = "inc_"  # personal tokens start with it, so a leaked one is recognisable (and scannable)
 
@@ -28,10 +30,6 @@ class Principal:
     def actor(self) -> Actor:
         kind = ActorKind.SERVICE if self.role is Role.INTEGRATION else ActorKind.USER
         return Actor(id=self.id, kind=kind, role=self.role.value)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def new_personal_token() -> str:
@@ -53,14 +51,9 @@ class TokenRegistry:
 
     @classmethod
     def load(cls, tokens_file: Path | None, token_hashes: str) -> "TokenRegistry":
-        hashed: dict[str, Principal] = {}
-        if tokens_file is not None:
-            for role, token in json.loads(tokens_file.read_text()).items():
-                hashed[token_hash(token)] = Principal(id=f"dev-{role}", role=Role(role))
-        for entry in filter(None, (e.strip() for e in token_hashes.split(","))):
-            principal, role, digest = entry.split(":")
-            hashed[digest.lower()] = Principal(id=principal, role=Role(role))
-        return cls(hashed)
+        """The configured principals; raises `TokenConfigError` (naming the entry) on a wrong one."""
+        entries = load_principals(tokens_file, token_hashes)
+        return cls({e.digest: Principal(id=e.name, role=e.role) for e in entries})
 
     def authenticate(self, token: str) -> Principal | None:
         digest = token_hash(token)

@@ -1,7 +1,7 @@
 """FastAPI dependencies: the container, the authenticated principal, request metadata."""
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -10,6 +10,7 @@ from command_api.alerts_service import AlertService
 from command_api.auth import Principal, TokenRegistry
 from command_api.directory_service import DirectoryService
 from command_api.heartbeat_service import HeartbeatService
+from command_api.login_limits import LoginLimits, client_address, too_many_failures, unshared_limits
 from command_api.maintenance_hold import HeldLister
 from command_api.page_link_service import PageLinkService
 from command_api.params import ascii_int
@@ -35,6 +36,7 @@ class Container:
     directory: DirectoryService | None = None  # /v1/users, /v1/teams, ...; None: those answer 503
     held_alerts: HeldLister | None = None  # what maintenance windows held (docs/decisions/0076)
     heartbeats: HeartbeatService | None = None  # /v1/heartbeats (docs/decisions/0076)
+    login_limits: LoginLimits = field(default_factory=unshared_limits)  # failed logins (docs/decisions/0089)
 
 
 async def container(request: Request) -> Container:
@@ -55,8 +57,13 @@ def require(roles: frozenset[Role]) -> Callable[..., Awaitable[Principal]]:
     """A dependency that authenticates the bearer token and checks the role."""
 
     async def authenticate(
-        box: ContainerDep, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
+        request: Request,
+        box: ContainerDep,
+        authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
     ) -> Principal:
+        address = client_address(request)
+        if (refused_s := box.login_limits.refused(address)) > 0:  # before the token is even looked at
+            raise too_many_failures(refused_s)
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise _unauthorized("send Authorization: Bearer <token>")
@@ -65,6 +72,8 @@ def require(roles: frozenset[Role]) -> Callable[..., Awaitable[Principal]]:
             # A personal token cannot be told from a wrong one before the directory is read: not 401, retry soon.
             raise Problem(503, "directory-unavailable", "The directory is not loaded", headers={"Retry-After": "5"})
         if principal is None:
+            if (refused_s := await box.login_limits.failed(address)) > 0:
+                raise too_many_failures(refused_s)
             raise _unauthorized("unknown token")
         if (wait_s := box.limiter.take(principal.id)) > 0:
             raise Problem(

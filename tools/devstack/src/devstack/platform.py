@@ -4,7 +4,6 @@ Prepare (the stack, its env file in this process's environment, the audit key pa
 `incidents-admin init`), then the three services with pid files in <state>/run and logs in <state>/logs.
 """
 
-import json
 import os
 import secrets
 import signal
@@ -15,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
-from devstack import procs
+from devstack import procs, tokens
 from devstack.console import DevstackError, say
 from devstack.envfile import read_env, write_env
 from devstack.profiles import (
@@ -92,7 +91,7 @@ class Platform:
 
     def load_directory(self) -> None:
         """The example directory through the API with the admin token (idempotent: a second start sends nothing)."""
-        token = json.loads(self.profile.tokens_file.read_text()).get("admin", "")
+        token = tokens.read_role_view(self.profile.tokens_file).get("admin", "")
         api = f"http://127.0.0.1:{self.profile.service_ports['command-api']}"
         command = [str(VENV_BIN / "incidentctl"), "directory", "apply", str(DIRECTORY_FILE), "--api", api]
         env = {**os.environ, "INCIDENTS_TOKEN": token}
@@ -120,10 +119,10 @@ class Platform:
             f"    console:    http://127.0.0.1:{api}/console/   (sign in with a personal token: README, the console)",
             f"    status:     http://127.0.0.1:{api}/status   (public; email goes to `make mail`)",
             f"    env:        {state}/env   (source it to use incidentctl / the services' settings)",
-            f"    tokens:     {state}/tokens.json",
+            f"    tokens:     {state}/tokens.json   (devstack tokens, printed here only: a deployment keeps hashes)",
         ]
-        tokens: dict[str, str] = json.loads(self.profile.tokens_file.read_text())
-        lines += [f"      {role:<12} {token}" for role, token in tokens.items()]
+        named = tokens.read_named(self.profile.tokens_file)
+        lines += [f"      {name:<16} {entry['role']:<12} {entry['token']}" for name, entry in named.items()]
         return "\n".join([*lines, "", ""])
 
     def up(self) -> None:

@@ -6,7 +6,6 @@ matching local server is not started and the env file carries the user's value. 
 """
 
 import base64
-import json
 import os
 import re
 import secrets
@@ -15,14 +14,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from devstack import procs
+from devstack import procs, tokens
 from devstack.console import DevstackError, say
 from devstack.envfile import read_value, write_env
 from devstack.kafka import Kafka
 from devstack.postgres import Postgres
 from devstack.profiles import Profile
 
-TOKEN_ROLES = ("reporter", "responder", "manager", "integration", "auditor", "admin")
 SERVICE_STOP_GRACE_S = 15
 KAFKA_VAR, DB_VAR, TOKENS_VAR = "INCIDENTS_KAFKA_BOOTSTRAP", "INCIDENTS_DATABASE_URL", "INCIDENTS_TOKENS_FILE"
 
@@ -78,18 +76,9 @@ class Stack:
             self.say(f"env file: {self.profile.env_file}")
 
     def write_tokens(self) -> None:
-        path = self.profile.tokens_file
-        if path.exists() and path.stat().st_size:
-            path.chmod(0o600)
-            return
-        tokens = {role: f"dev-{role}-{random_b64url(24)}" for role in TOKEN_ROLES}
-        tmp = path.with_name(f"{path.name}.tmp.{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(json.dumps(tokens) + "\n")
-        tmp.chmod(0o600)
-        tmp.replace(path)
-        self.say(f"wrote {path}")
+        """Named principals, one per role (devstack.tokens, docs/decisions/0089); kept once created."""
+        if tokens.ensure_tokens(self.profile.tokens_file):
+            self.say(f"wrote {self.profile.tokens_file}")
 
     def service_pidfiles(self) -> list[Path]:
         run_dir = self.profile.run_dir

@@ -35,6 +35,7 @@ from command_api.problems import (
     problem_responses,
 )
 from command_api.ratelimit import RateLimiter
+from command_api.readiness import KafkaCheck, Readiness, postgres_check
 from command_api.readmodel import ReadModel
 from command_api.release import ReleaseParked
 from command_api.routes import (
@@ -57,6 +58,7 @@ from command_api.service import CommandService, no_hook
 from command_api.settings import ApiSettings
 from command_api.slack.wiring import slack_service
 from command_api.status_service import status_page
+from command_api.stream_limits import StreamLimits
 from command_api.stream_query import LiveStream
 from command_api.system_events import SystemWriter
 from command_api.verdicts import VerdictWaiter
@@ -68,7 +70,7 @@ from incidents_shared.domain.taxonomy import DEFAULT_TAXONOMY
 from incidents_shared.gc_tuning import freeze_startup
 from incidents_shared.listen import CONNECT_TIMEOUT_S, Listener
 from incidents_shared.names import STREAM_CHANNEL, SWAP_CHANNEL, VERDICT_CHANNEL
-from incidents_shared.ops import NO_OTEL, add_ops_routes, kafka_probe, postgres_probe
+from incidents_shared.ops import NO_OTEL, add_ops_routes
 from incidents_shared.page_links import signer_from
 from incidents_shared.supervise import Worker, background, wait_any
 
@@ -104,6 +106,9 @@ def create_app(settings: ApiSettings) -> FastAPI:
         waiter = VerdictWaiter(read_model)
         await appender.start()
         app.state.live_stream = live = LiveStream(pool)
+        app.state.stream_limits = StreamLimits(
+            settings.stream_max_per_instance, settings.stream_max_per_principal, settings.retry_after_s
+        )
         channels = {
             STREAM_CHANNEL: live.notified,
             SWAP_CHANNEL: renew_after_swap(pool),
@@ -162,7 +167,10 @@ def create_app(settings: ApiSettings) -> FastAPI:
         )
         app.state.status_page = status_page(settings, pool, lambda: directory.state.services)  # decision 0081
         app.state.slack = slack_service(settings, pool, commands, read_model, directory)  # decision 0080
-        app.state.probes = {"kafka": kafka_probe(settings.kafka_bootstrap), "postgres": postgres_probe(pool)}
+        readiness = Readiness(  # /readyz answers its last check (decision 0092)
+            {"kafka": KafkaCheck(settings.kafka_bootstrap), "postgres": postgres_check(pool)}, settings.readiness_check_s
+        )
+        app.state.probes = readiness.probes()
         freeze_startup()
         try:
             workers = [
@@ -170,6 +178,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
                 Worker("command-api-directory", directory.run, restart=True),
                 Worker("maintenance-release", release.run, restart=True),
                 Worker("heartbeat-watch", watch.run, restart=True),
+                Worker("readiness", readiness.run, restart=True),
             ]
             async with background(workers):
                 await wait_any(CONNECT_TIMEOUT_S, listener.listening)  # the first verdicts are then notified too

@@ -13,8 +13,10 @@ from pydantic import BaseModel
 
 from command_api.alerts_service import GENERIC, GRAFANA, AlertFormat
 from command_api.auth import Principal
-from command_api.deps import ContainerDep, CorrelationId, require
+from command_api.deps import Container, ContainerDep, CorrelationId, require
 from command_api.http_answers import answer
+from command_api.problems import Problem
+from command_api.ratelimit import retry_after_header
 from command_api.routes.commands import ANSWERS
 from incidents_shared.domain import alerts as a
 from incidents_shared.domain import commands as c
@@ -23,7 +25,7 @@ from incidents_shared.domain.authorization import COMMAND_ROLES
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 Integration = Annotated[Principal, Depends(require(COMMAND_ROLES[c.ReceiveAlert]))]
-RESPONSES: dict[int | str, dict[str, Any]] = {k: v for k, v in ANSWERS.items() if k in (401, 403, 413, 422, 503)}
+RESPONSES: dict[int | str, dict[str, Any]] = {k: v for k, v in ANSWERS.items() if k in (401, 403, 413, 422, 429, 503)}
 
 
 class Outcome(BaseModel):
@@ -57,9 +59,31 @@ GENERIC_EXAMPLE = {
 }
 
 
+def charge(box: Container, principal: Principal, alerts: int) -> None:
+    """A batch costs its principal one rate-limit token per alert: the request took one, the rest go now, all
+    or none (docs/decisions/0092). A batch bigger than the bucket's burst could never pass: 413."""
+    limiter = box.limiter
+    if not limiter.fits(alerts):
+        raise Problem(
+            413,
+            "alert-batch-too-large",
+            "Too many alerts in one request",
+            f"limit per request: {limiter.burst} alerts (the rate limit's burst); this batch has {alerts}",
+        )
+    if alerts > 1 and (wait_s := limiter.take(principal.id, alerts - 1)) > 0:
+        raise Problem(
+            429,
+            "rate-limited",
+            "Too many alerts",
+            f"limit per principal: {limiter.rate:g} alerts/s, bursts of {limiter.burst}; this batch costs {alerts}",
+            headers={"Retry-After": retry_after_header(wait_s)},
+        )
+
+
 async def _handle(
     http: Request, box: ContainerDep, principal: Principal, correlation: str, raw: list[Any], form: AlertFormat
 ) -> Response:
+    charge(box, principal, len(raw))
     return answer(await box.alerts.receive(principal.actor(), correlation, raw, form), http.url.path)
 
 
@@ -80,6 +104,7 @@ async def alertmanager_webhook(
 ) -> Response:
     if body.truncated_alerts:
         log.warning("alertmanager_truncated_alerts", truncated=body.truncated_alerts, group_key=body.group_key)
+    charge(box, principal, len(body.alerts))
     return answer(await box.alerts.receive_alertmanager(principal.actor(), correlation, body), http.url.path)
 
 

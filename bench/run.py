@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from bench import api_load, backlog, catchup, e2e, kafka_raw, oncall, paging, report, timers
+from bench import api_load, backlog, catchup, e2e, kafka_raw, oncall, paging, report, stream, timers
 from bench.cpu import CpuMeter
 from bench.stack import CRUD_PORT, STATE, bench_stack, rss_mb, service, tokens
 from tests.integration.services import ROOT, Service
@@ -181,7 +181,7 @@ def rebuild_seconds() -> float:
     return round(time.perf_counter() - started, 1)
 
 
-SUITES = {"oncall": oncall.for_report, "paging": paging.for_report}  # each needs nothing but itself
+SUITES = {"oncall": oncall.for_report, "paging": paging.for_report, "stream": stream.for_report}  # each on its own
 
 
 def suites_only(names: list[str], quick: bool) -> None:

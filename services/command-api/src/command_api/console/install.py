@@ -11,6 +11,8 @@ from fastapi.staticfiles import StaticFiles
 
 from command_api.console import actions, docs, incident, new_incident, queue, reports, signin, stream
 from command_api.console.identity import ConsoleConfig, CsrfRefused, DirectoryNotReady, SignInRequired
+from command_api.console.oncall import router as oncall_router
+from command_api.console.oncall_take import router as take_shift_router
 from command_api.console.sessions import COOKIE, PgSessions
 from command_api.console.web import STATIC_DIR, STATIC_URL, missing_assets, page
 from command_api.problems import Problem, problem_response
@@ -32,6 +34,8 @@ def install_console(app: FastAPI) -> None:
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="console-static")
     for module in (signin, queue, new_incident, incident, actions, stream, docs, reports):  # new before {id}
         app.include_router(module.router)
+    app.include_router(oncall_router)  # /console/on-call (decision 0085)
+    app.include_router(take_shift_router)
     app.add_exception_handler(SignInRequired, _sign_in_again)
     app.add_exception_handler(CsrfRefused, _csrf_refused)
     app.add_exception_handler(DirectoryNotReady, _directory_not_ready)

@@ -42,6 +42,7 @@ class Permission:
     own_roles: frozenset[Role] = frozenset()
     about_self: AboutSelf | None = None
     pin_self: bool = False
+    own_text: str = "the caller's own, as the self-service rule allows"  # what Forbidden says the rule allows
 
 
 class Grant(Enum):
@@ -101,7 +102,9 @@ PERMISSIONS: dict[type[c.DirectoryCommand], Permission] = {
     c.CreateSchedule: _MANAGED,
     c.UpdateSchedule: _MANAGED,
     c.DeleteSchedule: _MANAGED,
-    c.AddOverride: Permission(MANAGERS, RESPONDERS, _covers_new),
+    c.AddOverride: Permission(
+        MANAGERS, RESPONDERS, _covers_new, own_text="a responder for themselves, in a schedule they take part in"
+    ),
     c.RemoveOverride: Permission(MANAGERS, RESPONDERS, _covers_removed),
     c.IssueToken: Permission(ADMINS, ANYONE, _own_new_token),
     c.RevokeToken: Permission(ADMINS, ANYONE, _own_token),
@@ -164,5 +167,5 @@ def may_see_tokens(caller: str, role: Role, user: str) -> bool:
 
 def _who_may(command: str, permission: Permission, role: Role) -> str:
     roles = ", ".join(sorted(permission.roles))
-    own = " (or the caller's own, as the self-service rule allows)" if permission.about_self else ""
+    own = f" (or {permission.own_text})" if permission.about_self else ""
     return f"role {role.value} may not {command}; allowed: {roles}{own}"

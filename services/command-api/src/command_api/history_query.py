@@ -4,6 +4,7 @@ Pure: the read model loads the stored events, these functions fold and check the
 """
 
 import hashlib
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -19,12 +20,17 @@ def state_as_of(events: list[StoredEvent], at: datetime) -> Incident | None:
     A prefix, never a filter: every state returned is one the incident really went through, even when two
     racing commands were recorded out of log order.
     """
-    state: Incident | None = None
+    return fold_until(None, events, at)[0]
+
+
+def fold_until(state: Incident | None, events: Iterable[StoredEvent], at: datetime) -> tuple[Incident | None, bool]:
+    """`state` advanced by the events recorded at or before `at`, and whether an event past `at` ended the
+    prefix: the as-of read folds one chunk of events at a time (docs/decisions/0091)."""
     for stored in events:
         if stored.recorded_at > at:
-            break
+            return state, True
         state = advance(state, decode(canonical_json(stored.event)))
-    return state
+    return state, False
 
 
 def link_hash(prev_hash: str, event: dict[str, Any]) -> str:
@@ -32,9 +38,10 @@ def link_hash(prev_hash: str, event: dict[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode() + canonical_json(event)).hexdigest()
 
 
-def audit(events: list[StoredEvent]) -> dict[str, Any]:
-    """Each event with its hashes and whether its link verifies; the chain verifies when every link does."""
-    expected_prev, rows, broken = GENESIS_HASH, [], []
+def audit(events: list[StoredEvent], prev_hash: str = GENESIS_HASH) -> dict[str, Any]:
+    """Each event with its hashes and whether its link verifies; the chain verifies when every link does.
+    A page after the first starts from the hash of the event before it (`prev_hash`)."""
+    expected_prev, rows, broken = prev_hash, [], []
     for stored in events:
         recomputed = link_hash(stored.prev_hash, stored.event)
         ok = stored.prev_hash == expected_prev and recomputed == stored.hash

@@ -83,7 +83,7 @@ async def incident_context(
     state = await box.read_model.incident(incident_id)
     if state is None:
         return None
-    events = await box.read_model.timeline(incident_id)
+    events = await box.read_model.latest_events(incident_id, 1_000)  # bounded however long (decision 0091)
     known = names(console)
     return {
         "incident": state,

@@ -22,6 +22,9 @@ DATABASE_DOWN = (
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,  # the connection closed under a query
     asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up, backend terminated
+    # Too busy to answer in time: a statement past statement_timeout (a pool's wait for a free connection past
+    # its acquire timeout raises TimeoutError, above). Retried later like the rest (docs/decisions/0091).
+    asyncpg.exceptions.QueryCanceledError,
 )
 # What a worker retries after a pause: the database down, or a statement that failed in it (a deadlock, a
 # serialization failure, a statement planned against tables a rebuild swapped away).
@@ -61,20 +64,46 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
         await conn.execute("ROLLBACK")
 
 
+class TimedPool(asyncpg.Pool):
+    """A pool whose every acquire (its own fetch/execute helpers' too) waits at most `acquire_timeout` seconds
+    for a free connection, then raises TimeoutError."""
+
+    def __init__(self, *args: Any, acquire_timeout: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._acquire_timeout = acquire_timeout
+
+    def acquire(self, *, timeout: float | None = None) -> Any:
+        return super().acquire(timeout=self._acquire_timeout if timeout is None else timeout)
+
+
+def server_settings(settings: CommonSettings, given: dict[str, str] | None = None) -> dict[str, str]:
+    """The session settings of every pooled connection: the statement timeout, then what the caller gave."""
+    return {"statement_timeout": str(round(settings.db_statement_timeout_s * 1000)), **(given or {})}
+
+
 async def create_pool(settings: CommonSettings, **options: Any) -> "asyncpg.Pool[asyncpg.Record]":
-    """A pool whose jsonb columns read and write Python objects."""
+    """A pool whose jsonb columns read and write Python objects, with the settings' statement and acquire
+    timeouts."""
     deadline = asyncio.get_running_loop().time() + settings.startup_timeout_s
+    session = server_settings(settings, options.pop("server_settings", None))
     while True:
         try:
-            pool = await asyncpg.create_pool(
+            pool: Pool = await TimedPool(
                 settings.database_url,
                 min_size=1,
                 max_size=settings.db_pool_max,
+                max_queries=50_000,
+                max_inactive_connection_lifetime=300.0,
+                setup=None,
                 init=init_connection,
                 reset=_keep_session,
+                loop=None,
+                connection_class=asyncpg.Connection,
+                record_class=asyncpg.Record,
+                acquire_timeout=settings.db_acquire_timeout_s,
+                server_settings=session,
                 **options,
             )
-            assert pool is not None
             return pool
         except DATABASE_ERRORS as exc:
             if asyncio.get_running_loop().time() > deadline:
@@ -104,6 +133,8 @@ def migration_files() -> list[tuple[str, str]]:
 
 async def migrate(conn: Conn) -> list[str]:
     """Apply the migrations not yet recorded, each in its own transaction. Returns the versions applied."""
+    # Migrations and the wait for another process's run may take longer than a pool's statement timeout.
+    await conn.execute("SET statement_timeout = 0")
     await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
     try:
         await conn.execute(
@@ -123,3 +154,4 @@ async def migrate(conn: Conn) -> list[str]:
         return applied
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+        await conn.execute("RESET statement_timeout")  # back to the connection's own (its server_settings)

@@ -31,6 +31,11 @@ class CommonSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     db_pool_max: Annotated[int, Field(ge=1, le=200)] = 10
     startup_timeout_s: Annotated[float, Field(gt=0, le=600)] = 60.0
+    # PostgreSQL's statement_timeout on every pooled connection (0: none), and how long a caller waits for a free
+    # connection of the pool. Workers and tools run bulk statements (a batch's COPY, a rebuild): generous here;
+    # the command API sets its own, short ones (docs/decisions/0091).
+    db_statement_timeout_s: Annotated[float, Field(ge=0, le=86_400)] = 300.0
+    db_acquire_timeout_s: Annotated[float, Field(gt=0, le=3_600)] = 60.0
     # Consumers (projector, escalator) let the broker gather records for a fetch: up to this many bytes or this
     # long, whichever comes first (docs/decisions/0053).
     consumer_fetch_min_bytes: Annotated[int, Field(ge=1, le=1_048_576)] = 16_384

@@ -16,6 +16,7 @@ import httpx
 
 from bench import api_load, backlog, catchup, e2e, kafka_raw, oncall, paging, report, stream, timers
 from bench.cpu import CpuMeter
+from bench.notes import for_report as notes_for_report
 from bench.stack import CRUD_PORT, STATE, bench_stack, rss_mb, service, tokens
 from tests.integration.services import ROOT, Service
 
@@ -182,6 +183,7 @@ def rebuild_seconds() -> float:
 
 
 SUITES = {"oncall": oncall.for_report, "paging": paging.for_report, "stream": stream.for_report}  # each on its own
+SUITES["notes"] = notes_for_report  # an incident with 10,000 notes (decision 0091)
 
 
 def suites_only(names: list[str], quick: bool) -> None:

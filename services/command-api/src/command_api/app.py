@@ -196,6 +196,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         docs_url=None,  # /docs is served from local assets (command_api.console.docs), not a CDN
+        redoc_url=None,  # so is /redoc
         telemetry=NO_OTEL,  # /metrics is Prometheus; FastAPI's OpenTelemetry probe cost ~5% CPU per request
     )
     install_problem_handlers(app)

@@ -24,11 +24,12 @@ BUILD_HINT = "run scripts/console-assets.sh (make run and make test do): npm ci 
 
 
 def install_console(app: FastAPI) -> None:
-    """Mount /console/ and /docs; when the built assets are missing, both answer 503 saying how to build them."""
+    """Mount /console/, /docs and /redoc; without the built assets, they answer 503 saying how to build them."""
     missing = missing_assets()
     if missing:
         log.error("console_assets_missing", missing=missing, fix=BUILD_HINT)
-        app.add_api_route("/docs", _unbuilt(missing), include_in_schema=False)
+        for path in ("/docs", "/redoc"):
+            app.add_api_route(path, _unbuilt(missing), include_in_schema=False)
         app.add_api_route("/console/{rest:path}", _unbuilt(missing), methods=["GET", "POST"], include_in_schema=False)
         return
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="console-static")

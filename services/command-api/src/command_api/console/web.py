@@ -1,5 +1,6 @@
 """The console's web plumbing: where templates and assets live, the headers every page carries, rendering."""
 
+import time
 import urllib.parse
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -23,7 +24,7 @@ HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 VENDOR_DIR = STATIC_DIR / "vendor"
 # Built by scripts/console-assets.sh from console/package-lock.json (gitignored build output).
-VENDOR_FILES = ("htmx.min.js", "swagger-ui-bundle.js", "swagger-ui.css")
+VENDOR_FILES = ("htmx.min.js", "swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js")
 STATIC_URL = "/console/static"
 # No inline script or style anywhere: every script and stylesheet is a file of this origin.
 CONTENT_SECURITY_POLICY = (
@@ -76,11 +77,15 @@ class ConsoleRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def guarded(request: Request) -> Response:
+            started = time.perf_counter()
             try:
-                return await handler(request)
+                response = await handler(request)
             except UNAVAILABLE as exc:
                 log.warning("console_unavailable", path=request.url.path, error=type(exc).__name__)
-                return unavailable(request, "log" if isinstance(exc, LogUnavailable) else "database")
+                response = unavailable(request, "log" if isinstance(exc, LogUnavailable) else "database")
+            # The page's server time (queries and template), which the console budget is about (bench/console.py).
+            response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+            return response
 
         return guarded
 

@@ -5,7 +5,17 @@
 #       --build-arg PORT_SETTING=INCIDENTS_PROJECTOR_HTTP_PORT -t incidents-projector .
 # SERVICE is a directory of services/ (command-api, projector, escalator); PORT is the port it listens on and
 # PORT_SETTING the variable that changes it (the health check follows it). docker-compose.yml builds all three.
+# The command API's image also serves the console (/console/), /docs and /redoc: their browser assets are built
+# by the `assets` stage (scripts/console-assets.sh: npm ci pinned by console/package-lock.json) and packaged in its
+# wheel (package-data console/static/vendor/*); nothing is fetched from a CDN at run time (docs/decisions/0088).
 ARG SERVICE=command-api
+
+# --- assets: htmx, swagger-ui-dist and redoc for the console and the API docs, as `make run` builds them ------
+FROM node:20-bookworm-slim AS assets
+WORKDIR /src
+COPY console/package.json console/package-lock.json console/
+COPY scripts/console-assets.sh scripts/
+RUN bash scripts/console-assets.sh
 
 # --- build: wheels for this service, the shared package and every pinned dependency ----------------
 FROM python:3.11-slim AS build
@@ -15,6 +25,9 @@ WORKDIR /src
 COPY constraints.txt ./
 COPY shared/ shared/
 COPY services/${SERVICE}/ services/${SERVICE}/
+# Into the command API's package (the only service that serves them; other services' builds do not wheel this path).
+COPY --from=assets /src/services/command-api/src/command_api/console/static/vendor/ \
+    services/command-api/src/command_api/console/static/vendor/
 # Both local projects on one command line: pip uses ./shared to satisfy the "incidents-shared" requirement.
 RUN pip wheel -c constraints.txt --wheel-dir /wheels ./shared "./services/${SERVICE}"
 

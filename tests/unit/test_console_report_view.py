@@ -64,7 +64,7 @@ def _figures(p50: float | None) -> dict[str, Any]:
 
 
 def test_every_chart_names_its_figures_for_a_screen_reader() -> None:
-    groups = [
+    groups: list[dict[str, Any]] = [
         {"group": "P1", "mtta_seconds": _figures(90), "mttr_seconds": _figures(7200), "sla_compliance_pct": 50.0},
         {"group": "<P2>", "mtta_seconds": _figures(None), "mttr_seconds": _figures(None), "sla_compliance_pct": None},
     ]

@@ -215,3 +215,25 @@ async def test_the_queue_filters_searches_and_scopes_like_the_read_api(
     assert await shown(scope="mine") == [p3["incident_id"]]
     assert await shown(sort="-logged_at") == [p3["incident_id"], p1["incident_id"]]
     assert await shown(breached="true") == []
+
+
+async def test_redoc_is_served_from_this_origin_under_the_docs_csp(api: httpx.AsyncClient) -> None:
+    page = await api.get("/redoc")
+    assert page.status_code == 200 and "cdn." not in page.text.lower()
+    assert 'src="/console/static/vendor/redoc.standalone.js"' in page.text
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "connect-src 'self'" in policy and "img-src 'self' data:" in policy
+    bundle = await api.get("/console/static/vendor/redoc.standalone.js")
+    assert bundle.status_code == 200 and len(bundle.content) > 500_000
+    assert "cdn." not in bundle.text  # Redocly's logo is replaced by scripts/console-assets.sh
+
+
+async def test_console_pages_tell_their_server_time(
+    api: httpx.AsyncClient, browser: httpx.AsyncClient, tokens: dict[str, str]
+) -> None:
+    await signed_in(browser, await a_responder(api, tokens, "Pat Timing"))
+    for path in ("/console/", "/console/queue"):
+        answer = await browser.get(path)
+        timing = re.fullmatch(r"app;dur=(\d+\.\d)", answer.headers["server-timing"])
+        assert answer.status_code == 200 and timing is not None, answer.headers.get("server-timing")
+        assert 0 <= float(timing.group(1)) < 30_000

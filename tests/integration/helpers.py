@@ -20,7 +20,8 @@ def auth(tokens: dict[str, str], role: str, **headers: str) -> dict[str, str]:
 
 async def log_incident(api: httpx.AsyncClient, tokens: dict[str, str], **fields: Any) -> dict[str, Any]:
     body = {"title": "Checkout returns 502", "service": "checkout", "impact": "high", "urgency": "medium"}
-    response = await api.post("/v1/incidents", json={**body, **fields}, headers=auth(tokens, "reporter"))
+    role = "manager" if fields.get("drill") else "reporter"  # only a manager starts a drill (0090)
+    response = await api.post("/v1/incidents", json={**body, **fields}, headers=auth(tokens, role))
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
     return created

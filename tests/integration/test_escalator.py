@@ -140,7 +140,7 @@ async def test_stakeholder_updates_reach_the_stakeholder_channel(
     posted = await api.post(
         f"/v1/incidents/{incident_id}/updates",
         json={"audience": "customers", "message": "Checkout is slow; we are on it."},
-        headers=auth(tokens, "reporter"),
+        headers=auth(tokens, "manager"),  # only a manager speaks to customers (0090)
     )
     assert posted.status_code == 200, posted.text
 
@@ -166,7 +166,7 @@ async def test_a_dead_receiver_never_delays_other_incidents(
         for n in range(5):
             update = {"audience": "customers", "message": f"update {n}"}
             posted = await api.post(
-                f"/v1/incidents/{slow['incident_id']}/updates", json=update, headers=auth(tokens, "reporter")
+                f"/v1/incidents/{slow['incident_id']}/updates", json=update, headers=auth(tokens, "manager")
             )
             assert posted.status_code == 200
 
@@ -248,7 +248,7 @@ async def test_kill_9_between_a_delivery_and_its_record_resends_once_with_the_sa
         # A P4: no page at once, so the update's delivery is the one the crash hits.
         incident_id = (await log_incident(api, tokens, impact="low", urgency="medium"))["incident_id"]
         update = {"audience": "customers", "message": "Back to normal."}
-        posted = await api.post(f"/v1/incidents/{incident_id}/updates", json=update, headers=auth(tokens, "reporter"))
+        posted = await api.post(f"/v1/incidents/{incident_id}/updates", json=update, headers=auth(tokens, "manager"))
         assert posted.status_code == 200
         assert await asyncio.to_thread(crashing.wait, 30) == 137, "died after the receiver said 200"
 

@@ -22,7 +22,7 @@ STEPS: list[tuple[str, str, dict[str, Any], str]] = [
     ("declare-major", "responder", {"reason": "all checkouts failing"}, "investigating"),
     (
         "updates",
-        "reporter",
+        "manager",
         {"audience": "customers", "message": "We are investigating checkout errors."},
         "investigating",
     ),

@@ -36,7 +36,8 @@ async def post_update(
     api: httpx.AsyncClient, tokens: dict[str, str], incident_id: str, message: str, audience: str = "customers"
 ) -> None:
     body = {"audience": audience, "message": message}
-    answer = await api.post(f"/v1/incidents/{incident_id}/updates", json=body, headers=auth(tokens, "reporter"))
+    who = "manager" if audience == "customers" else "reporter"  # only a manager speaks to customers (0090)
+    answer = await api.post(f"/v1/incidents/{incident_id}/updates", json=body, headers=auth(tokens, who))
     assert answer.status_code == 200, answer.text
 
 

@@ -20,7 +20,7 @@ import asyncpg
 import httpx
 
 from incidents_shared.settings import CommonSettings
-from tests.integration.helpers import auth, log_incident
+from tests.integration.helpers import auth, eventually, log_incident
 from tests.integration.services import SPARE_PORT, Service
 
 STREAMS = 1_000
@@ -152,6 +152,8 @@ async def test_a_thousand_streams_keep_the_api_serving_and_all_hear_a_new_event(
             loaded, appended = await _append_while_measuring(api, client, tokens, probe, fan_out)
             for watcher in watchers:
                 watcher.cancel()
+            streams.pop(0).close()
+            assert await eventually(lambda: _reopens(tokens["auditor"], streams)), "a closed stream's place is free"
     finally:
         for stream in streams:
             stream.close()
@@ -160,6 +162,12 @@ async def test_a_thousand_streams_keep_the_api_serving_and_all_hear_a_new_event(
     assert len(heard) == PER_INSTANCE, f"{len(heard)} of {PER_INSTANCE} streams heard the event within 5 s"
     bound = min(0.5, max(5 * p99(idle), 0.1))
     assert p99(loaded) < bound, f"GET p99 {p99(loaded) * 1000:.0f} ms with streams, {p99(idle) * 1000:.0f} ms idle"
+
+
+async def _reopens(token: str, streams: list[RawStream]) -> bool:
+    status, stream = await open_raw(SPARE_PORT, token)
+    streams.append(stream)
+    return status == 200
 
 
 async def _append_while_measuring(

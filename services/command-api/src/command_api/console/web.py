@@ -38,6 +38,9 @@ PAGE_HEADERS = {
     "Cache-Control": "no-store",
 }
 templates = Jinja2Templates(directory=HERE / "templates")  # autoescape on for .html: text stays text
+# Templates are part of the release: no stat() of each one per render (the queue's 200 rows include sla.html each,
+# a quarter of its template time; docs/decisions/0088). A changed template shows after a restart.
+templates.env.auto_reload = False
 
 
 def missing_assets() -> list[str]:

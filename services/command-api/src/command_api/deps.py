@@ -85,7 +85,11 @@ def require(roles: frozenset[Role]) -> Callable[..., Awaitable[Principal]]:
             )
         if principal.role not in roles:
             raise Problem(
-                403, "forbidden", "Your role may not do this", f"role {principal.role.value} may not call this endpoint"
+                403,
+                "forbidden",
+                "Your role may not do this",
+                f"role {principal.role.value} may not call this endpoint",
+                rule="role",  # the authorization table's rule (docs/decisions/0090)
             )
         return principal
 

@@ -80,7 +80,7 @@ async def test_broker_frozen_30s_after_a_delivery_sends_it_once(
     receiver = FreezingReceiver(incident_id, stack)
     async with serving(receiver):
         update = {"audience": "customers", "message": "Payments are slow; we are on it."}
-        posted = await api.post(f"/v1/incidents/{incident_id}/updates", json=update, headers=auth(tokens, "reporter"))
+        posted = await api.post(f"/v1/incidents/{incident_id}/updates", json=update, headers=auth(tokens, "manager"))
         assert posted.status_code == 200, posted.text
         try:
             await asyncio.wait_for(receiver.frozen.wait(), 30)

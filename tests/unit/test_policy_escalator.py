@@ -10,6 +10,7 @@ from escalator.clock import SystemClock
 from escalator.firing import TimerLoop
 from escalator.ownership import Ownership
 from escalator.sender import Sender
+from incidents_shared.appender import LogUnavailable
 from incidents_shared.domain import events as e
 from incidents_shared.domain import payloads as p
 from incidents_shared.domain.enums import ActorKind, EscalationReason, HoldReason, Level, Priority, SlaTarget
@@ -222,6 +223,30 @@ async def test_the_timer_loop_appends_each_incident_on_its_own() -> None:
         [[ev.incident_id for ev in emitted if ev.incident_id == esc.incident] for esc in (a, b)], key=len
     )
     assert all(len(set(group)) == 1 for group in log.appends)
+
+
+class OneIncidentDown(RecordingLog):
+    """The log refuses one incident's appends (its partition's leader is down), takes the others."""
+
+    def __init__(self, down: UUID) -> None:
+        super().__init__()
+        self.down = down
+
+    async def append(self, events: list[e.EventBase]) -> None:
+        if events[0].incident_id == self.down:
+            raise LogUnavailable("leader not available")
+        await super().append(events)
+
+
+async def test_one_failed_append_does_not_hold_back_the_other_incidents_timers() -> None:
+    a, b = Escalator(PolicyBook(FAST)), Escalator(PolicyBook(FAST))
+    for esc in (a, b):
+        esc.log_p1()
+    log = OneIncidentDown(b.incident)
+    loop = TimerLoop(None, log, PolicyBook(FAST), People, SystemClock(), Ownership(), tick_s=0.1)  # type: ignore[arg-type]
+    failed = await loop._append_per_incident([*a.advance(s(5)), *b.advance(s(5))])
+    assert failed == {b.incident}, "only b's timers stay pending"
+    assert {group[0] for group in log.appends} == {a.incident}, "a's events were appended"
 
 
 def test_a_poison_record_parks_its_incident_like_the_projector_does() -> None:

@@ -24,6 +24,7 @@ from prometheus_client import Counter, Histogram
 
 from incidents_shared.domain.codec import canonical_bytes, headers_for
 from incidents_shared.domain.events import EventBase
+from incidents_shared.inflight import InFlight, StillInDoubt
 from incidents_shared.kafka import make_producer
 from incidents_shared.settings import CommonSettings
 
@@ -89,6 +90,7 @@ class KafkaAppender:
         self._settings = settings
         self._timeout_s = timeout_s
         self._lazy = LazyProducer(settings, timeout_s)
+        self._inflight = InFlight()
 
     async def start(self) -> None:
         await self._lazy.start()
@@ -100,30 +102,48 @@ class KafkaAppender:
         return await self._lazy.get()
 
     async def append(self, events: list[EventBase]) -> None:
-        """Append the events of one command, in order, all to the incident's partition."""
+        """Append the events of one command, in order, all to the incident's partition. Events whose earlier send
+        landed are left out; one whose earlier send is still in doubt is waited for, never sent twice
+        (inflight.py)."""
         if len({event.incident_id for event in events}) > 1:
             raise ValueError("one append carries the events of one incident (they share a record batch)")
+        try:
+            wanted = set(await self._inflight.still_to_send([e.event_id for e in events], self._timeout_s))
+        except StillInDoubt as exc:
+            raise LogUnavailable("an earlier send of these events is not acknowledged yet") from exc
+        events = [e for e in events if e.event_id in wanted]
+        if not events:
+            return
+        keys = [e.event_id for e in events]
         started = time.perf_counter()
         producer = await self._ensure_producer()
-        if len(events) > 1:
-            await self._append_batch(producer, events)
-            self._appended(events, started)
-            return
         try:
-            futures = [
-                await producer.send(
-                    self._settings.events_topic,
-                    canonical_bytes(event),
-                    key=str(event.incident_id).encode(),
-                    headers=headers_for(event),
-                )
-                for event in events
-            ]
-            await asyncio.wait_for(asyncio.gather(*futures), self._timeout_s)
+            sent = await (
+                self._send_batch(producer, events) if len(events) > 1 else self._send_one(producer, events[0])
+            )
         except (KafkaError, OSError, TimeoutError) as exc:
             await self._failed(exc, len(events))
+            raise LogUnavailable(f"the log did not take the events: {exc!r}") from exc
+        try:
+            await asyncio.wait_for(asyncio.shield(sent), self._timeout_s)
+        except TimeoutError as exc:
+            self._inflight.watch(keys, sent)  # it may still land: a retry must not send it again
+            await self._failed(exc, len(events))
+            raise LogUnavailable(f"the log did not acknowledge in time: {exc!r}") from exc
+        except (KafkaError, OSError) as exc:
+            await self._failed(exc, len(events))
             raise LogUnavailable(f"the log did not acknowledge: {exc!r}") from exc
+        self._inflight.remember_all(keys)
         self._appended(events, started)
+
+    async def _send_one(self, producer: AIOKafkaProducer, event: EventBase) -> "asyncio.Future[Any]":
+        future: asyncio.Future[Any] = await producer.send(
+            self._settings.events_topic,
+            canonical_bytes(event),
+            key=str(event.incident_id).encode(),
+            headers=headers_for(event),
+        )
+        return future
 
     async def _failed(self, exc: BaseException, events: int) -> None:
         log.warning("append_failed", error=repr(exc), events=events)
@@ -156,20 +176,12 @@ class KafkaAppender:
                     raise
                 await asyncio.sleep(0.005)
 
-    async def _append_batch(self, producer: AIOKafkaProducer, events: list[EventBase]) -> None:
+    async def _send_batch(self, producer: AIOKafkaProducer, events: list[EventBase]) -> "asyncio.Future[Any]":
         """Several events of one command: one record batch, so the log holds all of them or none (decision 0004)."""
-        try:
-            key = str(events[0].incident_id).encode()
-            partition = await self.partition_for(producer, self._settings.events_topic, key)
-            batch = producer.create_batch()
-            for event in events:
-                if (
-                    batch.append(key=key, value=canonical_bytes(event), timestamp=None, headers=headers_for(event))
-                    is None
-                ):
-                    raise LogUnavailable(f"{len(events)} events do not fit one record batch")
-            future = await self._enqueue(producer, batch, partition)
-            await asyncio.wait_for(future, self._timeout_s)
-        except (KafkaError, OSError, TimeoutError) as exc:
-            await self._failed(exc, len(events))
-            raise LogUnavailable(f"the log did not acknowledge: {exc!r}") from exc
+        key = str(events[0].incident_id).encode()
+        partition = await self.partition_for(producer, self._settings.events_topic, key)
+        batch = producer.create_batch()
+        for event in events:
+            if batch.append(key=key, value=canonical_bytes(event), timestamp=None, headers=headers_for(event)) is None:
+                raise LogUnavailable(f"{len(events)} events do not fit one record batch")
+        return await self._enqueue(producer, batch, partition)

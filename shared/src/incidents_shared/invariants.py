@@ -14,7 +14,7 @@ from incidents_shared.domain.events import EventBase, NoteAdded
 from incidents_shared.domain.fold import Verdict
 from incidents_shared.domain.record import Record
 from incidents_shared.domain.state import Incident
-from incidents_shared.domain.walk import Known, Step, decode_record, walk
+from incidents_shared.domain.walk import Known, Step, decode_record, refused_by_store, walk
 
 VerdictKey = tuple[str, int, int, str | None]  # verdict, version, revision, hash
 
@@ -50,9 +50,11 @@ class LogFold:
         self.digests: dict[int, str] = {}  # running digest of accepted events per partition (incidents_shared.audit)
         self.accepted: dict[UUID, list[tuple[int, UUID, str]]] = defaultdict(list)  # (version, event id, hash)
 
-    def apply(self, record: Record) -> Applied:
-        """Judge one record at its place in the log; what happened to it, as every reader sees it."""
-        step = next(walk([decode_record(record)], self.known))
+    def apply(self, record: Record, refused: str | None = None) -> Applied:
+        """Judge one record at its place in the log; what happened to it, as every reader sees it. `refused`: the
+        projector's store refused it (its dead letter says so), so it is poison here too."""
+        decoded = decode_record(record)
+        step = next(walk([refused_by_store(decoded, refused) if refused else decoded], self.known))
         if step.held:
             return Applied(parked="its incident is parked behind a poison record")
         if step.poison is not None:

@@ -93,9 +93,10 @@ class TimerLoop:
         if not ready:
             return 0
         ready, emitted = await self._events(ready, states, now)
-        await self._append_per_incident(emitted)
+        failed = await self._append_per_incident([event for event in emitted.values() if event is not None])
         acked = self.clock.now()
-        self._maybe_crash(emitted)
+        self._maybe_crash([event for event in emitted.values() if event is not None])
+        ready = [t for t in ready if t.incident_id not in failed]  # the others are tried again on the next tick
         async with self.pool.acquire() as conn:
             await store.mark_fired(conn, [t.timer_id for t in ready], acked)
         for timer in ready:
@@ -104,36 +105,56 @@ class TimerLoop:
             late_s = round((acked - timer.due_at).total_seconds(), 3)
             log.info("timer_fired", incident_id=str(timer.incident_id), kind=timer.kind.value, step=timer.step,
                      due_at=timer.due_at.isoformat(), late_s=late_s)  # fmt: skip
+        if failed:
+            raise LogUnavailable(f"appends for {len(failed)} incidents failed; their timers fire on a later tick")
         return len(ready)
 
     async def _events(
         self, ready: list[Timer], states: dict[UUID, Incident], now: datetime
-    ) -> tuple[list[Timer], list[EventBase]]:
-        """The timers that fire now and their events: pages admitted or held (no paging storms, escalator.storms),
-        digests built from their holds (one with nothing left to list fires without an event; one whose pages the
-        fold has not judged yet waits)."""
+    ) -> tuple[list[Timer], dict[UUID, EventBase | None]]:
+        """The timers that fire now and their events (by timer id; None: fires without one): pages admitted or
+        held (no paging storms, escalator.storms), digests built from their holds (one with nothing left to list
+        fires without an event; one whose pages the fold has not judged yet waits). A timer whose event cannot be
+        built is parked with the error, so it cannot stop the others on every tick."""
         people = self.people()
         async with self.pool.acquire() as conn:
             ready = await storms.admit(conn, ready, states, self.book, now)
             digests = await storms.digests(conn, ready, people, now)
         ready = [t for t in ready if t.timer_id not in digests.waiting]
-        emitted: list[EventBase] = []
+        emitted: dict[UUID, EventBase | None] = {}
         for timer in ready:
-            if timer.kind is not TimerKind.DIGEST:
-                emitted.append(build_event(timer, states[timer.incident_id], self.book, people, now))
-            elif (digest := digests.built.get(timer.timer_id)) is not None:
-                emitted.append(digest)
-        return ready, emitted
+            if timer.kind is TimerKind.DIGEST:
+                emitted[timer.timer_id] = digests.built.get(timer.timer_id)
+                continue
+            try:
+                emitted[timer.timer_id] = build_event(timer, states[timer.incident_id], self.book, people, now)
+            except Exception as exc:  # noqa: BLE001 - any bug in building one event must not stop every timer
+                await self._park(timer, exc)
+        return [t for t in ready if t.timer_id in emitted], emitted
 
-    async def _append_per_incident(self, emitted: list[EventBase]) -> None:
-        """One append per incident (an append is one record batch on that incident's partition), all at once.
+    async def _park(self, timer: Timer, exc: Exception) -> None:
+        log.error("timer_parked", timer_id=str(timer.timer_id), incident_id=str(timer.incident_id),
+                  kind=timer.kind.value, error=repr(exc))  # fmt: skip
+        metrics.TIMERS_PARKED.inc()
+        async with self.pool.acquire() as conn:
+            await store.park_timer(conn, timer.timer_id, repr(exc))
 
-        If any fails, none is marked fired: the ones that landed are appended again later, as duplicates.
-        """
+    async def _append_per_incident(self, emitted: list[EventBase]) -> set[UUID]:
+        """One append per incident (an append is one record batch on that incident's partition), all at once;
+        the incidents whose append failed (their timers are not marked fired: the others are)."""
         groups: dict[UUID, list[EventBase]] = {}
         for event in emitted:
             groups.setdefault(event.incident_id, []).append(event)
-        await asyncio.gather(*(self.events.append(group) for group in groups.values()))
+        results = await asyncio.gather(
+            *(self.events.append(group) for group in groups.values()), return_exceptions=True
+        )
+        failed: set[UUID] = set()
+        for incident_id, result in zip(groups, results, strict=True):
+            if isinstance(result, LogUnavailable):
+                failed.add(incident_id)
+            elif isinstance(result, BaseException):
+                raise result
+        return failed
 
     def _maybe_crash(self, emitted: list[EventBase]) -> None:
         """Fault injection (INCIDENTS_ESCALATOR_CRASH_AFTER_EMIT): die like kill -9 after the ack, before the commit."""

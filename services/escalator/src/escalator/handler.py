@@ -5,7 +5,7 @@ import structlog
 from escalator import metrics
 from escalator.ports import FoldStore, PeopleNow
 from incidents_shared.domain.escalation.book import PolicyBook
-from incidents_shared.domain.escalation.fold import fold_batch
+from incidents_shared.domain.escalation.fold import Outcome, fold_batch
 from incidents_shared.domain.record import Record
 from incidents_shared.domain.walk import decode_records, events_of
 
@@ -23,6 +23,15 @@ class EscalatorHandler:
 
     async def load_offsets(self) -> dict[int, int]:
         return await self.fold.load_offsets()
+
+    async def park(self, record: Record, error: str) -> None:
+        """A record PostgreSQL refuses whatever is retried: its key parked like poison's (consumer.py)."""
+        outcome = Outcome(next_offsets={record.partition: record.offset + 1})
+        if record.key is not None:
+            outcome.parked[record.key] = (record.partition, record.offset)
+        async with self.fold.batch([record]) as uow:
+            await uow.write(outcome)
+        log.warning("record_refused_parked", incident_key=record.key, error=error)
 
     async def handle(self, records: list[Record]) -> None:
         batch = decode_records(records)

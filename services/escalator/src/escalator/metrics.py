@@ -8,6 +8,9 @@ TIMERS_PENDING = Gauge(
     "escalator_timers_pending", "Pending timers of the partitions this instance owns (counted every 10 s)"
 )
 TIMERS_FIRED = Counter("escalator_timers_fired_total", "Timers whose event the log acknowledged", ["kind"])
+TIMERS_PARKED = Counter(
+    "escalator_timers_parked_total", "Timers set aside because their event could not be built (status 'parked')"
+)
 TIMER_LATENESS = Histogram(
     "escalator_timer_lateness_seconds",
     "From due to the log's acknowledgement",

@@ -157,6 +157,15 @@ async def mark_fired(conn: Conn, timer_ids: list[UUID], now: datetime) -> None:
     )
 
 
+async def park_timer(conn: Conn, timer_id: UUID, error: str) -> None:
+    """Set a timer aside that cannot fire (its event cannot be built): it stays, with the error, for an operator."""
+    await conn.execute(
+        "UPDATE escalator_timers SET status = 'parked', parked_error = $2 WHERE timer_id = $1 AND status = 'pending'",
+        timer_id,
+        error[:2000],
+    )
+
+
 async def pending_timer_count(conn: Conn, partitions: list[int]) -> int:
     count = await conn.fetchval(
         "SELECT count(*) FROM escalator_timers WHERE status = 'pending' AND partition = ANY($1::int[])", partitions

@@ -8,6 +8,7 @@ from prometheus_client import Counter, Histogram
 
 from incidents_shared.audit import SigningKey
 from incidents_shared.domain.record import Record
+from incidents_shared.projection.batch import Outcome
 from incidents_shared.projection.store import judge_with
 from projector.ports import DeadLetters, ReadModel
 
@@ -64,6 +65,13 @@ class ProjectorHandler:
         RECORDS.inc(len(records))
         BATCH_RECORDS.observe(len(records))
         BATCH_SECONDS.observe(time.perf_counter() - started)
+
+    async def park(self, record: Record, error: str) -> None:
+        """A record PostgreSQL refuses whatever is retried: poison like an undecodable one (consumer.py)."""
+        outcome = Outcome(dead_letters=[(record, error)], next_offsets={record.partition: record.offset + 1})
+        async with self.read_model.batch([record]) as uow:
+            await self._dead_letter(record, error)
+            await uow.write(outcome)
 
     async def _dead_letter(self, record: Record, error: str) -> None:
         await self.dead_letters.send(record, error)

@@ -42,6 +42,17 @@ def decode_records(records: Iterable[Record]) -> list[Decoded]:
     return [decode_record(record) for record in records]
 
 
+# The poison reason of a record that decodes but that a reader's store refuses whatever is retried: the reader
+# parks it like an undecodable one (incidents_shared.consumer), and an oracle replaying the log takes that from
+# the reader's dead letters (it cannot know what PostgreSQL would refuse).
+STORE_REFUSED = "the store refused this record"
+
+
+def refused_by_store(decoded: Decoded, error: str) -> Decoded:
+    """The record as poison: its store refused it (`error` starts with STORE_REFUSED)."""
+    return Decoded(decoded.record, decoded.event, decoded.error or error)
+
+
 def events_of(batch: Iterable[Decoded]) -> list[EventBase]:
     """The decodable events of a batch: what a store loads states and judged ids for."""
     return [item.event for item in batch if item.event is not None and item.error is None]

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from incidentctl.logreader import read_log
 from incidents_shared.db import Conn, create_pool
+from incidents_shared.domain.walk import STORE_REFUSED
 from incidents_shared.invariants import LogFold, ReadModelSnapshot, compare
 from incidents_shared.offsets import load_offsets
 from incidents_shared.settings import CommonSettings
@@ -61,15 +62,25 @@ async def check(settings: CommonSettings, schema: str | None = None) -> Report:
             offsets = await load_offsets(conn, PROJECTOR_GROUP, settings.events_topic)
             actual = await load_snapshot(conn)
             gaps = await stream_gaps(conn)
+            refused = await refused_records(conn)
     finally:
         await pool.close()
     fold = LogFold()
     async for _, batch in read_log(settings):
         for record in batch:
             if record.offset < offsets.get(record.partition, 0):
-                fold.apply(record)
+                fold.apply(record, refused.get((record.partition, record.offset)))
     expected = fold.expected()
     return Report(len(expected.states), len(expected.verdicts), compare(expected, actual) + gaps)
+
+
+async def refused_records(conn: Conn) -> dict[tuple[int, int], str]:
+    """The records the projector's store refused (consumer.py): poison for the oracle too, until released."""
+    rows = await conn.fetch(
+        'SELECT partition, "offset", error FROM dead_letters WHERE released_at IS NULL AND starts_with(error, $1)',
+        STORE_REFUSED,
+    )
+    return {(r["partition"], r["offset"]): r["error"] for r in rows}
 
 
 async def stream_gaps(conn: Conn) -> list[str]:

@@ -252,6 +252,13 @@ async def test_bad_input_gets_a_readable_page_never_a_500(browser: httpx.AsyncCl
     assert gone.status_code == 404
 
 
+async def test_a_past_week_shows_its_shifts_but_offers_none_to_take(browser: httpx.AsyncClient, rota: Rota) -> None:
+    await week_page(browser, rota.ann, rota.schedule)
+    past = await browser.get(f"/console/on-call/schedules/{rota.schedule}", params={"week": "2026-01-07"})
+    assert past.status_code == 200 and "Week of Mon 05 Jan 2026" in past.text
+    assert "Bob Oncall" in past.text and "Take this shift" not in past.text and "Cover this gap" not in past.text
+
+
 async def test_a_stale_week_gets_the_conflict_view_and_its_retry_succeeds(
     api: httpx.AsyncClient, tokens: dict[str, str], browser: httpx.AsyncClient, rota: Rota
 ) -> None:

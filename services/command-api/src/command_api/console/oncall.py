@@ -103,7 +103,8 @@ def week_context(
     schedule = state.schedules.get(schedule_id)
     if schedule is None:
         return "not-found"
-    zone, today = schedule.zone, datetime.now(UTC).astimezone(schedule.zone).date()
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    zone, today = schedule.zone, now.astimezone(schedule.zone).date()
     try:
         monday = parse_week(week, today)
     except BadWeek as exc:
@@ -115,9 +116,10 @@ def week_context(
         "schedule": schedule,
         "week": week_view(shifts(schedule, since, until), monday, zone),  # what GET .../shifts answers
         "today": today,
+        "now": now,  # a shift that is over is not offered; one under way is offered from now on
         "names": names_of(state),
         "name_of": name_of,
-        "form_time": lambda instant: form_time(instant, zone),
+        "form_time": lambda instant: form_time(max(instant, now), zone),
         "revision": state.revision(Kind.SCHEDULE, schedule.id),
         "may_take": may_add_override(state, schedule.id, me.id, me.id, me.role),
         "not_in_schedule": NOT_IN_SCHEDULE,

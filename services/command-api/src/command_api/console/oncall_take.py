@@ -88,7 +88,7 @@ def _answer(
         return RedirectResponse(week_link(schedule_id, fields.get("week") or None) + _taken(fields), status_code=303)
     if isinstance(outcome, ChangePending):
         text = "The log took it; its verdict is not in yet. Reload in a moment to see it."
-        return _again(request, console, person, schedule_id, {}, text, 202)
+        return _again(request, console, person, schedule_id, {"week": fields.get("week", "")}, text, 202)
     error = _error(outcome)
     if isinstance(error, RevisionConflict):
         return _conflict(request, console, person, schedule_id, fields)
@@ -150,7 +150,7 @@ def _again(
     context = week_context(console, person, schedule_id, fields.get("week"))
     if isinstance(context, str):
         return refusal(request, person, schedule_id, context)
-    again = _times(fields) if fields else None
+    again = _times(fields) if "start" in fields or "end" in fields else None
     if fields.get("revision", "").isdigit():  # the retry stays based on what the person saw, as incident forms do
         context["revision"] = int(fields["revision"])
     return page(request, "oncall_week.html", context | {"notice": text, "again": again}, status)

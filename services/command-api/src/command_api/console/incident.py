@@ -1,6 +1,5 @@
 """GET /console/incidents/{id} (the incident page) and GET .../live (its header and sections, swapped in live)."""
 
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -69,7 +68,7 @@ async def linked(box: Container, incident: Incident) -> list[views.LinkShown]:
     rows = await pool.fetch("SELECT state::text FROM incidents WHERE incident_id = ANY($1::uuid[])", others)
     linking = await pool.fetch(
         "SELECT state::text FROM incidents WHERE state->'links' @> $1::jsonb ORDER BY logged_at LIMIT $2",
-        json.dumps([{"other_incident_id": str(incident.incident_id)}]),
+        [{"other_incident_id": str(incident.incident_id)}],  # the pool encodes jsonb (incidents_shared.db)
         MAX_LINKING,
     )
     found = {str(i.incident_id): i for i in (Incident.model_validate_json(r[0]) for r in rows)}

@@ -20,6 +20,7 @@ from incidents_shared.domain.priority import priority_for
 from incidents_shared.settings import CommonSettings
 from tests.integration.helpers import auth, events_in_log, eventually, log_incident
 from tests.integration.test_console_browser import (
+    Responder,
     a_responder,
     chromium,
     serious_violations,
@@ -258,3 +259,18 @@ async def test_the_preview_fragment_and_the_pages_need_a_session(browser: httpx.
     for path in ("/console/incidents/new", "/console/incidents/new/preview?impact=high", "/console/reports"):
         answer = await browser.get(path)
         assert (answer.status_code, answer.headers.get("location")) == (303, "/console/sign-in"), path
+
+
+async def test_an_auditor_may_read_the_reports_but_not_log_an_incident(
+    api: httpx.AsyncClient, browser: httpx.AsyncClient, tokens: dict[str, str]
+) -> None:
+    user_id = f"aud-{uuid.uuid4().hex[:8]}"
+    body = {"id": user_id, "name": "Aud Itor", "email": f"{user_id}@example.com", "time_zone": "UTC", "role": "auditor"}
+    assert (await api.post("/v1/users", json=body, headers=auth(tokens, "admin"))).status_code == 201
+    issued = await api.post(f"/v1/users/{user_id}/tokens", json={"label": "console"}, headers=auth(tokens, "admin"))
+    csrf = await signed_in(browser, Responder(user_id, "Aud Itor", issued.json()["token"]))
+    form = await browser.get("/console/incidents/new")
+    assert form.status_code == 403 and "may not log incidents" in form.text
+    sent = {"csrf": csrf, "key": "k1", "title": "Should not exist", "service": "print"}
+    assert (await browser.post("/console/incidents/new", data=sent)).status_code == 403
+    assert (await browser.get("/console/reports")).status_code == 200

@@ -24,6 +24,8 @@ from command_api.deps import Container, ContainerDep, CorrelationId
 from command_api.outcomes import Accepted, CommandOutcome, KeyReused, Pending, Refused, Rejected, Replayed
 from command_api.service import Request as CommandRequest
 from incidents_shared.db import Pool
+from incidents_shared.domain.authorization import COMMAND_ROLES
+from incidents_shared.domain.commands import LogIncident
 from incidents_shared.domain.enums import Level
 from incidents_shared.domain.escalation.policy import Policy
 
@@ -74,9 +76,17 @@ async def _form(
     return page(request, "new_incident.html", context | await _preview_context(box, console, fields), status)
 
 
+def _may_not_log(request: Request, person: Person) -> HTMLResponse | None:
+    """The page for a person whose role may not log incidents (an auditor only reads), else None."""
+    if person.principal.role in COMMAND_ROLES[LogIncident]:
+        return None
+    text = f"Your role ({person.principal.role.value}) may not log incidents."
+    return page(request, "message.html", {"person": person, "title": "Not allowed", "text": text}, 403)
+
+
 @router.get("/incidents/new")
 async def new_incident(request: Request, box: ContainerDep, console: ConfigDep, person: SignedIn) -> HTMLResponse:
-    return await _form(request, box, console, person, {})
+    return _may_not_log(request, person) or await _form(request, box, console, person, {})
 
 
 @router.get("/incidents/new/preview")
@@ -91,6 +101,8 @@ async def new_incident_preview(
 async def log_new_incident(
     request: Request, box: ContainerDep, console: ConfigDep, person: Acting, correlation: CorrelationId
 ) -> Response:
+    if (refused := _may_not_log(request, person)) is not None:
+        return refused
     fields = await form_fields(request)
     command = read_form(fields, box.commands.taxonomy)
     if isinstance(command, FormError):

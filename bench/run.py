@@ -14,7 +14,20 @@ from typing import Any
 
 import httpx
 
-from bench import api_load, backlog, catchup, console, e2e, kafka_raw, oncall, paging, report, stream, timers
+from bench import (
+    api_load,
+    backlog,
+    catchup,
+    console,
+    console_reports,
+    e2e,
+    kafka_raw,
+    oncall,
+    paging,
+    report,
+    stream,
+    timers,
+)
 from bench.cpu import CpuMeter
 from bench.notes import for_report as notes_for_report
 from bench.stack import CRUD_PORT, STATE, bench_stack, rss_mb, service, tokens
@@ -185,6 +198,7 @@ def rebuild_seconds() -> float:
 SUITES = {"oncall": oncall.for_report, "paging": paging.for_report, "stream": stream.for_report}  # each on its own
 SUITES["notes"] = notes_for_report  # an incident with 10,000 notes (decision 0091)
 SUITES["console"] = console.for_report  # the queue page against its 200 ms budget (decision 0088)
+SUITES["console-reports"] = console_reports.for_report  # the reports page over 1,000 incidents (decision 0086)
 
 
 def suites_only(names: list[str], quick: bool) -> None:

@@ -80,7 +80,7 @@ async def test_a_responder_logs_an_incident_with_the_priority_preview_and_lands_
     wait(driver, lambda d: _preview_text(d, "priority") == expected, what=f"the preview showing {expected}")
     assert "acknowledge within" in _preview_text(driver, "sla")  # the escalator's policy in force has a rule
     options = [o.get_attribute("value") for o in driver.find_elements(By.CSS_SELECTOR, "#catalog option")]
-    assert catalog["service"] in options  # suggested from the catalog (the directory is read as it changes)
+    assert catalog["service"] in options  # from the catalog: created before Ana, so known once she can sign in
     driver.find_element(By.ID, "new-service").send_keys(catalog["service"], Keys.TAB)
     wait(driver, lambda d: _preview_text(d, "owner") == catalog["team"], what="the service's owner team")
     assert _preview_text(driver, "runbook") == catalog["runbook"]

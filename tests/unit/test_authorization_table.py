@@ -34,7 +34,8 @@ EXPECTED: dict[type[c.Command], set[Role]] = {
     c.ReceiveAlert: {Role.INTEGRATION, Role.ADMIN},
     c.ReceiveAlertGroup: {Role.INTEGRATION, Role.ADMIN},
 }
-OWN_ONLY = {(c.ReceiveAlert, Role.INTEGRATION), (c.ReceiveAlertGroup, Role.INTEGRATION)}
+ALERT_COMMANDS: tuple[type[c.Command], ...] = (c.ReceiveAlert, c.ReceiveAlertGroup)
+OWN_ONLY = {(command, Role.INTEGRATION) for command in ALERT_COMMANDS}  # an integration: its own incidents only
 
 
 def _bare(command: type[c.Command]) -> c.Command:

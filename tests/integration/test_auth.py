@@ -1,12 +1,15 @@
 """Every route with every role: 401 without a token, 403 with the wrong role, through the real API."""
 
 import json
+import os
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.integration.helpers import auth
+from incidents_shared.settings import CommonSettings
+from tests.integration.helpers import auth, events_in_log
 
 ROLES = ("reporter", "responder", "manager", "integration", "auditor", "admin")
 LIFECYCLE = (
@@ -147,3 +150,26 @@ async def test_priority_override_needs_a_manager(api: httpx.AsyncClient, tokens:
     overridden = await api.post(url, json=body, headers=auth(tokens, "manager"))
     assert overridden.status_code == 200
     assert overridden.json()["priority"] == "P1" and overridden.json()["priority_overridden"] is True
+
+
+async def test_each_principal_of_the_tokens_file_acts_under_its_own_name(
+    api: httpx.AsyncClient, tokens: dict[str, str], settings: CommonSettings
+) -> None:
+    """The devstack's file names its principals (decision 0089); each name, not its role, is the actor."""
+    named = _tokens_file()
+    assert {entry["role"] for entry in named.values()} == set(ROLES)
+    for name, entry in named.items():
+        if entry["role"] not in {"reporter", "responder", "manager", "admin"}:
+            continue
+        headers = {"Authorization": f"Bearer {entry['token']}"}
+        created = await api.post("/v1/incidents", json={"title": f"{name} logs", "service": "auth"}, headers=headers)
+        assert created.status_code == 201, created.text
+        (logged, *_) = await events_in_log(settings, created.json()["incident_id"])
+        assert (logged.actor.id, logged.actor.role) == (name, entry["role"])
+    wrong = await api.get("/v1/oncall", headers={"Authorization": "Bearer dev-admin-not-the-token"})
+    assert wrong.status_code == 401 and "dev-admin-not-the-token" not in wrong.text
+
+
+def _tokens_file() -> dict[str, dict[str, str]]:
+    loaded: dict[str, dict[str, str]] = json.loads(Path(os.environ["INCIDENTS_TOKENS_FILE"]).read_text())
+    return loaded

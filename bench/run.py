@@ -29,6 +29,7 @@ from bench import (
     timers,
 )
 from bench.cpu import CpuMeter
+from bench.login_limits import for_report as login_limits_for_report
 from bench.notes import for_report as notes_for_report
 from bench.stack import CRUD_PORT, STATE, bench_stack, rss_mb, service, tokens
 from tests.integration.services import ROOT, Service
@@ -199,6 +200,7 @@ SUITES = {"oncall": oncall.for_report, "paging": paging.for_report, "stream": st
 SUITES["notes"] = notes_for_report  # an incident with 10,000 notes (decision 0091)
 SUITES["console"] = console.for_report  # the queue page against its 200 ms budget (decision 0088)
 SUITES["console-reports"] = console_reports.for_report  # the reports page over 1,000 incidents (decision 0086)
+SUITES["login-limits"] = login_limits_for_report  # what the failed-login check costs a request (decision 0089)
 
 
 def suites_only(names: list[str], quick: bool) -> None:

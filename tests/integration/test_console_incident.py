@@ -29,6 +29,7 @@ from tests.integration.test_console_browser import (
     sign_in,
     wait,
 )
+from tests.integration.test_console_http import signed_in
 from tests.integration.webhook import Receiver, running_receiver
 
 pytestmark = pytest.mark.usefixtures("services")
@@ -280,3 +281,30 @@ async def test_the_richer_incident_page_passes_the_accessibility_checker(
         assert driver.execute_script("return document.documentElement.scrollWidth") <= width
     finally:
         driver.quit()
+
+
+async def test_the_link_and_review_forms_refuse_bad_input_on_the_page_and_append_nothing(
+    api: httpx.AsyncClient, api_url: str, tokens: dict[str, str], scene: Scene, settings: CommonSettings
+) -> None:
+    incident = await log_incident(api, tokens, title=f"Forms {uuid.uuid4().hex[:6]}")
+    base = f"/console/incidents/{incident['incident_id']}"
+    async with httpx.AsyncClient(base_url=api_url, timeout=30, headers={"Origin": api_url}) as browser:
+        csrf = await signed_in(browser, scene.manager)
+        unknown = {"csrf": csrf, "revision": "1", "other_incident_id": str(uuid.uuid4()), "relation": "related"}
+        refused = await browser.post(f"{base}/link", data=unknown)
+        assert refused.status_code == 422 and f"No incident {unknown['other_incident_id']} to link to" in refused.text
+        resolve = {"csrf": csrf, "revision": "1", "resolution_code": "fixed", "summary": "done"}
+        assert (await browser.post(f"{base}/resolve", data=resolve)).status_code == 303
+        revision = str(
+            (await api.get(f"/v1/incidents/{incident['incident_id']}", headers=auth(tokens, "auditor"))).json()[
+                "revision"
+            ]
+        )
+        review = {"csrf": csrf, "revision": revision, "summary": "s", "item-0-title": "half a row"}
+        half = await browser.post(f"{base}/review", data=review)
+        assert half.status_code == 422 and "action_items.0.owner" in half.text
+        assert 'value="half a row"' in half.text  # what was typed is kept
+        more = await browser.post(f"{base}/review", data=review | {"more": "1"})
+        assert more.status_code == 200 and more.text.count('class="item"') == 6
+    found = await events_in_log(settings, incident["incident_id"])
+    assert not [e for e in found if isinstance(e, IncidentLinked | ReviewCompleted)]

@@ -168,7 +168,8 @@ def create_app(settings: ApiSettings) -> FastAPI:
         app.state.status_page = status_page(settings, pool, lambda: directory.state.services)  # decision 0081
         app.state.slack = slack_service(settings, pool, commands, read_model, directory)  # decision 0080
         readiness = Readiness(  # /readyz answers its last check (decision 0092)
-            {"kafka": KafkaCheck(settings.kafka_bootstrap), "postgres": postgres_check(pool)}, settings.readiness_check_s
+            {"kafka": KafkaCheck(settings.kafka_bootstrap), "postgres": postgres_check(pool)},
+            settings.readiness_check_s,
         )
         app.state.probes = readiness.probes()
         freeze_startup()

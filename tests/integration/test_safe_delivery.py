@@ -89,13 +89,16 @@ async def _deliver(
             sender = Sender(pool, appender, channels, Destinations(book, People), SystemClock(),
                             Ownership([OUTBOX_PARTITION]), tick_s=0.1, max_attempts=3, backoff_s=0.1,
                             concurrency=10)  # fmt: skip
-            for _ in range(50):
-                await sender.tick()
-                await asyncio.gather(*sender.in_flight.values())
-                status = await _status(pool, delivery)
-                if status in ("sent", "failed"):
-                    return
-                await asyncio.sleep(0.1)
+            try:
+                for _ in range(50):
+                    await sender.tick()
+                    await asyncio.gather(*sender.in_flight.values())
+                    status = await _status(pool, delivery)
+                    if status in ("sent", "failed"):
+                        return
+                    await asyncio.sleep(0.1)
+            finally:
+                await sender.claims.close()  # its claims connection goes back to the pool (run() does this)
     finally:
         await appender.stop()
 

@@ -57,6 +57,8 @@ class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         log.info("partitions_revoked", partitions=sorted(tp.partition for tp in revoked))
+        if self._loop.on_assigned is not None:  # owns nothing until the new assignment (eager rebalancing)
+            await self._loop.on_assigned([])
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         await self._loop.seek_to_stored(assigned)

@@ -41,7 +41,8 @@ async def run_log_reader(
 ) -> None:
     """Run a consumer group over the log beside its /healthz, /readyz and /metrics, until SIGTERM.
 
-    `on_assigned` hears the partitions after every rebalance; `make_workers` adds supervised workers that run
+    `on_assigned` hears the partitions after every rebalance (and none when they are revoked, before it);
+    `make_workers` adds supervised workers that run
     as long as the consumer does (incidents_shared.supervise).
     """
     await wait_for_kafka(settings)

@@ -19,6 +19,7 @@ import structlog
 
 from escalator import metrics, store
 from escalator.channels import ChannelSender, SendResult
+from escalator.claims import Claims
 from escalator.clock import Clock
 from escalator.destinations import Destinations, Unresolved
 from escalator.faults import crash_now
@@ -59,6 +60,7 @@ class Sender:
         self.backoff_s, self.concurrency = backoff_s, concurrency
         self.rng = rng or random.SystemRandom()
         self.in_flight: dict[UUID, asyncio.Task[None]] = {}
+        self.claims = Claims(pool)  # a row is worked on by one escalator at a time (decision 0096)
         self.crash_after_delivery = crash_after_delivery  # fault injection for tests only
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -71,6 +73,7 @@ class Sender:
                 await pause(stop, self.tick_s)
         finally:
             await asyncio.gather(*self.in_flight.values(), return_exceptions=True)
+            await self.claims.close()
 
     async def tick(self) -> None:
         """Start a task for each outcome still to append and each due delivery not already in flight; never wait
@@ -82,15 +85,26 @@ class Sender:
             settled = await store.outcomes_to_append(conn, partitions, list(self.in_flight), room)
             room -= len(settled)
             due = await store.due_deliveries(conn, partitions, self.clock.now(), list(self.in_flight), room)
+        mine = await self.claims.take([s.delivery.delivery_id for s in settled], ["delivered", "abandoned"])
+        mine |= await self.claims.take([d.delivery_id for d, _ in due], ["pending"])
         for s in settled:
-            self._start(s.delivery.delivery_id, self.append_outcome(s.delivery, s.attempts, s.error, s.at))
+            if s.delivery.delivery_id in mine:
+                self._start(s.delivery.delivery_id, self.append_outcome(s.delivery, s.attempts, s.error, s.at))
         for delivery, attempts in due:
-            self._start(delivery.delivery_id, self.deliver(delivery, attempts + 1))
+            if delivery.delivery_id in mine:
+                self._start(delivery.delivery_id, self.deliver(delivery, attempts + 1))
 
     def _start(self, key: UUID, work: Coroutine[None, None, None]) -> None:
-        task = asyncio.create_task(work)
+        task = asyncio.create_task(self._holding(key, work))
         self.in_flight[key] = task
         task.add_done_callback(self._finished(key))
+
+    async def _holding(self, key: UUID, work: Coroutine[None, None, None]) -> None:
+        """Run `work` on a claimed row, then give the claim back."""
+        try:
+            await work
+        finally:
+            await self.claims.release([key])
 
     def _finished(self, key: UUID) -> Callable[["asyncio.Task[None]"], None]:
         def forget(_: "asyncio.Task[None]") -> None:

@@ -129,10 +129,12 @@ def _delivery(row: Mapping[str, Any]) -> Delivery:
 _DELIVERY_FIELDS = frozenset(_DELIVERY_COLUMNS.replace(" ", "").split(","))
 
 
-async def due_timers(conn: Conn, partitions: list[int], now: datetime, limit: int) -> list[Timer]:
+async def claim_due_timers(conn: Conn, partitions: list[int], now: datetime, limit: int) -> list[Timer]:
+    """The due timers of these partitions, locked until the caller's transaction ends; rows another escalator
+    holds are skipped (call inside a transaction)."""
     rows = await conn.fetch(
         f"SELECT {_TIMER_COLUMNS} FROM escalator_timers WHERE status = 'pending' AND partition = ANY($1::int[])"
-        " AND due_at <= $2 ORDER BY due_at, seq LIMIT $3",
+        " AND due_at <= $2 ORDER BY due_at, seq LIMIT $3 FOR UPDATE SKIP LOCKED",
         partitions,
         now,
         limit,
@@ -186,6 +188,39 @@ async def due_deliveries(
         limit,
     )
     return [(_delivery(dict(r)), int(r["attempts"])) for r in rows]
+
+
+# Outbox claims are session advisory locks (class, hash of the delivery id): held by one process's claims
+# connection while it delivers, gone the moment that process dies (decision 0096). A hash collision only makes a
+# delivery wait for the other one to finish.
+OUTBOX_LOCK_CLASS = 0x0E5C
+
+
+async def try_claim(conn: Conn, ids: list[UUID]) -> set[UUID]:
+    """The ids of `ids` this session now holds (each at most once: claim what is not yet held by us)."""
+    rows = await conn.fetch(
+        "SELECT d FROM unnest($1::uuid[]) AS d WHERE pg_try_advisory_lock($2, hashtext(d::text))",
+        ids,
+        OUTBOX_LOCK_CLASS,
+    )
+    return {r["d"] for r in rows}
+
+
+async def release_claims(conn: Conn, ids: list[UUID]) -> None:
+    await conn.execute(
+        "SELECT pg_advisory_unlock($2, hashtext(d::text)) FROM unnest($1::uuid[]) AS d", ids, OUTBOX_LOCK_CLASS
+    )
+
+
+async def still_in(conn: Conn, ids: list[UUID], statuses: list[str]) -> set[UUID]:
+    """Which of `ids` are still in one of `statuses` (read after claiming: another escalator may have finished
+    one between our read and our claim)."""
+    rows = await conn.fetch(
+        "SELECT delivery_id FROM escalator_outbox WHERE delivery_id = ANY($1::uuid[]) AND status = ANY($2::text[])",
+        ids,
+        statuses,
+    )
+    return {r["delivery_id"] for r in rows}
 
 
 async def record_retry(conn: Conn, delivery_id: UUID, attempts: int, next_attempt_at: datetime, error: str) -> None:

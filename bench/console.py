@@ -13,13 +13,10 @@ the console is server-rendered, so the "JavaScript shipped" budget of an SPA doe
 python -m bench.console [--quick]
 """
 
-import argparse
 import asyncio
 import gzip
-import json
 import re
 import statistics
-import sys
 import time
 import uuid
 from typing import Any
@@ -27,7 +24,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench.stack import bench_stack, rss_mb, service, tokens
+from bench.suite import on_fresh_platform, suite_main
 from incidents_shared.settings import CommonSettings
 
 FULL = {"incidents": 1_000, "renders": 300}
@@ -142,18 +139,7 @@ async def measure(url: str, size: dict[str, int], token: dict[str, str]) -> dict
 
 
 def run_alone(size: dict[str, int]) -> dict[str, Any]:
-    with bench_stack(partitions=4):
-        services = [service("projector"), service("escalator"), service("command-api")]
-        try:
-            for svc in services:
-                svc.start()
-            result = asyncio.run(measure(services[2].url, size, tokens()))
-            api = services[2].process
-            result["rss_mb_api"] = rss_mb(api.pid) if api is not None else None
-            return result
-        finally:
-            for svc in reversed(services):
-                svc.stop()
+    return on_fresh_platform(measure, size)
 
 
 def for_report(quick: bool) -> tuple[dict[str, Any], dict[str, str]]:
@@ -178,11 +164,7 @@ def for_report(quick: bool) -> tuple[dict[str, Any], dict[str, str]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    json.dump(run_alone(QUICK if args.quick else FULL), sys.stdout, indent=2)
-    print()
+    suite_main(__doc__, run_alone, FULL, QUICK)
 
 
 if __name__ == "__main__":

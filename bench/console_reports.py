@@ -9,16 +9,12 @@ of the page's four statements, as JSON). No budget is set by the issue; the queu
 python -m bench.console_reports [--quick]
 """
 
-import argparse
-import asyncio
-import json
-import sys
 from typing import Any
 
 import httpx
 
 from bench.console import a_responder, projected, seed, timed
-from bench.stack import bench_stack, service, tokens
+from bench.suite import on_fresh_platform, suite_main
 
 FULL = {"incidents": 1_000, "renders": 200}
 QUICK = {"incidents": 200, "renders": 30}
@@ -46,15 +42,7 @@ async def measure(url: str, size: dict[str, int], token: dict[str, str]) -> dict
 
 
 def run_alone(size: dict[str, int]) -> dict[str, Any]:
-    with bench_stack(partitions=4):
-        services = [service("projector"), service("escalator"), service("command-api")]
-        try:
-            for svc in services:
-                svc.start()
-            return asyncio.run(measure(services[2].url, size, tokens()))
-        finally:
-            for svc in reversed(services):
-                svc.stop()
+    return on_fresh_platform(measure, size)
 
 
 def for_report(quick: bool) -> tuple[dict[str, Any], dict[str, str]]:
@@ -71,11 +59,7 @@ def for_report(quick: bool) -> tuple[dict[str, Any], dict[str, str]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    json.dump(run_alone(QUICK if args.quick else FULL), sys.stdout, indent=2)
-    print()
+    suite_main(__doc__, run_alone, FULL, QUICK)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,8 @@ p99 of an ordinary incident's GET while two clients read the crowded one over an
 python -m bench.notes [--quick]
 """
 
-import argparse
 import asyncio
-import json
 import statistics
-import sys
 import time
 import uuid
 from datetime import UTC, datetime
@@ -20,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from bench.stack import bench_stack, rss_mb, service, tokens
+from bench.suite import on_fresh_platform, suite_main
 from incidents_shared.domain.codec import canonical_bytes
 from incidents_shared.domain.enums import NoteKind
 from incidents_shared.domain.events import Actor, NoteAdded
@@ -152,18 +149,7 @@ async def measure(url: str, size: dict[str, int], token: dict[str, str]) -> dict
 
 
 def run_alone(size: dict[str, int]) -> dict[str, Any]:
-    with bench_stack(partitions=4):
-        services = [service("projector"), service("escalator"), service("command-api")]
-        try:
-            for svc in services:
-                svc.start()
-            result = asyncio.run(measure(services[2].url, size, tokens()))
-            api = services[2].process
-            result["rss_mb_api"] = rss_mb(api.pid) if api is not None else None
-            return result
-        finally:
-            for svc in reversed(services):
-                svc.stop()
+    return on_fresh_platform(measure, size)
 
 
 def for_report(quick: bool) -> tuple[dict[str, Any], dict[str, str]]:
@@ -181,11 +167,7 @@ def for_report(quick: bool) -> tuple[dict[str, Any], dict[str, str]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    json.dump(run_alone(QUICK if args.quick else FULL), sys.stdout, indent=2)
-    print()
+    suite_main(__doc__, run_alone, FULL, QUICK)
 
 
 if __name__ == "__main__":

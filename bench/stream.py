@@ -8,13 +8,10 @@ stream seeing it, and the statements the streams ran per second while idle (`api
 python -m bench.stream [--quick] [--streams N]
 """
 
-import argparse
 import asyncio
 import contextlib
-import json
 import re
 import statistics
-import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -22,7 +19,8 @@ from typing import Any
 
 import httpx
 
-from bench.stack import PORTS, bench_stack, rss_mb, service, tokens
+from bench.stack import PORTS
+from bench.suite import on_fresh_platform, suite_main
 
 FULL = {"streams": 1_000, "probes": 300, "appends": 5, "idle_s": 10}
 QUICK = {"streams": 200, "probes": 100, "appends": 2, "idle_s": 3}
@@ -152,20 +150,8 @@ async def fan_out(
 
 
 def run_alone(size: dict[str, int]) -> dict[str, Any]:
-    with bench_stack(partitions=4):
-        limits = {"INCIDENTS_STREAM_MAX_PER_PRINCIPAL": str(size["streams"] + 10)}
-        services = [service("projector"), service("escalator"), service("command-api")]
-        services[2].env.update(limits)
-        try:
-            for svc in services:
-                svc.start()
-            result = asyncio.run(measure(services[2].url, size, tokens()))
-            api = services[2].process
-            result["rss_mb_api"] = rss_mb(api.pid) if api is not None else None
-            return result
-        finally:
-            for svc in reversed(services):
-                svc.stop()
+    limits = {"INCIDENTS_STREAM_MAX_PER_PRINCIPAL": str(size["streams"] + 10)}
+    return on_fresh_platform(measure, size, limits)
 
 
 def for_report(quick: bool) -> tuple[dict[str, Any], dict[str, str]]:
@@ -184,15 +170,7 @@ def for_report(quick: bool) -> tuple[dict[str, Any], dict[str, str]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--streams", type=int)
-    args = parser.parse_args()
-    size = dict(QUICK if args.quick else FULL)
-    if args.streams:
-        size["streams"] = args.streams
-    json.dump(run_alone(size), sys.stdout, indent=2)
-    print()
+    suite_main(__doc__, run_alone, FULL, QUICK)
 
 
 if __name__ == "__main__":

@@ -137,7 +137,8 @@ def open_more(driver: Browser, action: str) -> None:
 
 
 def text_of(driver: Browser, element_id: str) -> str:
-    return str(driver.find_element(By.ID, element_id).text)
+    """The element's text; a live region swapped in meanwhile (a stale element) is looked up again."""
+    return str(wait(driver, lambda d: d.find_element(By.ID, element_id).text, what=f"#{element_id}'s text"))
 
 
 async def test_the_header_shows_who_is_on_call_who_was_paged_and_the_runbook(
@@ -166,10 +167,11 @@ async def test_the_header_shows_who_is_on_call_who_was_paged_and_the_runbook(
 
     [page_event, *_] = await eventually(paged, timeout_s=20)
     live(driver)
-    shown = wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#paged li.page"), 5, "the page, live")
-    assert scene.oncall.name in shown[0].text and f"level {page_event.data.level}" in shown[0].text
-    assert "manual" in shown[0].text and "by webhook" in shown[0].text
-    assert "not acknowledged by its link" in shown[0].text
+    # Read inside the wait: the live region may be swapped in between finding a line and reading its text.
+    shown = wait(driver, lambda d: [e.text for e in d.find_elements(By.CSS_SELECTOR, "#paged li.page")], 5, "paged")
+    assert scene.oncall.name in shown[0] and f"level {page_event.data.level}" in shown[0]
+    assert "manual" in shown[0] and "by webhook" in shown[0]
+    assert "not acknowledged by its link" in shown[0]
     paged_lines = [line for line in text_of(driver, "timeline").splitlines() if " paged" in line]
     assert paged_lines and scene.oncall.user_id in paged_lines[0]
 

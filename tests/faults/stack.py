@@ -1,7 +1,9 @@
 """Faults on the test profile's own Kafka and PostgreSQL: pause, stop, restart, each by its own PID."""
 
+import contextlib
 import os
 import signal
+from collections.abc import Iterator
 
 from devstack import procs, profiles
 from devstack.console import say
@@ -45,3 +47,16 @@ class Stack:
     def start_missing(self) -> None:
         """Start whatever of Kafka and PostgreSQL is down (the devstack start is idempotent)."""
         Devstack(TEST).start()
+
+
+@contextlib.contextmanager
+def paused(pids: list[int]) -> Iterator[None]:
+    """SIGSTOP these processes for the block, SIGCONT them after it whatever happens."""
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)

@@ -64,6 +64,9 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
         await conn.execute("ROLLBACK")
 
 
+COMMAND_TIMEOUT_MARGIN_S = 2.0
+
+
 class TimedPool(asyncpg.Pool):
     """A pool whose every acquire (its own fetch/execute helpers' too) waits at most `acquire_timeout` seconds
     for a free connection, then raises TimeoutError."""
@@ -86,6 +89,10 @@ async def create_pool(settings: CommonSettings, **options: Any) -> "asyncpg.Pool
     timeouts."""
     deadline = asyncio.get_running_loop().time() + settings.startup_timeout_s
     session = server_settings(settings, options.pop("server_settings", None))
+    # The client's own bound, a little past the server's: a server that does not answer at all (paused, a
+    # network partition) cannot enforce its statement_timeout, so without it a request would hang.
+    if settings.db_statement_timeout_s > 0:
+        options.setdefault("command_timeout", settings.db_statement_timeout_s + COMMAND_TIMEOUT_MARGIN_S)
     while True:
         try:
             pool: Pool = await TimedPool(

@@ -14,11 +14,13 @@ python -m bench.console [--quick]
 """
 
 import asyncio
+import contextlib
 import gzip
 import re
 import statistics
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -113,7 +115,11 @@ async def scripts_gzipped(client: httpx.AsyncClient, pages: list[str]) -> dict[s
     return {src: len(gzip.compress((await client.get(src)).content, 6)) for src in sources}
 
 
-async def measure(url: str, size: dict[str, int], token: dict[str, str]) -> dict[str, Any]:
+@contextlib.asynccontextmanager
+async def seeded_and_signed_in(
+    url: str, size: dict[str, int], token: dict[str, str]
+) -> AsyncIterator[httpx.AsyncClient]:
+    """`size["incidents"]` open incidents, projected, and a console session of a responder (a client with it)."""
     admin = {"Authorization": f"Bearer {token['admin']}"}
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
         personal = await a_responder(client, admin)
@@ -124,6 +130,12 @@ async def measure(url: str, size: dict[str, int], token: dict[str, str]) -> dict
         signed = await browser.post("/console/sign-in", data={"token": personal})
         if signed.status_code != 303:
             raise RuntimeError(f"sign-in: {signed.status_code} {signed.text[:300]}")
+        yield browser
+
+
+async def measure(url: str, size: dict[str, int], token: dict[str, str]) -> dict[str, Any]:
+    admin = {"Authorization": f"Bearer {token['admin']}"}
+    async with seeded_and_signed_in(url, size, token) as browser:
         n = size["renders"]
         await timed(browser, "/console/", 20)  # warm up: templates compiled, pool connections open
         shown = ROW.findall((await browser.get("/console/queue")).text)

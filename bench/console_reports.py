@@ -11,9 +11,7 @@ python -m bench.console_reports [--quick]
 
 from typing import Any
 
-import httpx
-
-from bench.console import a_responder, projected, seed, timed
+from bench.console import seeded_and_signed_in, timed
 from bench.suite import on_fresh_platform, suite_main
 
 FULL = {"incidents": 1_000, "renders": 200}
@@ -24,15 +22,7 @@ SUMMARY = "/v1/reports/summary?group_by=priority"
 
 async def measure(url: str, size: dict[str, int], token: dict[str, str]) -> dict[str, Any]:
     admin = {"Authorization": f"Bearer {token['admin']}"}
-    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
-        personal = await a_responder(client, admin)
-        reporter, responder = ({"Authorization": f"Bearer {token[role]}"} for role in ("reporter", "responder"))
-        await seed(client, size["incidents"], reporter, responder)
-        await projected(size["incidents"])
-    async with httpx.AsyncClient(base_url=url, timeout=60, headers={"Origin": url}) as browser:
-        signed = await browser.post("/console/sign-in", data={"token": personal})
-        if signed.status_code != 303:
-            raise RuntimeError(f"sign-in: {signed.status_code} {signed.text[:300]}")
+    async with seeded_and_signed_in(url, size, token) as browser:
         await timed(browser, "/console/reports", 10)  # warm up: templates compiled, pool connections open
         n = size["renders"]
         out: dict[str, Any] = {"incidents": size["incidents"], "renders": n}

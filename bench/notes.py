@@ -11,19 +11,14 @@ python -m bench.notes [--quick]
 import asyncio
 import statistics
 import time
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from bench.suite import on_fresh_platform, suite_main
-from incidents_shared.domain.codec import canonical_bytes
-from incidents_shared.domain.enums import NoteKind
-from incidents_shared.domain.events import Actor, NoteAdded
-from incidents_shared.domain.payloads import NoteAddedData
-from incidents_shared.kafka import make_producer
 from incidents_shared.settings import CommonSettings
+from tests.integration.rawlog import append_notes
 
 FULL = {"notes": 10_000, "probes": 200}
 QUICK = {"notes": 2_000, "probes": 50}
@@ -48,35 +43,6 @@ async def timed(client: httpx.AsyncClient, url: str, n: int, headers: dict[str, 
         if answer.status_code != 200:
             raise RuntimeError(f"{url}: {answer.status_code} {answer.text[:300]}")
     return took
-
-
-def note(incident_id: uuid.UUID, n: int) -> bytes:
-    now = datetime.now(UTC)
-    return canonical_bytes(
-        NoteAdded(
-            event_id=uuid.uuid4(),
-            incident_id=incident_id,
-            occurred_at=now,
-            recorded_at=now,
-            actor=Actor(id="bench-responder", kind="user", role="responder"),
-            correlation_id=f"bench-{n}",
-            data=NoteAddedData(kind=NoteKind.NOTE, text=f"{n}: {TEXT}"),
-        )
-    )
-
-
-async def append_notes(incident_id: str, count: int) -> None:
-    settings = CommonSettings()
-    producer = make_producer(settings, linger_ms=20)
-    await producer.start()
-    try:
-        key = incident_id.encode()
-        sent = [
-            await producer.send(settings.events_topic, note(uuid.UUID(incident_id), n), key=key) for n in range(count)
-        ]
-        await asyncio.gather(*sent)
-    finally:
-        await producer.stop()
 
 
 async def reads(client: httpx.AsyncClient, incident_id: str, size: dict[str, int], h: dict[str, str]) -> dict[str, Any]:
@@ -137,7 +103,7 @@ async def measure(url: str, size: dict[str, int], token: dict[str, str]) -> dict
         await timed(client, f"/v1/incidents/{ordinary}", 20, h)  # warm up
         out: dict[str, Any] = {"notes": size["notes"], "ordinary": await reads(client, ordinary, size, h)}
         started = time.perf_counter()
-        await append_notes(crowded, size["notes"])
+        await append_notes(CommonSettings(), crowded, size["notes"], TEXT, "bench-responder")
         await projected(client, crowded, size["notes"], h)
         out["appended_and_projected_s"] = round(time.perf_counter() - started, 1)
         out["crowded"] = await reads(client, crowded, size, h)

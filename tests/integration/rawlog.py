@@ -1,12 +1,14 @@
 """Writing records straight to the log topic, as a buggy or future producer would."""
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from incidents_shared.domain.codec import canonical_bytes, canonical_json
-from incidents_shared.domain.events import Actor, IncidentLogged
-from incidents_shared.domain.payloads import LoggedData
+from incidents_shared.domain.enums import NoteKind
+from incidents_shared.domain.events import Actor, IncidentLogged, NoteAdded
+from incidents_shared.domain.payloads import LoggedData, NoteAddedData
 from incidents_shared.kafka import make_producer
 from incidents_shared.settings import CommonSettings
 
@@ -52,3 +54,34 @@ def raw_event(event_type: str, incident_id: uuid.UUID, data: dict[str, Any], sch
 
 
 __all__ = ["canonical_bytes", "logged_event", "produce", "raw_event"]
+
+
+def note_event(incident_id: uuid.UUID, n: int, text: str, actor_id: str) -> bytes:
+    """The n-th note of a bulk load, as the API would append it."""
+    now = datetime.now(UTC)
+    return canonical_bytes(
+        NoteAdded(
+            event_id=uuid.uuid4(),
+            incident_id=incident_id,
+            occurred_at=now,
+            recorded_at=now,
+            actor=Actor(id=actor_id, kind="user", role="responder"),
+            correlation_id=f"{actor_id}-{n}",
+            data=NoteAddedData(kind=NoteKind.NOTE, text=f"{n}: {text}"),
+        )
+    )
+
+
+async def append_notes(settings: CommonSettings, incident_id: str, count: int, text: str, actor_id: str) -> None:
+    """Straight to the log, as the API appends them (one record per note, keyed by the incident), but in bulk."""
+    producer = make_producer(settings, linger_ms=20)
+    await producer.start()
+    try:
+        key, incident = incident_id.encode(), uuid.UUID(incident_id)
+        sent = [
+            await producer.send(settings.events_topic, note_event(incident, n, text, actor_id), key=key)
+            for n in range(count)
+        ]
+        await asyncio.gather(*sent)
+    finally:
+        await producer.stop()

@@ -12,13 +12,9 @@ import asyncpg
 import httpx
 import pytest
 
-from incidents_shared.domain.codec import canonical_bytes
-from incidents_shared.domain.enums import NoteKind
-from incidents_shared.domain.events import Actor, NoteAdded
-from incidents_shared.domain.payloads import NoteAddedData
-from incidents_shared.kafka import make_producer
 from incidents_shared.settings import CommonSettings
 from tests.integration.helpers import auth, eventually, log_incident
+from tests.integration.rawlog import append_notes
 from tests.integration.services import SPARE_PORT, Service
 
 NOTES = 10_000  # the default limit, INCIDENTS_MAX_NOTES_PER_INCIDENT
@@ -26,41 +22,12 @@ NOTE_TEXT = "checked the connection pool, the replicas and the cache; " * 35  # 
 PROBLEM = "application/problem+json"
 
 
-def _note(incident_id: uuid.UUID, n: int) -> bytes:
-    now = datetime.now(UTC)
-    return canonical_bytes(
-        NoteAdded(
-            event_id=uuid.uuid4(),
-            incident_id=incident_id,
-            occurred_at=now,
-            recorded_at=now,
-            actor=Actor(id="responder-bulk", kind="user", role="responder"),
-            correlation_id=f"bulk-{n}",
-            data=NoteAddedData(kind=NoteKind.NOTE, text=f"{n}: {NOTE_TEXT}"),
-        )
-    )
-
-
-async def _append_notes(settings: CommonSettings, incident_id: str, count: int) -> None:
-    """Straight to the log, as the API appends them (one record per note, keyed by the incident), but in bulk."""
-    producer = make_producer(settings, linger_ms=20)
-    await producer.start()
-    try:
-        sent = [
-            await producer.send(settings.events_topic, _note(uuid.UUID(incident_id), n), key=incident_id.encode())
-            for n in range(count)
-        ]
-        await asyncio.gather(*sent)
-    finally:
-        await producer.stop()
-
-
 @pytest.fixture(scope="module")
 async def crowded(api_url: str, tokens: dict[str, str], settings: CommonSettings) -> str:
     """An incident that has all the notes it may take, projected."""
     async with httpx.AsyncClient(base_url=api_url, timeout=30) as api:
         incident_id: str = (await log_incident(api, tokens, title="Ten thousand notes"))["incident_id"]
-        await _append_notes(settings, incident_id, NOTES)
+        await append_notes(settings, incident_id, NOTES, NOTE_TEXT, "responder-bulk")
 
         async def all_projected() -> bool:
             shown = await api.get(f"/v1/incidents/{incident_id}", headers=auth(tokens, "auditor"))

@@ -3,6 +3,7 @@ relies on but cannot easily show (cookie flags, server-side sign-out, refusals t
 
 import asyncio
 import re
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
@@ -241,3 +242,29 @@ async def test_console_pages_tell_their_server_time(
         timing = re.fullmatch(r"app;dur=(\d+\.\d)", answer.headers["server-timing"])
         assert answer.status_code == 200 and timing is not None, answer.headers.get("server-timing")
         assert 0 <= float(timing.group(1)) < 30_000
+
+
+async def test_the_update_form_says_beforehand_who_may_tell_customers(
+    api: httpx.AsyncClient, api_url: str, tokens: dict[str, str]
+) -> None:
+    """A responder is told on the form that `customers` (the status page) is for managers; a manager is not."""
+    incident = await log_incident(api, tokens, title="who tells customers")
+    user_id = f"con-{uuid.uuid4().hex[:8]}"
+    body = {
+        "id": user_id,
+        "name": "Mo Manager",
+        "email": f"{user_id}@example.com",
+        "time_zone": "UTC",
+        "role": "manager",
+    }
+    assert (await api.post("/v1/users", json=body, headers=auth(tokens, "admin"))).status_code == 201
+    issued = await api.post(f"/v1/users/{user_id}/tokens", json={"role": "manager"}, headers=auth(tokens, "admin"))
+    assert issued.status_code == 201, issued.text
+    people = {"responder": await a_responder(api, tokens, "Pat Audience"), "manager": None}
+    for role, person in people.items():
+        token = issued.json()["token"] if person is None else person.token
+        async with httpx.AsyncClient(base_url=api_url, timeout=30, headers={"Origin": api_url}) as browser:
+            await signed_in(browser, Responder(user_id, "Mo Manager", token) if person is None else person)
+            page = await browser.get(f"/console/incidents/{incident['incident_id']}")
+        assert page.status_code == 200, page.text
+        assert ('id="updates-customers-hint"' in page.text) is (role == "responder"), role

@@ -15,6 +15,7 @@ from command_api.console.web import ConsoleRoute, page, stream_position
 from command_api.deps import Container, ContainerDep
 from command_api.routes.commands import ACTIONS
 from incidents_shared.domain import directory as d
+from incidents_shared.domain.authorization import CUSTOMERS
 from incidents_shared.domain.enums import HoldReason, LinkRelation, NoteKind, ResolutionCode
 from incidents_shared.domain.state import Incident
 
@@ -109,6 +110,8 @@ def form_context(person: Person, revision: int, fields: dict[str, str] | None = 
         "hold_reasons": list(HoldReason),
         "relations": list(LinkRelation),
         "item_rows": views.item_rows(fields or {}),
+        # The update form says beforehand what the authorization table would refuse (decision 0090).
+        "tells_customers": person.principal.role in CUSTOMERS.roles,
     }
 
 
